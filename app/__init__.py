@@ -1,0 +1,57 @@
+"""Timeline Bridge: a Bitrix24 app that lives in the CRM timeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import load_config
+from app.errors import register_errorhandlers
+from app.extensions import db, migrate
+from app.logs import configure_logging
+from app.manifest import load_manifest
+from app.vault import TokenVault
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `config` (tests) overriding it."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    overrides = config or {}
+    environ = {**os.environ, **({"APP_ENV": overrides["APP_ENV"]} if "APP_ENV" in overrides else {})}
+    app.config.update(load_config(environ, Path(app.instance_path)))
+    app.config.update(overrides)
+    app.extensions["manifest"] = load_manifest(ROOT / "manifest.json", Path(app.static_folder or ""))
+    app.extensions["vault"] = TokenVault(app.config["TOKEN_KEYS"])
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.ops import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

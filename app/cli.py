@@ -1,0 +1,44 @@
+"""Command-line tools: `flask --app app vault|manifest|worker …`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.vault import UndecryptableSecret, rotate_secrets
+
+vault_cli = AppGroup("vault", help="Manage the encrypted token vault.")
+manifest_cli = AppGroup("manifest", help="Show what the app registers.")
+
+
+@vault_cli.command("rotate")
+@click.option("--batch-size", default=200, show_default=True, help="Portals re-encrypted per transaction.")
+def vault_rotate(batch_size: int) -> None:
+    """Re-encrypt every stored secret under the first key of TOKEN_KEYS."""
+    try:
+        report = rotate_secrets(db.session, current_app.extensions["vault"], batch_size=batch_size)
+    except UndecryptableSecret as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"rotated {report.rotated} secrets; {report.current} already under the first key")
+
+
+@manifest_cli.command("urls")
+def manifest_urls() -> None:
+    """Print the absolute handler URLs to paste into the vendor console."""
+    manifest = current_app.extensions["manifest"]
+    for name, url in manifest.urls(current_app.config["APP_BASE_URL"]).items():
+        click.echo(f"{name:<40} {url}")
+
+
+@click.command("worker")
+def worker() -> None:
+    """Process the event inbox."""
+    raise click.ClickException("the inbox worker is not built yet; events are processed once issue #6 lands")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(vault_cli)
+    app.cli.add_command(manifest_cli)
+    app.cli.add_command(worker)

@@ -1,0 +1,129 @@
+"""Configuration from the environment only; dev and test secrets are generated once into instance/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+ENVIRONMENTS = ("production", "development", "testing")
+DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
+DEFAULT_JS_URL = "//api.bitrix24.com/api/v1/"
+# The Bitrix24 cloud zones; an on-premise portal must be added through B24_ALLOWED_HOSTS.
+DEFAULT_ALLOWED_HOSTS = (
+    "*.bitrix24.com,*.bitrix24.de,*.bitrix24.eu,*.bitrix24.es,*.bitrix24.fr,*.bitrix24.it,*.bitrix24.pl,"
+    "*.bitrix24.uk,*.bitrix24.in,*.bitrix24.com.br,*.bitrix24.net,*.bitrix24.ru,*.bitrix24.by,*.bitrix24.kz,"
+    "*.bitrix24.ua,*.bitrix24.tech,oauth.bitrix.info,oauth.bitrix24.tech"
+)
+SQL_DRIVERS = {"sqlite": "sqlite", "postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+
+
+class ConfigError(SystemExit):
+    """A start-up configuration problem.
+
+    A SystemExit, because every entry point (gunicorn --preload, the flask CLI, the worker) then prints
+    the one-line message and exits non-zero instead of showing a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"timeline-bridge: configuration error: {message}")
+        self.message = message
+
+
+def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config from environment variables, failing with one line on a bad value."""
+    env = environ.get("APP_ENV", "production").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    generated = env != "production"
+    return {
+        "APP_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": _secret(environ, "SECRET_KEY", instance_path, generated, secrets.token_urlsafe(48)),
+        "TOKEN_KEYS": parse_token_keys(
+            _secret(environ, "TOKEN_KEYS", instance_path, generated, Fernet.generate_key().decode())
+        ),
+        "SQLALCHEMY_DATABASE_URI": parse_database_url(
+            environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'timeline_bridge.sqlite3'}"
+        ),
+        "B24_CLIENT_ID": environ.get("B24_CLIENT_ID", ""),
+        "B24_CLIENT_SECRET": environ.get("B24_CLIENT_SECRET", ""),
+        "B24_OAUTH_URL": parse_base_url("B24_OAUTH_URL", environ.get("B24_OAUTH_URL", DEFAULT_OAUTH_URL)),
+        "APP_BASE_URL": parse_base_url("APP_BASE_URL", environ.get("APP_BASE_URL", "http://127.0.0.1:5000")),
+        "B24_ALLOWED_HOSTS": parse_host_patterns(environ.get("B24_ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS)),
+        "B24_JS_URL": environ.get("B24_JS_URL", DEFAULT_JS_URL),
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+    }
+
+
+def _secret(environ: Mapping[str, str], name: str, instance_path: Path, generated: bool, fresh: str) -> str:
+    """Return a secret from the environment, or outside production one generated once into instance/."""
+    value = environ.get(name, "").strip()
+    if value:
+        return value
+    if not generated:
+        raise ConfigError(f"{name} is not set; production refuses to start without it (see .env.example)")
+    path = instance_path / name.lower()
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Written with 0600 so the generated secret is readable by its owner only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(fresh)
+    return path.read_text().strip()
+
+
+def parse_token_keys(raw: str) -> list[str]:
+    """Split TOKEN_KEYS and check each entry is a Fernet key (32 url-safe base64 bytes)."""
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys:
+        raise ConfigError("TOKEN_KEYS is empty; give at least one Fernet key")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"TOKEN_KEYS entry {position} is not a Fernet key (make one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            ) from None
+    return keys
+
+
+def parse_database_url(raw: str) -> str:
+    """Normalise DATABASE_URL to a SQLAlchemy URL with the psycopg driver for PostgreSQL."""
+    try:
+        url: URL = make_url(raw.strip())
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL (expected sqlite:///path or postgresql://…)"
+        ) from None
+    backend = url.drivername.split("+")[0]
+    if backend not in SQL_DRIVERS:
+        raise ConfigError(f"DATABASE_URL uses {backend!r}; only sqlite and postgresql are supported")
+    if backend != "sqlite" and not url.host:
+        raise ConfigError("DATABASE_URL has no host")
+    return url.set(drivername=SQL_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def parse_base_url(name: str, raw: str) -> str:
+    """Check an absolute http(s) base URL and drop its trailing slash."""
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an absolute http(s) URL, not {raw!r}")
+    return value
+
+
+def parse_host_patterns(raw: str) -> tuple[str, ...]:
+    """Split B24_ALLOWED_HOSTS into lower-case host patterns (`*.bitrix24.com`, `127.0.0.1:*`)."""
+    patterns = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
+    if not patterns:
+        raise ConfigError("B24_ALLOWED_HOSTS is empty; the app could call no portal")
+    return patterns

@@ -1,0 +1,43 @@
+"""Error responses: JSON for the machine-facing endpoints, HTML pages for the UI in the portal's slider."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+JSON_PREFIXES = ("/api/", "/events", "/healthz", "/metrics")
+
+
+def wants_json() -> bool:
+    """Tell whether this request is answered in JSON rather than an HTML page."""
+    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(error: HTTPException) -> tuple[Response | str, int]:
+    """Render an HTTP error as {"error", "message"} or as errors/<code>.html."""
+    code = error.code or 500
+    if wants_json():
+        body = {"error": error.name.lower().replace(" ", "_"), "message": error.description}
+        return jsonify(body), code
+    try:
+        return render_template(f"errors/{code}.html", error=error), code
+    except TemplateNotFound:
+        return render_template("errors/generic.html", error=error), code
+
+
+def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+    """Roll the session back, log the cause, answer a plain 500."""
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(InternalServerError())
+
+
+def register_errorhandlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, error_response)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,150 @@
+"""The database: portals (the token vault's rows), the event inbox, the activity mirror, rate limits."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store naive UTC, return aware UTC: SQLite keeps no offset; PostgreSQL would apply the session zone."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class PortalState(enum.StrEnum):
+    INSTALLING = "installing"
+    ACTIVE = "active"
+    NEEDS_REINSTALL = "needs_reinstall"
+    UNINSTALLED = "uninstalled"
+
+
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
+    """A portable enum column: a VARCHAR with a CHECK, storing the values (not the names)."""
+    return Enum(kind, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Portal(db.Model):
+    """One installation of the app on one Bitrix24 portal, keyed by member_id (it never changes)."""
+
+    __tablename__ = "portals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    client_endpoint: Mapped[str] = mapped_column(String(512), nullable=False)
+    server_endpoint: Mapped[str | None] = mapped_column(String(512))
+    scope: Mapped[str] = mapped_column(String(512), nullable=False, default="")
+    license: Mapped[str | None] = mapped_column(String(64))  # LICENSE from app.info, e.g. "de_ent10000"
+    license_family: Mapped[str | None] = mapped_column(String(32))  # "ent" gets the enterprise limits
+    app_status: Mapped[str | None] = mapped_column(String(4))  # L/F/D/T/P/S
+    app_version: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[PortalState] = mapped_column(
+        _enum(PortalState, "portal_state"), nullable=False, default=PortalState.INSTALLING
+    )
+    # Ciphertexts from the vault (MultiFernet); never a clear-text token in a column.
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    token_version: Mapped[int] = mapped_column(nullable=False, default=0)
+    application_token_sha256: Mapped[str | None] = mapped_column(String(64))
+    installed_by_user_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
+    )
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    rate_limit: Mapped[RateLimitBucket | None] = relationship(
+        back_populates="portal", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Portal {self.member_id} {self.domain} {self.state}>"
+
+
+class InboxEvent(db.Model):
+    """An accepted event, stored before the 200 and processed once by the worker."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    event: Mapped[str] = mapped_column(String(64), nullable=False)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[InboxStatus] = mapped_column(
+        _enum(InboxStatus, "inbox_status"), nullable=False, default=InboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Activity(db.Model):
+    """The app's mirror of a portal activity, with the content blocks the app set on it."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        UniqueConstraint("member_id", "activity_id", name="uq_activities_member_id_activity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    activity_id: Mapped[int] = mapped_column(nullable=False)
+    owner_type_id: Mapped[int | None]
+    owner_id: Mapped[int | None]
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    provider_type_id: Mapped[str | None] = mapped_column(String(128))
+    subject: Mapped[str | None] = mapped_column(String(512))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the blocks this app set, as last sent
+    deleted: Mapped[bool] = mapped_column(nullable=False, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class RateLimitBucket(db.Model):
+    """A portal's leaky bucket, shared by every process that calls it."""
+
+    __tablename__ = "rate_limits"
+
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[float] = mapped_column(nullable=False, default=0.0)
+    drained_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    rate: Mapped[float | None]  # per-portal override of the plan's drain rate (requests/s)
+    burst: Mapped[int | None]  # per-portal override of the plan's bucket size
+
+    portal: Mapped[Portal] = relationship(back_populates="rate_limit")

@@ -1,0 +1,7 @@
+"""Operations endpoints: health and, later, metrics."""
+
+from flask import Blueprint
+
+bp = Blueprint("ops", __name__)
+
+from app.ops import views  # noqa: E402, F401  (registers the routes on bp)

@@ -1,0 +1,87 @@
+"""The installation store: the only place that reads or writes a portal's secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Portal
+from app.vault import TokenVault
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime | None
+    version: int
+
+
+def current_vault() -> TokenVault:
+    """Return the vault the app was created with."""
+    return current_app.extensions["vault"]
+
+
+def find(member_id: str) -> Portal | None:
+    """Find a portal by member_id."""
+    return db.session.scalar(select(Portal).where(Portal.member_id == member_id))
+
+
+def store_tokens(portal: Portal, *, access_token: str, refresh_token: str, expires_at: datetime) -> None:
+    """Encrypt and set a new token pair, bumping token_version; the caller commits."""
+    vault = current_vault()
+    portal.access_token_enc = vault.encrypt(access_token)
+    portal.refresh_token_enc = vault.encrypt(refresh_token)
+    portal.expires_at = expires_at
+    portal.token_version = (portal.token_version or 0) + 1
+
+
+def read_tokens(portal: Portal) -> Tokens | None:
+    """Decrypt a portal's token pair, or None when it holds none (uninstalled)."""
+    if portal.access_token_enc is None or portal.refresh_token_enc is None:
+        return None
+    vault = current_vault()
+    return Tokens(
+        access_token=vault.decrypt(portal.access_token_enc, member_id=portal.member_id, field="access_token"),
+        refresh_token=vault.decrypt(
+            portal.refresh_token_enc, member_id=portal.member_id, field="refresh_token"
+        ),
+        expires_at=portal.expires_at,
+        version=portal.token_version,
+    )
+
+
+def erase_tokens(portal: Portal) -> None:
+    """Forget a portal's token pair at once (uninstall); the caller commits."""
+    portal.access_token_enc = None
+    portal.refresh_token_enc = None
+    portal.expires_at = None
+
+
+def expiry(now: datetime, expires_in: int) -> datetime:
+    """Turn a relative `expires_in` into an absolute time."""
+    return now + timedelta(seconds=expires_in)
+
+
+def digest(application_token: str) -> str:
+    """SHA-256 of an application_token: long and random, so no key is needed; key rotation never locks out."""
+    return hashlib.sha256(application_token.encode()).hexdigest()
+
+
+def set_application_token(portal: Portal, application_token: str) -> None:
+    """Keep only the digest of the portal's application_token."""
+    portal.application_token_sha256 = digest(application_token)
+
+
+def application_token_matches(portal: Portal, application_token: str) -> bool:
+    """Compare a presented application_token with the stored digest in constant time."""
+    stored = portal.application_token_sha256
+    if not stored or not application_token:
+        return False
+    return hmac.compare_digest(stored, digest(application_token))

@@ -1,0 +1,80 @@
+"""The models and the Alembic revisions describe the same schema, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from app import create_app
+from app.extensions import db
+from app.models import InboxEvent, Portal, PortalState, RateLimitBucket
+from tests.conftest import database_urls, make_config, sqlite_url, wipe
+
+TABLES = {"portals", "inbox", "activities", "rate_limits"}
+
+
+@pytest.mark.parametrize("backend", database_urls())
+def test_migrations_create_exactly_the_models_and_downgrade_removes_them(
+    backend: str, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
+    if backend != "sqlite":
+        wipe(url)
+    app = create_app(make_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            diff = compare_metadata(
+                MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata
+            )
+            assert diff == []
+            assert set(inspect(connection).get_table_names()) >= TABLES
+        flask_migrate.downgrade(revision="base")
+        with db.engine.connect() as connection:
+            assert not TABLES & set(inspect(connection).get_table_names())
+        db.engine.dispose()
+
+
+def test_member_id_is_unique(app, db) -> None:
+    for _ in range(2):
+        db.session.add(Portal(member_id="m" * 32, domain="x.bitrix24.com", client_endpoint="https://x/rest/"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+
+
+def test_defaults_and_aware_utc_timestamps(app, db) -> None:
+    portal = Portal(
+        member_id="n" * 32, domain="x.bitrix24.com", client_endpoint="https://x.bitrix24.com/rest/"
+    )
+    portal.rate_limit = RateLimitBucket()
+    db.session.add(portal)
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Portal, portal.id)
+    assert stored.state is PortalState.INSTALLING and stored.token_version == 0
+    assert stored.created_at.tzinfo is UTC
+    assert abs(stored.created_at - datetime.now(UTC)) < timedelta(minutes=1)
+    assert stored.rate_limit.level == 0.0
+
+
+def test_inbox_dedup_key_is_unique(app, db) -> None:
+    for _ in range(2):
+        db.session.add(InboxEvent(dedup_key="k" * 64, event="ONCRMACTIVITYADD", member_id="m", payload={}))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+
+
+def test_naive_datetimes_are_refused(app, db) -> None:
+    db.session.add(
+        InboxEvent(dedup_key="z", event="E", member_id="m", payload={}, received_at=datetime(2026, 1, 1))
+    )
+    with pytest.raises(StatementError, match="naive datetime"):
+        db.session.commit()
+    db.session.rollback()
