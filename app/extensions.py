@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised by the factory."""
 
+from typing import TYPE_CHECKING
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -20,4 +22,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# mypy cannot see through db.Model (a class made at run time); at run time it is the real thing.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 
 
 def utcnow() -> datetime:
@@ -52,7 +52,7 @@ def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
     return Enum(kind, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
-class Portal(db.Model):
+class Portal(Model):
     """One installation of the app on one Bitrix24 portal, keyed by member_id (it never changes)."""
 
     __tablename__ = "portals"
@@ -91,7 +91,7 @@ class Portal(db.Model):
         return f"<Portal {self.member_id} {self.domain} {self.state}>"
 
 
-class InboxEvent(db.Model):
+class InboxEvent(Model):
     """An accepted event, stored before the 200 and processed once by the worker."""
 
     __tablename__ = "inbox"
@@ -112,7 +112,7 @@ class InboxEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class Activity(db.Model):
+class Activity(Model):
     """The app's mirror of a portal activity, with the content blocks the app set on it."""
 
     __tablename__ = "activities"
@@ -136,7 +136,7 @@ class Activity(db.Model):
     )
 
 
-class RateLimitBucket(db.Model):
+class RateLimitBucket(Model):
     """A portal's leaky bucket, shared by every process that calls it."""
 
     __tablename__ = "rate_limits"
