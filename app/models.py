@@ -143,7 +143,8 @@ class RateLimitBucket(Model):
 
     portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True)
     level: Mapped[float] = mapped_column(nullable=False, default=0.0)
-    drained_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # Unix seconds, so one UPDATE can drain and fill the bucket with the same arithmetic on every backend.
+    drained_at: Mapped[float] = mapped_column(nullable=False, default=0.0)
     rate: Mapped[float | None]  # per-portal override of the plan's drain rate (requests/s)
     burst: Mapped[int | None]  # per-portal override of the plan's bucket size
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,13 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
 
-from app import create_app
+from app import create_app, portals
 from app.extensions import db as _db
+from app.models import Portal, PortalState, RateLimitBucket
+from sandbox.apps import find_app
+from sandbox.state import Portal as SandboxPortal
+from sandbox.testing import RunningSandbox, start_sandbox
+from sandbox.tokens import issue_token
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -88,3 +94,77 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+# --- the sandbox portal, and the app connected to it ---
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[RunningSandbox]:
+    """One sandbox (OAuth host + two portals) as real HTTP servers on 127.0.0.1, for the whole session."""
+    running = start_sandbox(portals=2)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
+    """The session's sandbox, reset and seeded: demo portal, users 1-3, CRM owners, the app installed."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+def sandbox_config(sandbox: RunningSandbox) -> dict[str, object]:
+    """What the app must be told to talk to the sandbox (the vendor console's credentials, its hosts)."""
+    return {
+        "B24_CLIENT_ID": sandbox.state.setting("client_id"),
+        "B24_CLIENT_SECRET": sandbox.state.setting("client_secret"),
+        "B24_OAUTH_URL": sandbox.oauth_url,
+        "B24_ALLOWED_HOSTS": ("127.0.0.1:*",),
+        "APP_BASE_URL": "http://127.0.0.1:5000",
+    }
+
+
+@pytest.fixture
+def connected_app(database_url: str, sandbox: RunningSandbox) -> Iterator[Flask]:
+    """The app on a fresh database, configured against the sandbox."""
+    app = create_app(make_config(database_url, **sandbox_config(sandbox)))
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+def install_portal(
+    sandbox: RunningSandbox, *, user_id: int = 1, portal: SandboxPortal | None = None
+) -> Portal:
+    """Store a portal row holding a real token pair the sandbox issued to the app (until install lands)."""
+    portal = portal or sandbox.portal
+    issued = issue_token(sandbox.state, portal, find_app(sandbox.state, portal), user_id)
+    row = Portal(
+        member_id=portal.member_id,
+        domain=portal.domain,
+        client_endpoint=portal.client_endpoint,
+        server_endpoint=f"{sandbox.oauth_url}/rest/",
+        scope="crm,placement,user_brief",
+        state=PortalState.ACTIVE,
+    )
+    # Tests that are not about limits must not wait on them; those that are set their own.
+    row.rate_limit = RateLimitBucket(rate=1000.0, burst=1000)
+    portals.store_tokens(
+        row,
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_at=datetime.fromtimestamp(issued.expires_at, UTC),
+    )
+    _db.session.add(row)
+    _db.session.commit()
+    return row
+
+
+@pytest.fixture
+def portal(connected_app: Flask, sandbox: RunningSandbox) -> Portal:
+    """The demo portal, installed: its row holds a working token pair."""
+    return install_portal(sandbox)

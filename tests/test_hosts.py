@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.bitrix24.hosts import url_allowed
 from app.config import DEFAULT_ALLOWED_HOSTS, parse_host_patterns
-from app.hosts import url_allowed
 
 DEFAULTS = parse_host_patterns(DEFAULT_ALLOWED_HOSTS)
 LOCAL = ("127.0.0.1:*", "portal.example.com", "api.example.com:8443")

@@ -1,0 +1,40 @@
+"""Wires a portal to a ready Bitrix24 client: vault credentials, the shared limiter, configured retries."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from app.bitrix24.client import Client
+from app.bitrix24.oauth import OAuthClient
+from app.bitrix24.retry import RetryPolicy
+from app.bitrix24.transport import Transport
+from app.credentials import PortalCredentials
+from app.extensions import db
+from app.models import Portal
+from app.ratelimit import limiter_for
+
+
+def transport() -> Transport:
+    """The transport restricted to B24_ALLOWED_HOSTS."""
+    return Transport(allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"])
+
+
+def oauth_client() -> OAuthClient:
+    """The configured OAuth server (never one named by a request)."""
+    config = current_app.config
+    return OAuthClient(
+        config["B24_OAUTH_URL"], config["B24_CLIENT_ID"], config["B24_CLIENT_SECRET"], transport()
+    )
+
+
+def client_for(portal: Portal, *, interactive: bool = False) -> Client:
+    """A client calling `portal` as the app; `interactive` fails fast on 429 since a person is waiting."""
+    credentials = PortalCredentials(
+        db.engine, current_app.extensions["vault"], oauth_client(), portal.member_id
+    )
+    return Client(
+        credentials,
+        transport(),
+        limiter=limiter_for(db.engine, portal),
+        retry=RetryPolicy(interactive=interactive),
+    )

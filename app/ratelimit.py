@@ -1,0 +1,119 @@
+"""The request-rate bucket per portal, in the database so every process calling a portal shares it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, Table, case, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.models import Portal, RateLimitBucket
+
+# notes §5.6: enterprise plans drain 5/s with a bucket of 250, the others 2/s with 50.
+PLANS = {"ent": (5.0, 250)}
+BUCKETS: Table = RateLimitBucket.__table__  # type: ignore[assignment]
+DEFAULT_PLAN = (2.0, 50)
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate: float  # requests drained per second
+    burst: int  # bucket size
+
+    @property
+    def usable(self) -> int:
+        """The part of the bucket we fill: requests taken in order can arrive bunched (network, scheduling),
+        and at a full bucket any bunching is a 503, so a tenth (at least one slot) stays free as headroom."""
+        return max(1, self.burst - max(1, self.burst // 10))
+
+
+def limits_for(license_family: str | None, *, rate: float | None = None, burst: int | None = None) -> Limits:
+    """A portal's limits from its plan, with per-portal overrides."""
+    plan_rate, plan_burst = PLANS.get(license_family or "", DEFAULT_PLAN)
+    return Limits(rate or plan_rate, burst or plan_burst)
+
+
+class DatabaseRateLimiter:
+    """A leaky bucket whose level lives in `rate_limits`; one conditional UPDATE takes a slot atomically."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        portal_id: int,
+        limits: Limits,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.engine = engine
+        self.portal_id = portal_id
+        self.limits = limits
+        self.clock = clock
+        self.sleep = sleep
+
+    def acquire(self) -> None:
+        """Wait until the bucket has room for one request, then take it."""
+        self._ensure_row()
+        while True:
+            wait = self._try_take(self.clock())
+            if wait <= 0:
+                return
+            self.sleep(wait)
+
+    def overflowed(self) -> None:
+        """The portal said 503 anyway (another app on the same IP?): treat the bucket as full."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(RateLimitBucket)
+                .where(RateLimitBucket.portal_id == self.portal_id)
+                .values(level=float(self.limits.usable), drained_at=self.clock())
+            )
+
+    def _try_take(self, now: float) -> float:
+        """Take a slot if there is one (0.0), else return how long until there will be."""
+        bucket = BUCKETS.c
+        drained = bucket.level - (now - bucket.drained_at) * self.limits.rate
+        level_now = case((drained > 0, drained), else_=0.0)
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(BUCKETS)
+                .where(bucket.portal_id == self.portal_id, level_now + 1 <= self.limits.usable)
+                .values(
+                    level=level_now + 1,
+                    drained_at=case((bucket.drained_at > now, bucket.drained_at), else_=now),
+                )
+            )
+            if taken.rowcount == 1:
+                return 0.0
+            level = connection.execute(
+                select(level_now).where(bucket.portal_id == self.portal_id)
+            ).scalar_one()
+        return max((level + 1 - self.limits.usable) / self.limits.rate, 0.005)
+
+    def _ensure_row(self) -> None:
+        with self.engine.begin() as connection:
+            exists = connection.execute(
+                select(RateLimitBucket.portal_id).where(RateLimitBucket.portal_id == self.portal_id)
+            ).first()
+            if exists:
+                return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(RateLimitBucket).values(portal_id=self.portal_id, level=0.0, drained_at=0.0)
+                )
+        except IntegrityError:
+            pass  # another process created it first
+
+
+def limiter_for(engine: Engine, portal: Portal) -> DatabaseRateLimiter:
+    """The shared limiter of a portal, sized by its plan and overrides."""
+    override = portal.rate_limit
+    limits = limits_for(
+        portal.license_family,
+        rate=override.rate if override else None,
+        burst=override.burst if override else None,
+    )
+    return DatabaseRateLimiter(engine, portal.id, limits)

@@ -1,0 +1,268 @@
+"""The Bitrix24 client against the sandbox: envelopes, typed errors, refresh, batch, pagination, hosts."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.bitrix24 import activities
+from app.bitrix24.client import Client
+from app.bitrix24.errors import (
+    AccessDenied,
+    HostNotAllowed,
+    InvalidParameter,
+    InvalidToken,
+    MethodNotFound,
+    NeedsReinstall,
+    NotFound,
+    OperationTimeLimit,
+    QueryLimitExceeded,
+    ServerError,
+    TransportError,
+)
+from app.bitrix24.retry import RetryPolicy
+from app.connections import client_for
+from app.extensions import db
+from app.models import Portal, PortalState
+from sandbox.limits import add_fault
+from tests.conftest import install_portal
+
+FAST = RetryPolicy(base_delay=0.005, max_delay=0.02)
+
+
+@pytest.fixture
+def calls() -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture
+def client(portal: Portal, sandbox, calls) -> Client:
+    sandbox.configure(limits_enabled=False)
+    client = client_for(portal)
+    client.retry = RetryPolicy(base_delay=0.005, max_delay=0.02)
+    client.observe = lambda method, outcome: calls.append((method, outcome))
+    return client
+
+
+def expire_access_token(sandbox, portal: Portal, client: Client) -> str:
+    token = client.credentials.current().access_token
+    sandbox.state.tokens[token].expires_at = 0
+    return token
+
+
+def test_a_call_returns_the_result(client: Client) -> None:
+    user = client.call("user.current")
+    assert str(user["ID"]) == "1"
+
+
+def test_documented_errors_surface_as_typed_errors(client: Client) -> None:
+    with pytest.raises(NotFound):
+        client.run(activities.get(999999))
+    with pytest.raises(MethodNotFound) as raised:
+        client.call("crm.no.such.method")
+    assert raised.value.status == 404
+
+
+def test_bad_input_is_refused_before_any_request(client: Client, calls) -> None:
+    for bad in ("", "crm.activity.get?x=1", "../rest", None):
+        with pytest.raises(InvalidParameter):
+            client.call(bad)  # type: ignore[arg-type]
+    assert calls == []
+
+
+def test_an_expired_token_is_refreshed_once_and_the_call_retried(
+    client: Client, sandbox, portal: Portal
+) -> None:
+    old = expire_access_token(sandbox, portal, client)
+    assert str(client.call("user.current")["ID"]) == "1"
+    db.session.expire_all()
+    assert portal.token_version == 2
+    assert client.credentials.current().access_token != old
+
+
+def test_a_refused_refresh_token_parks_the_portal_without_looping(
+    client: Client, sandbox, portal: Portal, calls
+) -> None:
+    expire_access_token(sandbox, portal, client)
+    add_fault(sandbox.state, "status", status=400, method="oauth.token", error="invalid_grant")
+    with pytest.raises(NeedsReinstall):
+        client.call("user.current")
+    db.session.expire_all()
+    assert portal.state is PortalState.NEEDS_REINSTALL
+    assert calls == [("user.current", "expired_token")]
+
+
+def test_an_invalid_token_nobody_replaced_is_raised_not_looped(
+    client: Client, sandbox, portal: Portal
+) -> None:
+    token = client.credentials.current().access_token
+    del sandbox.state.tokens[token]
+    with pytest.raises(InvalidToken):
+        client.call("user.current")
+
+
+def test_batch_sends_120_commands_in_3_requests(client: Client, calls) -> None:
+    commands = {f"u{n}": ("user.current", {}) for n in range(120)}
+    outcome = client.batch(commands)
+    assert outcome.requests == 3
+    assert [c for c in calls if c[0] == "batch"] == [("batch", "ok")] * 3
+    assert len(outcome.results) == 120 and not outcome.errors
+
+
+def test_batch_types_each_commands_error_and_resolves_references(client: Client, sandbox) -> None:
+    owner = next(iter(sandbox.portal.owners.values()))
+    outcome = client.batch(
+        {
+            "missing": ("crm.activity.get", {"id": 999999}),
+            "me": ("user.current", {}),
+            "again": ("user.get", {"ID": "$result[me][ID]"}),
+        }
+    )
+    assert isinstance(outcome.errors["missing"], NotFound)
+    assert str(outcome.results["me"]["ID"]) == "1"
+    assert owner is not None
+
+
+@pytest.mark.parametrize(
+    ("commands", "words"),
+    [
+        ({}, "at least one command"),
+        ({"a": ("batch", {})}, "cannot run inside a batch"),
+        ({"a": ("user.current",)}, "(method, params)"),
+        ({"a": ("user.get", {"ID": "$result[b][ID]"}), "b": ("user.current", {})}, "not an earlier command"),
+        (
+            {
+                **{f"c{n}": ("user.current", {}) for n in range(50)},
+                "late": ("user.get", {"ID": "$result[c0][ID]"}),
+            },
+            "not an earlier command",
+        ),
+    ],
+)
+def test_malformed_batches_are_refused_before_sending(client: Client, calls, commands, words) -> None:
+    with pytest.raises(InvalidParameter, match=words):
+        client.batch(commands)
+    assert calls == []
+
+
+def test_iterating_a_list_walks_every_page(client: Client, sandbox, calls) -> None:
+    owner = (
+        sandbox.portal.owners[(2, 1)]
+        if (2, 1) in sandbox.portal.owners
+        else next(iter(sandbox.portal.owners.values()))
+    )
+    fields = {
+        "OWNER_TYPE_ID": owner.type_id,
+        "OWNER_ID": owner.id,
+        "TYPE_ID": 2,
+        "SUBJECT": "call",
+        "RESPONSIBLE_ID": 1,
+        "COMMUNICATIONS": [{"VALUE": "+100", "ENTITY_TYPE_ID": 3, "ENTITY_ID": 1}],
+    }
+    created = client.run_batch({f"a{n}": activities.add(fields) for n in range(120)})
+    assert all(isinstance(v, int) for v in created.values()), created
+    calls.clear()
+    filter_ = {"OWNER_TYPE_ID": owner.type_id, "OWNER_ID": owner.id, "SUBJECT": "call"}
+    ids = [item["ID"] for item in client.iterate("crm.activity.list", {"filter": filter_})]
+    assert sorted(int(i) for i in ids) == sorted(created.values())
+    assert len([c for c in calls if c[0] == "crm.activity.list"]) == 3
+
+
+def test_a_host_outside_the_allow_list_is_never_called(portal: Portal, sandbox) -> None:
+    received: list[str] = []
+
+    class Listener(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.2", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        portal.client_endpoint = f"http://127.0.0.2:{server.server_address[1]}/rest/"
+        db.session.commit()
+        with pytest.raises(HostNotAllowed):
+            client_for(portal).call("user.current")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == []
+
+
+def test_limit_answers_back_off_and_then_succeed(client: Client, sandbox) -> None:
+    add_fault(
+        sandbox.state, "status", status=503, count=2, method="crm.activity.add", error="QUERY_LIMIT_EXCEEDED"
+    )
+    owner = next(iter(sandbox.portal.owners.values()))
+    new_id = client.run(
+        activities.add(
+            {
+                "OWNER_TYPE_ID": owner.type_id,
+                "OWNER_ID": owner.id,
+                "TYPE_ID": 2,
+                "SUBJECT": "after 503",
+                "RESPONSIBLE_ID": 1,
+                "COMMUNICATIONS": [{"VALUE": "+1", "ENTITY_TYPE_ID": 3, "ENTITY_ID": 1}],
+            }
+        )
+    )
+    assert new_id > 0
+
+
+def test_503_attempts_are_bounded(client: Client, sandbox) -> None:
+    add_fault(sandbox.state, "status", status=503, count=None, error="QUERY_LIMIT_EXCEEDED")
+    with pytest.raises(QueryLimitExceeded):
+        client.call("user.current")
+
+
+def test_5xx_is_retried_for_reads_only(client: Client, sandbox, calls) -> None:
+    add_fault(sandbox.state, "status", status=500, count=1, method="user.current")
+    assert str(client.call("user.current")["ID"]) == "1"
+    add_fault(sandbox.state, "status", status=500, count=1, method="crm.activity.delete")
+    with pytest.raises(ServerError):
+        client.call("crm.activity.delete", {"id": 1})
+    assert calls[-1] == ("crm.activity.delete", "INTERNAL_SERVER_ERROR")
+
+
+def test_a_dropped_connection_is_retried_for_reads_only(client: Client, sandbox) -> None:
+    add_fault(sandbox.state, "drop", count=1, method="user.current")
+    assert str(client.call("user.current")["ID"]) == "1"
+    add_fault(sandbox.state, "drop", count=1, method="crm.activity.delete")
+    with pytest.raises(TransportError):
+        client.call("crm.activity.delete", {"id": 1})
+
+
+def test_429_waits_for_the_reset_in_the_background_and_fails_fast_for_a_person(
+    client: Client, sandbox
+) -> None:
+    sandbox.configure(
+        limits_enabled=True,
+        rate=1000,
+        burst=1000,
+        operating_limit=0.5,
+        operating_cost=1.0,
+        operating_window=1.0,
+    )
+    client.call("user.current")
+    interactive = client_for(db.session.get(Portal, 1), interactive=True)
+    with pytest.raises(OperationTimeLimit) as raised:
+        interactive.call("user.current")
+    assert raised.value.reset_at is not None
+    waited: list[float] = []
+    client.retry = RetryPolicy(sleep=lambda s: (waited.append(s), __import__("time").sleep(s)))
+    assert str(client.call("user.current")["ID"]) == "1"
+    assert waited and 0 <= waited[0] <= 3
+
+
+def test_access_denied_is_typed(connected_app, sandbox) -> None:
+    sandbox.configure(limits_enabled=False)
+    activity_id = next(iter(sandbox.portal.crm.activities))
+    viewer = client_for(install_portal(sandbox, user_id=3))  # user 3 may not change CRM items
+    with pytest.raises(AccessDenied):
+        viewer.call("crm.activity.delete", {"id": activity_id})
