@@ -6,11 +6,13 @@ lives in `sandbox.crm.store.CrmStore`, one per portal. Everything is resettable 
 
 from __future__ import annotations
 
+import queue
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.crm.store import CrmStore
+from sandbox.settings import DEFAULTS
 
 OWNER_TYPES = {1: "LEAD", 2: "DEAL", 3: "CONTACT", 4: "COMPANY"}  # notes §8.1
 
@@ -53,8 +55,80 @@ class InstalledApp:
     version: int = 1
     status: str = "L"
     application_token: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)  # {"event","handler","auth_type","event_type","user_id","id"}
-    placements: list[dict[str, Any]] = field(default_factory=list)  # {"placement","handler","title","description","lang_all","options","user_id"}
+    events: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"event","handler","auth_type","event_type","user_id","id"}
+    placements: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"placement","handler","title","description","lang_all","options","user_id"}
+
+
+@dataclass
+class AppRegistration:
+    """An app as the vendor console knows it: credentials and handler URLs (notes §1.1, §4.1)."""
+
+    client_id: str
+    client_secret: str
+    base_url: str
+    install_path: str = "/install"
+    main_path: str = "/"
+    redirect_path: str = "/oauth/callback"
+    api_only: bool = False
+    scope: list[str] = field(default_factory=lambda: ["crm", "placement", "user_brief"])
+    code: str = "local.timeline_bridge"
+    version: int = 1
+    status: str = "L"
+
+    def url(self, path: str) -> str:
+        """Join the app's base URL and a handler path."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    @property
+    def install_url(self) -> str:
+        return self.url(self.install_path)
+
+    @property
+    def main_url(self) -> str:
+        return self.url(self.main_path)
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.url(self.redirect_path)
+
+
+@dataclass
+class Delivery:
+    """One event POST to one handler, as logged by the queue server (notes §2.3)."""
+
+    id: int
+    event: str
+    url: str
+    body: str  # the raw application/x-www-form-urlencoded body
+    member_id: str
+    client_id: str
+    handler_id: int
+    created_at: float
+    status: int | None = None
+    error: str | None = None
+    sent_at: float | None = None
+    done: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form used by /_sandbox/deliveries."""
+        return {
+            "id": self.id,
+            "event": self.event,
+            "url": self.url,
+            "body": self.body,
+            "member_id": self.member_id,
+            "client_id": self.client_id,
+            "handler_id": self.handler_id,
+            "created_at": self.created_at,
+            "status": self.status,
+            "error": self.error,
+            "sent_at": self.sent_at,
+            "done": self.done,
+        }
 
 
 @dataclass
@@ -71,6 +145,8 @@ class IssuedToken:
     revoked: bool = False  # single-use refresh: the pair dies once its refresh token is used (notes §4.4)
     refresh_used: bool = False
     event_session_ttl: int | None = None  # loop protection for event-issued tokens (notes §2.3)
+    refresh_expires_at: float = 0.0
+    issued_at: float = 0.0
 
 
 @dataclass
@@ -86,6 +162,25 @@ class Portal:
     apps: dict[str, InstalledApp] = field(default_factory=dict)  # by client_id
     crm: CrmStore = field(default_factory=CrmStore)
     next_ids: dict[str, int] = field(default_factory=dict)
+    timezone_offset: str = "+00:00"
+    bucket_level: float = 0.0  # leaky bucket (notes §5.6)
+    bucket_at: float = 0.0
+    operating: dict[tuple[str, str], list[tuple[float, float]]] = field(
+        default_factory=dict
+    )  # (client, method)
+
+    @property
+    def admin(self) -> User:
+        """Return the first administrator (the portal owner)."""
+        return next(u for u in sorted(self.users.values(), key=lambda u: u.id) if u.is_admin)
+
+    @property
+    def license_type(self) -> str:
+        return self.license.split("_", 1)[-1]
+
+    @property
+    def license_family(self) -> str:
+        return self.license_type.rstrip("0123456789")
 
     @property
     def base_url(self) -> str:
@@ -111,8 +206,17 @@ class Sandbox:
     tokens: dict[str, IssuedToken] = field(default_factory=dict)  # by access token
     refresh_tokens: dict[str, IssuedToken] = field(default_factory=dict)  # by refresh token
     auth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)  # limits, fault switches, disputed-behaviour switches
+    settings: dict[str, Any] = field(
+        default_factory=dict
+    )  # limits, fault switches, disputed-behaviour switches
     lock: threading.RLock = field(default_factory=threading.RLock)
+    registrations: dict[str, AppRegistration] = field(default_factory=dict)  # vendor console, by client_id
+    deliveries: list[Delivery] = field(default_factory=list)
+    delivery_seq: int = 0
+    errors: list[str] = field(default_factory=list)  # tracebacks of unexpected handler errors
+    faults: list[dict[str, Any]] = field(default_factory=list)  # see sandbox.limits
+    outbox: queue.Queue[Delivery | None] = field(default_factory=queue.Queue)
+    worker: threading.Thread | None = None
 
     def reset(self) -> None:
         """Forget everything; the caller seeds again."""
@@ -121,6 +225,21 @@ class Sandbox:
             self.tokens.clear()
             self.refresh_tokens.clear()
             self.auth_codes.clear()
+            self.deliveries.clear()
+            self.errors.clear()
+            self.faults.clear()
+
+    def portal(self, member_id: str | None = None) -> Portal:
+        """Return a portal by member_id, or the first (demo) portal."""
+        if member_id:
+            return self.portals[member_id]
+        if not self.portals:
+            raise KeyError("no portal: seed first")
+        return next(iter(self.portals.values()))
+
+    def setting(self, key: str) -> Any:
+        """Read a setting, falling back to the documented default."""
+        return self.settings.get(key, DEFAULTS.get(key))
 
     def portal_by_domain(self, domain: str) -> Portal | None:
         return next((p for p in self.portals.values() if p.domain == domain), None)

@@ -1,0 +1,81 @@
+"""crm.activity.layout.blocks.set / get / delete: an app's extra blocks on an activity (notes §6.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.core import CallContext, method
+from sandbox.crm.common import (
+    CONFIGURABLE,
+    REST_APP,
+    can_edit,
+    d7_error,
+    missing_param,
+    owner,
+    require_int_params,
+    store,
+)
+from sandbox.crm.layout_schema import LayoutError, validate_blocks_layout
+from sandbox.crm.store import Activity
+
+# The pages word ERROR_WRONG_CONTEXT differently; each method answers with its own page's text.
+WRONG_CONTEXT = {
+    "set": "The method call is only possible in the context of a REST application",
+    "get": "The method can only be called in the context of a rest application",
+    "delete": "The method can only be called in the context of a REST application",
+}
+
+
+@method("crm.activity.layout.blocks.set", scope="crm")
+def blocks_set(ctx: CallContext, params: dict[str, Any]) -> dict[str, bool]:
+    """Store this app's block set on an activity, replacing its previous one (docs layout.blocks.set)."""
+    client_id, activity = target(ctx, params, "set", edit=True)
+    check_suitable(ctx, activity)
+    if "layout" not in params:
+        raise missing_param("layout")
+    try:
+        layout = validate_blocks_layout(params["layout"], ctx.portal.languages)
+    except LayoutError as exc:
+        raise exc.rest_error() from None
+    store(ctx).layout_blocks.setdefault(activity.id, {})[client_id] = layout
+    return {"success": True}
+
+
+@method("crm.activity.layout.blocks.get", scope="crm")
+def blocks_get(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Return this app's block set, or layout null (notes §6.1)."""
+    client_id, activity = target(ctx, params, "get", edit=False)
+    return {"layout": store(ctx).blocks_of(activity.id).get(client_id)}
+
+
+@method("crm.activity.layout.blocks.delete", scope="crm")
+def blocks_delete(ctx: CallContext, params: dict[str, Any]) -> dict[str, bool]:
+    """Remove this app's block set; NOT_FOUND when it has none (notes §6.1)."""
+    client_id, activity = target(ctx, params, "delete", edit=True)
+    if store(ctx).blocks_of(activity.id).pop(client_id, None) is None:
+        raise d7_error("NOT_FOUND", "The set of content blocks was not found")
+    return {"success": True}
+
+
+def target(ctx: CallContext, params: dict[str, Any], action: str, *, edit: bool) -> tuple[str, Activity]:
+    """Run the shared preconditions in the controller's order (notes §6.1); return (client_id, activity)."""
+    if ctx.app is None:
+        raise d7_error("ERROR_WRONG_CONTEXT", WRONG_CONTEXT[action])
+    type_id, entity_id, activity_id = require_int_params(params, "entityTypeId", "entityId", "activityId")
+    if owner(ctx, type_id, entity_id) is None:
+        raise d7_error("OWNER_NOT_FOUND", "The element to which the activity is linked was not found")
+    activity = store(ctx).activity(activity_id)
+    if activity is None or (type_id, entity_id) not in activity.bindings:
+        raise d7_error("NOT_FOUND", "The activity was not found")
+    if edit and not can_edit(ctx):
+        raise d7_error("ACCESS_DENIED", "Access denied")  # notes §6.1: update permission for set/delete
+    return ctx.app.client_id, activity
+
+
+def check_suitable(ctx: CallContext, activity: Activity) -> None:
+    """Configurable activities never take blocks; REST_APP ones are disputed (notes §3.5, §9.10)."""
+    rest_app_ok = bool(ctx.sandbox.settings.get("rest_app_blocks_allowed", False))
+    if activity.provider == CONFIGURABLE or (activity.provider == REST_APP and not rest_app_ok):
+        raise d7_error(
+            "UNSUITABLE_ACTIVITY_TYPE_ERROR", "This activity type is not supported for adding layout blocks"
+        )

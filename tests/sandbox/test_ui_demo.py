@@ -1,0 +1,85 @@
+"""sandbox.demo: argument parsing, the app's environment, and the sandbox-only mode as a real process."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import requests
+
+from sandbox import demo
+from sandbox.settings import DEFAULTS
+
+
+def test_the_defaults_are_the_documented_ports() -> None:
+    args = demo.parse_args([])
+    assert (args.oauth_port, args.portal_port, args.app_port, args.no_app) == (8700, 8701, 5000, False)
+    assert demo.urls(args) == {
+        "oauth": "http://127.0.0.1:8700",
+        "portal": "http://127.0.0.1:8701",
+        "app": "http://127.0.0.1:5000",
+    }
+
+
+def test_ports_and_switches_come_from_flags() -> None:
+    args = demo.parse_args(
+        ["--oauth-port", "9100", "--portal-port", "9101", "--app-port", "9102", "--no-app"]
+    )
+    assert (args.oauth_port, args.portal_port, args.app_port, args.no_app) == (9100, 9101, 9102, True)
+    settings = demo.sandbox_settings(args)
+    assert settings["portal_domains"] == ["127.0.0.1:9101"]
+    assert settings["oauth_base_url"] == "http://127.0.0.1:9100"
+    assert settings["app_base_url"] == "http://127.0.0.1:9102"
+
+
+def test_the_app_is_configured_to_trust_the_sandbox() -> None:
+    env = demo.app_env(demo.parse_args([]), {"PATH": "/bin"})
+    assert env["PATH"] == "/bin"
+    assert env["APP_ENV"] == "development"
+    assert (env["B24_CLIENT_ID"], env["B24_CLIENT_SECRET"]) == (
+        DEFAULTS["client_id"],
+        DEFAULTS["client_secret"],
+    )
+    assert env["B24_OAUTH_URL"] == "http://127.0.0.1:8700"
+    assert env["APP_BASE_URL"] == "http://127.0.0.1:5000"
+    assert env["B24_ALLOWED_HOSTS"] == "127.0.0.1:*"
+    assert env["B24_JS_URL"] == "http://127.0.0.1:8701/bx24.js"
+
+
+def test_the_app_runs_as_flask_run_on_its_port() -> None:
+    command = demo.app_command(demo.parse_args(["--app-port", "5055"]))
+    assert command[1:] == ["-m", "flask", "--app", "app", "run", "--host", "127.0.0.1", "--port", "5055"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_sandbox_only_demo_serves_the_portal_and_stops_on_sigterm() -> None:
+    oauth, portal = free_port(), free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "sandbox.demo",
+        "--no-app",
+        "--oauth-port",
+        str(oauth),
+        "--portal-port",
+        str(portal),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line == f"Open http://127.0.0.1:{portal}/"
+        assert "Applications" in requests.get(f"http://127.0.0.1:{portal}/", timeout=10).text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=5)
