@@ -83,7 +83,7 @@ def upgrade():
     op.create_table('rate_limits',
     sa.Column('portal_id', sa.Integer(), nullable=False),
     sa.Column('level', sa.Double(), nullable=False),
-    sa.Column('drained_at', sa.DateTime(), nullable=False),
+    sa.Column('drained_at', sa.Double(), nullable=False),
     sa.Column('rate', sa.Double(), nullable=True),
     sa.Column('burst', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['portal_id'], ['portals.id'], name=op.f('fk_rate_limits_portal_id_portals'), ondelete='CASCADE'),
