@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.bitrix24.errors import Bitrix24Error
+from app.connections import credentials_for
+from app.credentials import refresh_now, stale_portals
 from app.extensions import db
 from app.vault import UndecryptableSecret, rotate_secrets
 
 vault_cli = AppGroup("vault", help="Manage the encrypted token vault.")
+tokens_cli = AppGroup("tokens", help="Keep portal tokens alive.")
 manifest_cli = AppGroup("manifest", help="Show what the app registers.")
 
 
@@ -22,6 +28,24 @@ def vault_rotate(batch_size: int) -> None:
     except UndecryptableSecret as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"rotated {report.rotated} secrets; {report.current} already under the first key")
+
+
+@tokens_cli.command("refresh-stale")
+@click.option("--days", default=20, show_default=True, help="Refresh pairs stored longer ago than this.")
+def tokens_refresh_stale(days: int) -> None:
+    """Refresh idle portals' tokens before the refresh token expires (run daily from cron)."""
+    stale = stale_portals(db.session, older_than=timedelta(days=days), now=datetime.now(UTC))
+    failed = 0
+    for member_id in stale:
+        try:
+            refresh_now(credentials_for(member_id))
+            click.echo(f"{member_id}: refreshed")
+        except Bitrix24Error as error:
+            failed += 1
+            click.echo(f"{member_id}: failed: {error}")
+    click.echo(f"{len(stale) - failed} of {len(stale)} stale portals refreshed")
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @manifest_cli.command("urls")
@@ -40,5 +64,6 @@ def worker() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(vault_cli)
+    app.cli.add_command(tokens_cli)
     app.cli.add_command(manifest_cli)
     app.cli.add_command(worker)

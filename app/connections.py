@@ -27,13 +27,15 @@ def oauth_client() -> OAuthClient:
     )
 
 
+def credentials_for(member_id: str) -> PortalCredentials:
+    """The vault-backed credentials of a portal."""
+    return PortalCredentials(db.engine, current_app.extensions["vault"], oauth_client(), member_id)
+
+
 def client_for(portal: Portal, *, interactive: bool = False) -> Client:
     """A client calling `portal` as the app; `interactive` fails fast on 429 since a person is waiting."""
-    credentials = PortalCredentials(
-        db.engine, current_app.extensions["vault"], oauth_client(), portal.member_id
-    )
     return Client(
-        credentials,
+        credentials_for(portal.member_id),
         transport(),
         limiter=limiter_for(db.engine, portal),
         retry=RetryPolicy(interactive=interactive),

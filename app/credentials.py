@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.bitrix24.client import Credentials
 from app.bitrix24.errors import InvalidGrant, NeedsReinstall, PortalUnavailable
 from app.bitrix24.oauth import OAuthClient, TokenGrant
+from app.extensions import AnySession
 from app.models import Portal, PortalState
+from app.portals import write_tokens
 from app.vault import TokenVault
 
 log = logging.getLogger(__name__)
@@ -92,10 +94,13 @@ class PortalCredentials:
             ) from None
 
     def _store(self, portal: Portal, grant: TokenGrant) -> None:
-        portal.access_token_enc = self.vault.encrypt(grant.access_token)
-        portal.refresh_token_enc = self.vault.encrypt(grant.refresh_token)
-        portal.expires_at = grant.expires_at
-        portal.token_version += 1
+        write_tokens(
+            portal,
+            self.vault,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            expires_at=grant.expires_at,
+        )
         if grant.client_endpoint and grant.client_endpoint != portal.client_endpoint:
             portal.client_endpoint = grant.client_endpoint
 
@@ -125,3 +130,19 @@ class PortalCredentials:
             raise PortalUnavailable("PORTAL_UNAVAILABLE", f"portal {self.member_id} holds no token")
         token = self.vault.decrypt(portal.access_token_enc, member_id=self.member_id, field="access_token")
         return Credentials(token, portal.client_endpoint, portal.token_version)
+
+
+def stale_portals(session: AnySession, *, older_than: timedelta, now: datetime) -> list[str]:
+    """Active portals whose token pair was stored before `now - older_than` (or never dated)."""
+    cutoff = now - older_than
+    query = select(Portal.member_id).where(
+        Portal.state == PortalState.ACTIVE,
+        Portal.refresh_token_enc.is_not(None),
+        or_(Portal.tokens_stored_at.is_(None), Portal.tokens_stored_at < cutoff),
+    )
+    return list(session.scalars(query.order_by(Portal.id)))
+
+
+def refresh_now(credentials: PortalCredentials) -> None:
+    """Refresh a portal's pair before its refresh token can die unused (a cron job, not a per-call habit)."""
+    credentials.renew(credentials.current(), expired=True)

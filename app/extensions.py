@@ -1,11 +1,11 @@
 """Flask extensions, created unbound and initialised by the factory."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Named constraints, so Alembic revisions can drop them again on every backend.
 NAMING = {
@@ -22,6 +22,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# What a function that only runs queries accepts: a plain Session or Flask-SQLAlchemy's scoped one.
+AnySession = Session | scoped_session[Any]
 # mypy cannot see through db.Model (a class made at run time); at run time it is the real thing.
 if TYPE_CHECKING:
     Model = Base

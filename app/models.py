@@ -74,6 +74,8 @@ class Portal(Model):
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the pair was last stored: refresh tokens die unused (28 days in older docs, 180 in newer).
+    tokens_stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     token_version: Mapped[int] = mapped_column(nullable=False, default=0)
     application_token_sha256: Mapped[str | None] = mapped_column(String(64))
     installed_by_user_id: Mapped[int | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -34,11 +34,20 @@ def find(member_id: str) -> Portal | None:
 
 
 def store_tokens(portal: Portal, *, access_token: str, refresh_token: str, expires_at: datetime) -> None:
-    """Encrypt and set a new token pair, bumping token_version; the caller commits."""
-    vault = current_vault()
+    """Encrypt and set a new token pair with the app's vault; the caller commits."""
+    write_tokens(
+        portal, current_vault(), access_token=access_token, refresh_token=refresh_token, expires_at=expires_at
+    )
+
+
+def write_tokens(
+    portal: Portal, vault: TokenVault, *, access_token: str, refresh_token: str, expires_at: datetime
+) -> None:
+    """Encrypt and set a new pair, bumping token_version so concurrent refreshers see it changed."""
     portal.access_token_enc = vault.encrypt(access_token)
     portal.refresh_token_enc = vault.encrypt(refresh_token)
     portal.expires_at = expires_at
+    portal.tokens_stored_at = datetime.now(UTC)
     portal.token_version = (portal.token_version or 0) + 1
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
-from sqlalchemy.orm import Session, scoped_session
 
+from app.extensions import AnySession
 from app.models import Portal
 
 ENCRYPTED_FIELDS = ("access_token_enc", "refresh_token_enc")
@@ -67,9 +66,7 @@ class RotationReport:
     current: int = 0  # secrets already under the first key, left as they were
 
 
-def rotate_secrets(
-    session: Session | scoped_session[Any], vault: TokenVault, *, batch_size: int = 200
-) -> RotationReport:
+def rotate_secrets(session: AnySession, vault: TokenVault, *, batch_size: int = 200) -> RotationReport:
     """Re-encrypt every stored secret under the first key, one committed batch at a time."""
     report = RotationReport()
     for batch in _portal_batches(session, batch_size):
@@ -92,7 +89,7 @@ def _rotate_portal(portal: Portal, vault: TokenVault, report: RotationReport) ->
         report.rotated += 1
 
 
-def _portal_batches(session: Session | scoped_session[Any], batch_size: int) -> Iterator[list[Portal]]:
+def _portal_batches(session: AnySession, batch_size: int) -> Iterator[list[Portal]]:
     """Yield portals in id order, `batch_size` at a time (keyset pagination, so commits don't shift pages)."""
     last_id = 0
     while True:

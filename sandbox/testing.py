@@ -30,6 +30,7 @@ HOST = "127.0.0.1"
 def serve(app: Any, *, ssl_context: Any = None) -> tuple[BaseWSGIServer, threading.Thread]:
     """Start a threaded werkzeug server on a free loopback port."""
     server = make_server(HOST, 0, app, threaded=True, ssl_context=ssl_context)
+    server.socket.listen(1024)  # a deeper backlog than werkzeug's 128, for many-threaded client tests
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return server, thread

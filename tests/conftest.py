@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
 
-from app import create_app, portals
+from app import create_app
 from app.extensions import db as _db
-from app.models import Portal, PortalState, RateLimitBucket
-from sandbox.apps import find_app
-from sandbox.state import Portal as SandboxPortal
+from app.models import Portal
+from bench.loadgen import install_portal
 from sandbox.testing import RunningSandbox, start_sandbox
-from sandbox.tokens import issue_token
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -137,34 +134,13 @@ def connected_app(database_url: str, sandbox: RunningSandbox) -> Iterator[Flask]
         _db.engine.dispose()
 
 
-def install_portal(
-    sandbox: RunningSandbox, *, user_id: int = 1, portal: SandboxPortal | None = None
-) -> Portal:
-    """Store a portal row holding a real token pair the sandbox issued to the app (until install lands)."""
-    portal = portal or sandbox.portal
-    issued = issue_token(sandbox.state, portal, find_app(sandbox.state, portal), user_id)
-    row = Portal(
-        member_id=portal.member_id,
-        domain=portal.domain,
-        client_endpoint=portal.client_endpoint,
-        server_endpoint=f"{sandbox.oauth_url}/rest/",
-        scope="crm,placement,user_brief",
-        state=PortalState.ACTIVE,
-    )
-    # Tests that are not about limits must not wait on them; those that are set their own.
-    row.rate_limit = RateLimitBucket(rate=1000.0, burst=1000)
-    portals.store_tokens(
-        row,
-        access_token=issued.access_token,
-        refresh_token=issued.refresh_token,
-        expires_at=datetime.fromtimestamp(issued.expires_at, UTC),
-    )
-    _db.session.add(row)
-    _db.session.commit()
-    return row
-
-
 @pytest.fixture
 def portal(connected_app: Flask, sandbox: RunningSandbox) -> Portal:
     """The demo portal, installed: its row holds a working token pair."""
     return install_portal(sandbox)
+
+
+@pytest.fixture
+def runner_for():
+    """A CLI runner for an app other than the `app` fixture's."""
+    return lambda app: app.test_cli_runner()

@@ -317,32 +317,41 @@ def test_a_configurable_layout_built_from_models_is_the_documented_json() -> Non
         Header(
             {"en": "Payment received", "de": "Zahlung erhalten"},
             title_action=Redirect("/crm/deal/details/123/"),
-            tags=[Tag("Paid", "success"), Tag("Paid", "warning", action=confirm)],
+            tags={"paid": Tag("Paid", "success"), "confirm": Tag("Paid", "warning", action=confirm)},
         ),
         Body(
             Logo("info", action=details),
             {"amount": Text("100 EUR", bold=True), "due": WithTitle("Due", Deadline())},
         ),
         Footer(
-            buttons=[
-                Button("Confirm", "primary", confirm, scope="web", hide_if_readonly=True),
-                Button("Confirm", "secondary", Redirect("/crm/deal/details/123/")),
-            ],
+            buttons={
+                "confirm": Button("Confirm", "primary", confirm, scope="web", hide_if_readonly=True),
+                "open": Button("Confirm", "secondary", Redirect("/crm/deal/details/123/")),
+            },
             show_note=True,
             menu=Menu(
                 show_pin_item=True,
                 show_postpone_item=False,
                 show_delete_item=True,
-                items=[
-                    MenuItem("Details", details, scope="mobile", hide_if_readonly=False),
-                    MenuItem("Details", Redirect("/crm/deal/details/123/")),
-                ],
+                items={
+                    "details": MenuItem("Details", details, scope="mobile", hide_if_readonly=False),
+                    "deal": MenuItem("Details", Redirect("/crm/deal/details/123/")),
+                },
             ),
         ),
     )
     assert model.to_wire() == FULL_CONFIGURABLE
     assert parse_configurable_layout(FULL_CONFIGURABLE) == model
     model.validate(languages=LANGUAGES)
+
+
+def test_tags_buttons_and_items_given_as_a_json_array_are_keyed_0_to_n() -> None:
+    listed = {
+        **FULL_CONFIGURABLE,
+        "header": {"title": "Paid", "tags": [{"title": "Paid", "type": "success"}]},
+    }
+    wire = parse_configurable_layout(listed).to_wire()
+    assert wire["header"]["tags"] == {"0": {"title": "Paid", "type": "success"}}
 
 
 def test_validate_refuses_a_model_the_portal_would_refuse() -> None:

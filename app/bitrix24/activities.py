@@ -23,6 +23,7 @@ from app.bitrix24.prepared import (
     positive_int,
     text,
 )
+from app.layout import LayoutError, parse_configurable_layout, parse_layout
 
 # docs crm.activity.fields: the writable fields, by kind, for checking `fields` before sending.
 INT_FIELDS = frozenset(
@@ -517,11 +518,6 @@ def blocks_set(
     entity_type_id: int, entity_id: int, activity_id: int, layout: Mapping[str, Any]
 ) -> Request[bool]:
     """crm.activity.layout.blocks.set; `layout` is RestAppLayoutDto JSON, checked by app.layout first."""
-    from app.layout import (
-        LayoutError,
-        parse_layout,
-    )  # the layout module is pure; imported late to stay optional
-
     method = "crm.activity.layout.blocks.set"
     try:
         wire = parse_layout(layout).to_wire()
@@ -587,8 +583,6 @@ def configurable_get(activity_id: int) -> Request[dict[str, Any]]:
 
 
 def _configurable_layout(method: str, layout: Mapping[str, Any]) -> dict[str, Any]:
-    from app.layout import LayoutError, parse_configurable_layout
-
     try:
         return parse_configurable_layout(layout).to_wire()
     except LayoutError as error:

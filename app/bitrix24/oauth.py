@@ -66,7 +66,7 @@ class OAuthClient:
 
     def _token(self, params: dict[str, str]) -> dict[str, Any]:
         query = {**params, "client_id": self.client_id, "client_secret": self.client_secret}
-        return self.transport.get(f"{self.base_url}/oauth/token/", query, method="oauth.token")
+        return self.transport.post_form(f"{self.base_url}/oauth/token/", query, method="oauth.token")
 
 
 def _grant(data: dict[str, Any], now: datetime) -> TokenGrant:

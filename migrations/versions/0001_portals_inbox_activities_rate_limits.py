@@ -71,6 +71,7 @@ def upgrade():
     sa.Column('access_token_enc', sa.Text(), nullable=True),
     sa.Column('refresh_token_enc', sa.Text(), nullable=True),
     sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('tokens_stored_at', sa.DateTime(), nullable=True),
     sa.Column('token_version', sa.Integer(), nullable=False),
     sa.Column('application_token_sha256', sa.String(length=64), nullable=True),
     sa.Column('installed_by_user_id', sa.Integer(), nullable=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.core import CallContext, method
 from sandbox.crm import legacy_input as li
@@ -23,6 +23,9 @@ from sandbox.crm.params import ci_get, to_int
 from sandbox.crm.render import render
 from sandbox.crm.store import DEFAULT_SELECT, Activity, blank_fields
 
+if TYPE_CHECKING:
+    from sandbox.state import InstalledApp
+
 NOT_FOUND = "Activity is not found"  # docs crm.activity.update/get/delete "Possible Error Codes"
 ACCESS_DENIED = "Access denied."  # docs crm.activity.add "Error Handling"
 APP_PROVIDERS = (REST_APP, CONFIGURABLE)
@@ -32,12 +35,7 @@ APP_PROVIDERS = (REST_APP, CONFIGURABLE)
 def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
     """Create a system or REST_APP activity; return its id (docs crm.activity.add)."""
     raw = li.fields_param(params)
-    provider = str(raw.get("PROVIDER_ID") or "").upper()
-    if provider == CONFIGURABLE:
-        raise legacy_error(
-            "Use crm.activity.configurable.add for this activity provider"
-        )  # docs crm.activity.add
-    app = ctx.require_app() if provider == REST_APP else None  # notes §3.5: app context only
+    app = app_of_provider(ctx, raw)
     if not can_edit(ctx):
         raise legacy_error(ACCESS_DENIED)
     values = li.coerce_fields(ctx, raw)
@@ -49,12 +47,29 @@ def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
     check_subject_and_responsible(ctx, values, creating=True)
     comms = li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"]) if app is None else []
     li.check_email_recipients(values["TYPE_ID"], values.get("DIRECTION"), comms)
-    activity = create(ctx, values, li.build_bindings(ctx, values, comms), comms)
-    activity.client_id = app.client_id if app else None
-    if "FILES" in raw or "WEBDAV_ELEMENTS" in raw:
-        activity.files = li.read_files(ctx, raw.get("FILES", raw.get("WEBDAV_ELEMENTS")))
+    bindings, files = li.build_bindings(ctx, values, comms), read_files(ctx, raw)
+    activity = create(ctx, values, bindings, comms)  # everything is checked: nothing is half-written
+    activity.client_id, activity.files = (app.client_id if app else None), files or []
     emit(ctx, "ADD", activity.id)
     return activity.id
+
+
+def app_of_provider(ctx: CallContext, raw: dict[str, Any]) -> InstalledApp | None:
+    """Return the calling app for PROVIDER_ID=REST_APP (app context only, notes §3.5); refuse configurable."""
+    provider = str(raw.get("PROVIDER_ID") or "").upper()
+    if provider == CONFIGURABLE:
+        raise legacy_error(
+            "Use crm.activity.configurable.add for this activity provider"
+        )  # docs activity.add
+    return ctx.require_app() if provider == REST_APP else None
+
+
+def read_files(ctx: CallContext, raw: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Read FILES (or the deprecated WEBDAV_ELEMENTS); None when neither is given."""
+    for name in ("FILES", "WEBDAV_ELEMENTS"):
+        if name in raw:
+            return li.read_files(ctx, raw[name])
+    return None
 
 
 def check_type(values: dict[str, Any]) -> None:
@@ -137,12 +152,15 @@ def activity_update(ctx: CallContext, params: dict[str, Any]) -> bool:
 
 
 def apply_update(ctx: CallContext, activity: Activity, values: dict[str, Any], raw: dict[str, Any]) -> None:
+    """Check the new communications and files first, then change the activity."""
+    comms = None
     if "COMMUNICATIONS" in raw and activity.provider != REST_APP:
         comms = li.read_communications(raw["COMMUNICATIONS"], activity.field("TYPE_ID"))
         li.check_email_recipients(activity.field("TYPE_ID"), values.get("DIRECTION"), comms)
+    files = read_files(ctx, raw)
+    if comms is not None:
         set_communications(ctx, activity, comms)
-    if "FILES" in raw:
-        activity.files = li.read_files(ctx, raw["FILES"])
+    activity.files = activity.files if files is None else files
     activity.fields.update(values)
     if "COMPLETED" in values:
         activity.set_completed(values["COMPLETED"] == "Y")

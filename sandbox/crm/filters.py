@@ -111,8 +111,12 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 def sort_rows(rows: list[Any], order: list[tuple[str, bool]], value: Callable[[Any, str], Any]) -> list[Any]:
     """Sort by several keys, each ascending or descending; NULLs first when ascending (MySQL)."""
     for name, descending in reversed(order):
-        rows = sorted(rows, key=lambda row, n=name: null_first(value(row, n)), reverse=descending)
+        rows = sorted(rows, key=sort_key(value, name), reverse=descending)
     return rows
+
+
+def sort_key(value: Callable[[Any, str], Any], name: str) -> Callable[[Any], tuple[int, Any]]:
+    return lambda row: null_first(value(row, name))
 
 
 def null_first(value: Any) -> tuple[int, Any]:

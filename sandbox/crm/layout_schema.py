@@ -203,7 +203,7 @@ def tagged(kinds: dict[str, Spec], *, tag: str = "type") -> Spec:
         kind = value.get(tag)
         if is_missing(kind):
             raise LayoutError("FIELD_IS_REQUIRED", tag, join(parent, field))
-        if kind not in kinds:
+        if not isinstance(kind, str) or kind not in kinds:
             raise LayoutError("ENUM_FIELD", tag, join(parent, field), ", ".join(kinds))
         return kinds[kind](value, field, parent, langs)
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from sandbox.core import CallContext, RestError
-from sandbox.crm.common import emit, now, touch
+from sandbox.crm.activity import update_deadline
+from sandbox.crm.common import emit, now, parse_dt, touch
 from sandbox.crm.configurable import emit_rest_event
 from sandbox.crm.store import Activity
 from sandbox.dispatch import invoke
@@ -116,3 +117,26 @@ def rest_event(
     except LookupError as error:
         raise UiRefused("Action is not found", 404) from error
     return len(sent)
+
+
+def change_deadline(sandbox: Sandbox, portal: Portal, user: User, activity_id: int, value: str) -> Activity:
+    """Move an open activity's deadline from its deadline block: ONCRMACTIVITYUPDATE (notes §6.2)."""
+    with user_change(sandbox, portal, user) as ctx:
+        activity = editable(portal, user, activity_id)
+        if activity.completed:
+            raise UiRefused("A completed activity cannot be changed", 400)  # notes §6.2: forced read-only
+        try:
+            deadline = parse_dt(ctx, value)
+        except ValueError as error:
+            raise UiRefused("Incorrect date", 400) from error
+        if activity.fields.get("TYPE_ID") in (1, 2):
+            activity.fields["START_TIME"] = deadline
+        elif activity.provider == "CRM_TODO":
+            activity.fields.update(START_TIME=deadline, END_TIME=deadline)  # as todo.updateDeadline does
+        else:
+            start = activity.fields.get("START_TIME") or deadline
+            activity.fields.update(START_TIME=min(start, deadline), END_TIME=deadline)
+        update_deadline(activity)
+        touch(ctx, activity)
+        emit(ctx, "UPDATE", activity.id)
+    return activity

@@ -187,6 +187,18 @@ def delete_activity(activity_id: int) -> BaseResponse:
     return back("Activity deleted")
 
 
+@bp.post("/_ui/activity/<int:activity_id>/deadline")
+def change_deadline(activity_id: int) -> BaseResponse:
+    """Change a deadline from an editable `deadline` block (a datetime-local value, portal time)."""
+    portal = portal_or_404()
+    value = request.form.get("deadline", "")
+    try:
+        actions.change_deadline(current_sandbox(), portal, current_user(portal), activity_id, value)
+    except actions.UiRefused as refused:
+        return back(refused.message)
+    return back("Deadline changed")
+
+
 @bp.post("/_ui/owner/<int:type_id>/<int:owner_id>/todo")
 def quick_todo(type_id: int, owner_id: int) -> BaseResponse:
     """Add a quick to-do to a CRM item (due tomorrow)."""

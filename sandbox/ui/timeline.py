@@ -57,6 +57,7 @@ class ActivityView:
     app: InstalledApp | None
     color: str | None
     owner: tuple[int, int]
+    deadline_input: str = ""  # the deadline as a datetime-local value, for editable deadline blocks
     block_sets: list[BlockSet] = field(default_factory=list)
     badge: dict[str, Any] | None = None
 
@@ -163,6 +164,7 @@ def view(
         app=app,
         color=TODO_COLORS.get(str(activity.color_id)) if activity.color_id else None,
         owner=owner or primary,
+        deadline_input=deadline.strftime("%Y-%m-%dT%H:%M") if isinstance(deadline, datetime) else "",
         block_sets=block_sets(portal, activity),
         badge=badge_of(portal, activity),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,17 @@ from sandbox.web import current_sandbox
 
 SHIM = Path(__file__).parent / "static" / "bx24.js"
 LIST_MENU = "CRM_ACTIVITY_LIST_MENU"  # notes §3.3
+
+
+def locked(view: Callable[..., str]) -> Callable[..., str]:
+    """Render under the sandbox lock so REST calls cannot change the state mid-page."""
+
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> str:
+        with current_sandbox().lock:
+            return view(*args, **kwargs)
+
+    return run
 
 
 @bp.after_request
@@ -93,6 +106,7 @@ def list_menu(portal: Portal, lang: str) -> list[dict[str, str]]:
 
 
 @bp.route("/")
+@locked
 def home() -> str:
     """Portal home: CRM items and the registered app with its install state."""
     portal = portal_or_404()
@@ -104,6 +118,7 @@ def home() -> str:
 
 
 @bp.route("/crm/<slug>/details/<int:owner_id>/")
+@locked
 def owner_card(slug: str, owner_id: int) -> str:
     """A CRM item card with its timeline (any owner type)."""
     portal = portal_or_404()
@@ -119,6 +134,7 @@ def owner_card(slug: str, owner_id: int) -> str:
 
 
 @bp.route("/crm/activity/list/")
+@locked
 def activity_list() -> str:
     """The activity grid; each row's context menu lists CRM_ACTIVITY_LIST_MENU placements (notes §3.3)."""
     portal = portal_or_404()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from test_crm_support import (
     CALL_FIELDS,
+    CONFIGURABLE_LAYOUT,
     add_activity,
     add_rest_app_activity,
     bind,
@@ -62,8 +64,6 @@ def test_add_accepts_php_form_bodies_with_string_values(sandbox: RunningSandbox)
         "fields[COMMUNICATIONS][0][ENTITY_TYPE_ID]": "3",
         "auth": sandbox.token(),
     }
-    import requests
-
     response = requests.post(f"{sandbox.portal_url}/rest/crm.activity.add", data=form, timeout=5)
     record = ok(sandbox.call("crm.activity.get", {"id": ok(response)}))
     assert (record["TYPE_ID"], record["COMPLETED"], record["STATUS"], record["RESPONSIBLE_ID"]) == (
@@ -126,8 +126,10 @@ def test_add_rejects_bad_fields_with_the_documented_messages(
     sandbox: RunningSandbox, change: dict[str, Any], message: str
 ) -> None:
     fields = {k: v for k, v in {**CALL_FIELDS, **change}.items() if v is not None}
+    before = dict(sandbox.portal.crm.activities)
     body = fails(sandbox.call("crm.activity.add", {"fields": fields}), "")
     assert body["error_description"] == message
+    assert sandbox.portal.crm.activities == before  # nothing half-written
 
 
 def test_add_without_fields_is_a_bad_request(sandbox: RunningSandbox) -> None:
@@ -160,9 +162,7 @@ def test_update_changes_fields_and_keeps_immutable_ones(sandbox: RunningSandbox)
         "OWNER_ID": 2,
         "TYPE_ID": 1,
     }
-    assert (
-        ok(sandbox.call("crm.activity.update", {"id": activity_id, "fields": fields, "auth": None})) is True
-    )
+    assert ok(sandbox.call("crm.activity.update", {"id": activity_id, "fields": fields})) is True
     record = ok(sandbox.call("crm.activity.get", {"id": activity_id}))
     assert (record["DESCRIPTION"], record["COMPLETED"], record["STATUS"]) == ("New description", "Y", "2")
     assert (record["RESPONSIBLE_ID"], record["OWNER_ID"], record["TYPE_ID"]) == ("2", "1", "2")
@@ -252,8 +252,6 @@ def test_rest_app_activity_cannot_be_added_outside_an_app(sandbox: RunningSandbo
 
 
 def test_configurable_activities_are_refused_by_the_legacy_update(sandbox: RunningSandbox) -> None:
-    from test_crm_support import CONFIGURABLE_LAYOUT
-
     params = {"ownerTypeId": 2, "ownerId": 1, "fields": {}, "layout": CONFIGURABLE_LAYOUT}
     activity_id = ok(sandbox.call("crm.activity.configurable.add", params))["activity"]["id"]
     body = fails(sandbox.call("crm.activity.update", {"id": activity_id, "fields": {"SUBJECT": "x"}}), "")
@@ -294,3 +292,24 @@ def test_seeded_portal_has_activities_of_several_kinds(sandbox: RunningSandbox) 
     assert {a.field("TYPE_ID") for a in activities} >= {1, 2, 4, 6}
     assert any(a.completed for a in activities) and any(not a.completed for a in activities)
     assert all(a.bindings and a.bindings[0] in sandbox.portal.owners for a in activities)
+
+
+def test_a_failed_update_changes_nothing(sandbox: RunningSandbox) -> None:
+    activity_id = add_activity(sandbox)
+    stored = sandbox.portal.crm.activities[activity_id]
+    comms, fields = list(stored.communications), dict(stored.fields)
+    new_comms = [{"VALUE": "+1", "ENTITY_ID": 2, "ENTITY_TYPE_ID": 3}]
+    bad = {"SUBJECT": "changed", "COMMUNICATIONS": new_comms, "FILES": "not files"}
+    fails(sandbox.call("crm.activity.update", {"id": activity_id, "fields": bad}), "")
+    assert (stored.communications, stored.fields) == (comms, fields)
+
+
+def test_methods_work_inside_batch_with_back_references(sandbox: RunningSandbox) -> None:
+    cmd = {
+        "todo": "crm.activity.todo.add?ownerTypeId=2&ownerId=1&deadline=2025-01-01T10:00:00&title=Batch",
+        "get": "crm.activity.get?id=$result[todo][id]",
+        "bad": "crm.activity.get?id=99999",
+    }
+    result = ok(sandbox.call("batch", {"halt": 0, "cmd": cmd}))
+    assert result["result"]["get"]["SUBJECT"] == "Batch"
+    assert result["result_error"]["bad"] == {"error": "", "error_description": "Activity is not found"}

@@ -24,6 +24,7 @@ from test_crm_support import (
     other_token,
 )
 
+from sandbox.apps import uninstall_app
 from sandbox.core import RestError
 from sandbox.crm.configurable import emit_rest_event
 from sandbox.crm.layout_schema import LayoutError, validate_blocks_layout, validate_layout
@@ -208,8 +209,6 @@ def test_rest_app_activities_take_blocks_only_when_switched_on(sandbox: RunningS
 
 
 def test_uninstalling_an_app_drops_its_block_sets(sandbox: RunningSandbox) -> None:
-    from sandbox.apps import uninstall_app
-
     activity_id = add_todo(sandbox)
     ok(sandbox.call("crm.activity.layout.blocks.set", blocks_params(activity_id, layout=BLOCKS_LAYOUT)))
     uninstall_app(sandbox.state, sandbox.portal)
@@ -438,3 +437,42 @@ def test_valid_layouts_normalise_to_a_fixed_point(blocks: dict[str, Any]) -> Non
     once = validate_blocks_layout({"blocks": blocks}, LANGS)
     assert validate_blocks_layout(once, LANGS) == once
     assert list(once["blocks"]) == list(blocks)
+
+
+def subtrees(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON value."""
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    return [path] + [p for key, child in children for p in subtrees(child, (*path, key))]
+
+
+def replaced(node: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    copied = copy.copy(node)
+    copied[path[0]] = replaced(node[path[0]], path[1:], value)
+    return copied
+
+
+VALID = [e for e in CORPUS if e["valid"]]
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_mutated_valid_layouts_fail_cleanly(data: st.DataObject) -> None:
+    """Swap any subtree of a valid layout for arbitrary JSON: a LayoutError or a pass, never a crash."""
+    entry = data.draw(st.sampled_from(VALID))
+    path = data.draw(st.sampled_from(subtrees(entry["layout"])))
+    layout = replaced(entry["layout"], path, data.draw(JSON))
+    validate = validate_blocks_layout if entry["kind"] == "blocks" else validate_layout
+    try:
+        validate(layout, LANGS)
+    except LayoutError as error:
+        assert error.code in {
+            "FIELD_IS_REQUIRED",
+            "FIELD_IS_REDUNDANT",
+            "WRONG_FIELD_VALUE",
+            "ENUM_FIELD",
+            "TOO_MANY_ITEMS",
+            "KEY_CONTAIN_WRONG_SYMBOLS",
+            "WRONG_LANG",
+        }

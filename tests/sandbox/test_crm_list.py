@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from test_crm_support import add_activity, fails, ok
 
 from sandbox.testing import RunningSandbox
@@ -163,8 +164,6 @@ def test_start_minus_one_gives_no_total_and_no_next(empty: RunningSandbox) -> No
 
 
 def test_form_encoded_list_params(empty: RunningSandbox) -> None:
-    import requests
-
     _, second, _ = make_three(empty)
     form = {"filter[>=ID]": str(second), "order[ID]": "DESC", "select[0]": "ID", "auth": empty.token()}
     response = requests.post(f"{empty.portal_url}/rest/crm.activity.list", data=form, timeout=5)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from test_crm_support import add_activity, add_todo, call_without_app, fails, ok
 
+from sandbox.core import METHODS as REGISTERED
 from sandbox.core import RestError
 from sandbox.state import Owner, User
 from sandbox.testing import RunningSandbox
@@ -151,6 +152,4 @@ def test_error_example_is_reproduced(portal_like_the_pages: RunningSandbox, meth
 
 
 def test_every_documented_method_is_served(sandbox: RunningSandbox) -> None:
-    from sandbox.core import METHODS as REGISTERED
-
     assert {m.lower() for m in METHODS} <= set(REGISTERED)

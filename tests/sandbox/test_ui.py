@@ -524,3 +524,37 @@ def test_uninstall_and_install_buttons(sandbox: RunningSandbox) -> None:
 def test_a_non_admin_cannot_uninstall(sandbox: RunningSandbox) -> None:
     response = post(sandbox, "/_ui/app/uninstall", browser(sandbox, user_id=2), data={})
     assert "Only administrators" in response.text and sandbox.app.installed
+
+
+def test_an_editable_deadline_block_moves_the_deadline_and_emits_an_update(
+    sandbox: RunningSandbox, event_receiver: EventReceiver
+) -> None:
+    bind_activity_events(sandbox, event_receiver)
+    activity_id = todo_on_deal(sandbox)
+    params = {"entityTypeId": 2, "entityId": 1, "activityId": activity_id, "layout": {"blocks": BLOCKS}}
+    ok(sandbox.call("crm.activity.layout.blocks.set", params))
+    html = requests.get(f"{sandbox.portal_url}/crm/deal/details/1/", timeout=10).text
+    assert f'action="/_ui/activity/{activity_id}/deadline"' in html and 'data-readonly="N"' in html
+    moved = post(
+        sandbox, f"/_ui/activity/{activity_id}/deadline", data={"deadline": "2030-01-02T09:30", "next": "/"}
+    )
+    assert "Deadline changed" in moved.text
+    deadline = sandbox.portal.crm.activities[activity_id].fields["DEADLINE"]
+    assert (deadline.year, deadline.month, deadline.day, deadline.hour, deadline.minute) == (
+        2030,
+        1,
+        2,
+        9,
+        30,
+    )
+    form = event_receiver.wait_for(1)[0].form
+    assert form["event"] == "ONCRMACTIVITYUPDATE" and form["data[FIELDS][ID]"] == str(activity_id)
+
+
+def test_a_deadline_block_is_read_only_for_a_user_without_crm_rights(sandbox: RunningSandbox) -> None:
+    activity_id = todo_on_deal(sandbox)
+    params = {"entityTypeId": 2, "entityId": 1, "activityId": activity_id, "layout": {"blocks": BLOCKS}}
+    ok(sandbox.call("crm.activity.layout.blocks.set", params))
+    html = browser(sandbox, user_id=3).get(f"{sandbox.portal_url}/crm/deal/details/1/", timeout=10).text
+    assert 'data-block-type="deadline" data-readonly="Y"' in html
+    assert f'action="/_ui/activity/{activity_id}/deadline"' not in html

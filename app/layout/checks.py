@@ -1,0 +1,268 @@
+"""The per-field checks of the portal's DTO validators, run by ``_Reader`` over untrusted layout JSON.
+
+The checks mirror the portal's DTO validators (crm/lib/activity/entity/configurablerestapp/dto): each object
+runs its own checks, then the unknown-property check, then its nested objects, so ``problems[0]`` is the error
+the portal would return. Where the portal is lenient (it casts scalars, takes a block without a type) the app
+refuses anyway; such problems are marked ``strict`` and sorted after the ones the portal itself would report.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import fields
+from typing import Any, TypeAlias, TypeVar, cast
+from urllib.parse import urlsplit
+
+from app.layout.models import _camel
+from app.layout.problems import Code, LayoutError, Problem
+from app.layout.schema import SIMPLE_BLOCK_TYPES
+
+T = TypeVar("T")
+Data: TypeAlias = Mapping[str, Any]  # one JSON object of untrusted input
+
+_KEY = re.compile(r"[a-zA-Z0-9_-]+")
+
+
+def _join(path: str, name: object) -> str:
+    return f"{path}.{name}" if path else str(name)
+
+
+def _as_object(value: Any) -> dict[str, Any] | None:
+    """Return a JSON object; PHP sends an empty map as ``[]``, so that counts as one too."""
+    if isinstance(value, dict):
+        return value
+    return {} if value == [] else None
+
+
+def _as_map(value: Any) -> dict[str, Any] | None:
+    """Return a keyed collection; a JSON array is a PHP map keyed 0..n-1 (blocks.get returns such maps so)."""
+    if isinstance(value, list):
+        return {str(index): item for index, item in enumerate(value)}
+    return _as_object(value)
+
+
+def _show(value: Any) -> str:
+    """Return a value as JSON for a message, cut short so a huge value cannot flood the editor."""
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _copy(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
+
+
+class _Reader:
+    """Walks untrusted layout JSON, collecting problems in the order the portal's validators run."""
+
+    def __init__(
+        self,
+        languages: Collection[str] | None,
+        *,
+        icons: Collection[str] | None = None,
+        logos: Collection[str] | None = None,
+    ) -> None:
+        self.problems: list[Problem] = []
+        self.languages = None if languages is None else frozenset(languages)
+        self.icons = None if icons is None else tuple(icons)
+        self.logos = None if logos is None else tuple(logos)
+
+    def report(self, code: Code, path: str, message: str, *, strict: bool = False) -> None:
+        self.problems.append(Problem(code, path, message, strict))
+
+    def mark(self) -> int:
+        return len(self.problems)
+
+    def failed(self, mark: int) -> bool:
+        return len(self.problems) > mark
+
+    def build(self, mark: int, cls: Callable[..., T], data: Mapping[str, Any], **nested: Any) -> T | None:
+        """Build a model from checked wire data, unless a problem was found since ``mark``."""
+        if self.failed(mark):
+            return None
+        names = {_camel(item.name): item.name for item in fields(cast(Any, cls))}
+        values = {
+            names[key]: _copy(value) for key, value in data.items() if key in names and value is not None
+        }
+        return cls(**(values | nested))
+
+    def result(self, value: T | None) -> T:
+        """Return the built model, or raise every problem, the portal's own first."""
+        if self.problems:
+            raise LayoutError(sorted(self.problems, key=lambda problem: problem.strict))
+        assert value is not None
+        return value
+
+    # One method per portal validator; each checks one field of an object at ``path``.
+
+    def required(self, data: Data, path: str, name: str, what: str, *, strict: bool = False) -> None:
+        where = _join(path, name)
+        if name not in data:
+            self.report(Code.FIELD_IS_REQUIRED, where, f"{what} needs '{name}'.", strict=strict)
+        elif data[name] is None:  # the portal only checks that the key exists
+            self.report(Code.FIELD_IS_REQUIRED, where, f"{what} needs '{name}', not null.", strict=True)
+
+    def nonempty(self, data: Data, path: str, name: str, what: str, *, strict: bool = False) -> None:
+        if data.get(name) in ({}, []):
+            message = f"{what} needs at least one block in '{name}'."
+            self.report(Code.FIELD_IS_REQUIRED, _join(path, name), message, strict=strict)
+
+    def text(self, data: Data, path: str, name: str) -> None:
+        """Check a textWithTranslation: a string, or a non-empty map of installed languages to strings."""
+        value = data.get(name)
+        where = _join(path, name)
+        if value is None or isinstance(value, str):
+            return
+        if not isinstance(value, dict) or not value:  # the portal casts scalars and takes an empty map as ""
+            message = f"'{name}' must be a string or a non-empty map of language ids to strings."
+            self.report(Code.WRONG_FIELD_VALUE, where, message, strict=True)
+            return
+        for lang, item in value.items():
+            if self.languages is not None and lang not in self.languages:
+                installed = ", ".join(sorted(self.languages))
+                message = f"Language {lang!r} is not installed on the portal; use one of: {installed}."
+                self.report(Code.WRONG_LANG, _join(where, lang), message)
+            elif not isinstance(item, str):
+                message = f"The {lang!r} text must be a string, not {_show(item)}."
+                self.report(Code.WRONG_FIELD_VALUE, _join(where, lang), message)
+
+    def flag(self, data: Data, path: str, name: str) -> None:
+        value = data.get(name)
+        # The portal casts anything to a boolean; the app wants a real one.
+        if value is not None and not isinstance(value, bool):
+            message = f"'{name}' must be true or false, not {_show(value)}."
+            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+
+    def string(self, data: Data, path: str, name: str) -> None:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            message = f"'{name}' must be a string, not {_show(value)}."
+            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+
+    def integer(self, data: Data, path: str, name: str) -> None:
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            message = f"'{name}' must be a whole number, not {_show(value)}."
+            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+
+    def enum(self, data: Data, path: str, name: str, values: Sequence[str], *, strict: bool = False) -> None:
+        if name in data and data[name] not in values:  # null too: the portal's in_array refuses it
+            message = f"{_show(data[name])} is not a valid '{name}'; use one of: {', '.join(values)}."
+            self.report(Code.ENUM_FIELD, _join(path, name), message, strict=strict)
+
+    def pattern(self, data: Data, path: str, name: str, regex: re.Pattern[str], hint: str) -> None:
+        value = data.get(name)
+        if value is not None and not (isinstance(value, str) and regex.fullmatch(value)):
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(path, name), f"'{name}' must be {hint}, not {_show(value)}."
+            )
+
+    def object_field(self, data: Data, path: str, name: str) -> None:
+        value = data.get(name, {})
+        if _as_object(value) is None:
+            # A non-empty JSON array is a PHP array, so the portal takes it; the app wants an object.
+            strict = isinstance(value, list)
+            message = f"'{name}' must be a JSON object, not {_show(value)}."
+            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=strict)
+
+    def web_address(self, data: Data, path: str, name: str) -> None:
+        value = data.get(name)
+        # The portal passes any uri on; an external system must not slip a javascript: link into a timeline.
+        if isinstance(value, str) and urlsplit(value).scheme.lower() not in ("", "http", "https"):
+            message = f"'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL."
+            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+
+    def key(self, key: object, path: str) -> None:
+        if isinstance(key, int):  # PHP map keys may be integers; only string keys are pattern-checked
+            return
+        if not (isinstance(key, str) and _KEY.fullmatch(key)):
+            message = f"Key {key!r} may contain only Latin letters, digits, '-' and '_'."
+            self.report(Code.KEY_CONTAIN_WRONG_SYMBOLS, _join(path, key), message)
+
+    def count(self, items: Collection[Any], path: str, name: str, limit: int) -> None:
+        if len(items) > limit:
+            message = f"'{name}' has {len(items)} items; at most {limit} are allowed."
+            self.report(Code.TOO_MANY_ITEMS, path, message)
+
+    def block_map(self, data: Data, path: str, name: str, limit: int) -> None:
+        """Check an object of blocks keyed by block id (the portal's ObjectCollectionField)."""
+        where = _join(path, name)
+        items = _as_map(data.get(name, {}))
+        if items is None:
+            self.report(Code.WRONG_FIELD_VALUE, where, f"'{name}' must be a JSON object keyed by block id.")
+            return
+        for key, item in items.items():
+            self.key(key, where)
+            if _as_object(item) is None:
+                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), "A block must be a JSON object.")
+        self.count(items, where, name, limit)
+
+    def keyed_objects(self, data: Data, path: str, name: str, limit: int) -> None:
+        """Check tags, buttons or menu items: objects keyed by the app's ids (a JSON array: keys 0..n-1)."""
+        where = _join(path, name)
+        if data.get(name) is None:
+            return
+        items = _as_map(data[name])
+        if items is None:
+            self.report(Code.WRONG_FIELD_VALUE, where, f"'{name}' must be a JSON object keyed by id.")
+            return
+        for key, item in items.items():
+            self.key(key, where)
+            if _as_object(item) is None:
+                message = f"Each item of '{name}' must be a JSON object, not {_show(item)}."
+                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), message)
+        self.count(items, where, name, limit)
+
+    def scalar_map(self, data: Data, path: str, name: str, limit: int) -> None:
+        """Check actionParams: a flat object of strings, numbers or booleans."""
+        where = _join(path, name)
+        if name not in data:
+            return
+        items = _as_object(data[name])
+        if items is None:
+            strict = isinstance(data[name], list)
+            message = f"'{name}' must be a JSON object of strings, numbers or booleans."
+            self.report(Code.WRONG_FIELD_VALUE, where, message, strict=strict)
+            return
+        for key, item in items.items():
+            self.key(key, where)
+            if item is None or isinstance(item, dict | list):
+                message = f"Parameter {key!r} must be a string, number or boolean, not {_show(item)}."
+                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), message)
+        self.count(items, where, name, limit)
+
+    def simple_types(self, data: Data, path: str, name: str, *, many: bool) -> None:
+        """Check that nested blocks are text, link or deadline (the portal's SimpleContentBlockField)."""
+        where = _join(path, name)
+        if many:
+            children = [(_join(where, key), block) for key, block in (_as_map(data.get(name)) or {}).items()]
+        else:
+            children = [(where, data.get(name))]
+        objects = [(at, block) for at, block in children if isinstance(block, dict)]
+        for position, (at, block) in enumerate(objects, start=1):
+            if block.get("type") in SIMPLE_BLOCK_TYPES:
+                continue
+            got = _show(block["type"]) if "type" in block else "a block without a type"
+            message = f"Only text, link or deadline blocks can be nested here, not {got}."
+            # The portal keeps only the last child's verdict, so an earlier bad child slips through there.
+            self.report(Code.WRONG_FIELD_VALUE, _join(at, "type"), message, strict=position < len(objects))
+
+    def no_extra(
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        allowed: Sequence[str],
+        what: str,
+        *,
+        lenient: Collection[str] = (),
+    ) -> None:
+        """Refuse unknown properties; ``lenient`` names are ones the portal would let through."""
+        for name in data:
+            if name in allowed:
+                continue
+            hint = difflib.get_close_matches(str(name), allowed, n=1)
+            guess = f" Did you mean '{hint[0]}'?" if hint else ""
+            message = f"{what} has no property '{name}'.{guess} Allowed: {', '.join(allowed)}."
+            self.report(Code.FIELD_IS_REDUNDANT, _join(path, name), message, strict=name in lenient)

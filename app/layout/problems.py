@@ -1,0 +1,57 @@
+"""What the portal would refuse in a layout: error codes, problems and the error that carries them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class Code(enum.StrEnum):
+    """The portal's validation error codes (the REST `error` field)."""
+
+    FIELD_IS_REQUIRED = "FIELD_IS_REQUIRED"
+    FIELD_IS_REDUNDANT = "FIELD_IS_REDUNDANT"
+    WRONG_FIELD_VALUE = "WRONG_FIELD_VALUE"
+    ENUM_FIELD = "ENUM_FIELD"
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    KEY_CONTAIN_WRONG_SYMBOLS = "KEY_CONTAIN_WRONG_SYMBOLS"
+    WRONG_LANG = "WRONG_LANG"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a layout, at a dotted path such as ``blocks.b3.properties.action.type``."""
+
+    code: Code
+    path: str
+    message: str
+    strict: bool = False  # True when the portal would accept it and only the app refuses
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the problem as JSON-ready data."""
+        return {"code": str(self.code), "path": self.path, "message": self.message, "strict": self.strict}
+
+
+class LayoutError(ValueError):
+    """A layout the portal would refuse; ``problems[0]`` is the one the portal would report."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{first.path or 'layout'}: {first.message}{suffix}")
+
+    @property
+    def code(self) -> Code:
+        return self.problems[0].code
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as the JSON body the app's APIs send: error, message and every problem."""
+        return {
+            "error": str(self.code),
+            "message": self.problems[0].message,
+            "problems": [problem.to_dict() for problem in self.problems],
+        }
