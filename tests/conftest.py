@@ -16,7 +16,7 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import Portal
 from bench.loadgen import install_portal
-from sandbox.testing import RunningSandbox, start_sandbox
+from sandbox.testing import EventReceiver, RunningSandbox, start_sandbox
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -144,3 +144,17 @@ def portal(connected_app: Flask, sandbox: RunningSandbox) -> Portal:
 def runner_for():
     """A CLI runner for an app other than the `app` fixture's."""
     return lambda app: app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def event_receiver_server() -> Iterator[EventReceiver]:
+    receiver = EventReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def event_receiver(event_receiver_server: EventReceiver) -> EventReceiver:
+    """A local HTTP listener recording POSTs; bind handlers to `event_receiver.url()`."""
+    event_receiver_server.clear()
+    return event_receiver_server

@@ -1,46 +1,13 @@
-"""Fixtures: the sandbox as real HTTP servers on 127.0.0.1, reset and seeded for every test."""
+"""Test-only sandbox methods; the sandbox fixtures themselves live in tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from sandbox import register_methods
 from sandbox.core import CallContext, ListResult, method
-from sandbox.testing import EventReceiver, RunningSandbox, start_sandbox
 
 register_methods()  # fill core.METHODS now, so skipif checks on crm.activity.* see them at collection
-
-
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[RunningSandbox]:
-    """One sandbox (OAuth host + two portals) for the whole session."""
-    running = start_sandbox(portals=2)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
-    """The session sandbox, reset and seeded: demo portal, users 1-3, owners, app installed."""
-    sandbox_server.reset()
-    return sandbox_server
-
-
-@pytest.fixture(scope="session")
-def event_receiver_server() -> Iterator[EventReceiver]:
-    receiver = EventReceiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def event_receiver(event_receiver_server: EventReceiver) -> EventReceiver:
-    """A local HTTP listener recording POSTs; bind handlers to `event_receiver.url()`."""
-    event_receiver_server.clear()
-    return event_receiver_server
 
 
 @method("sandboxtest.emit", scope="basic")

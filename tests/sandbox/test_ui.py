@@ -558,3 +558,20 @@ def test_a_deadline_block_is_read_only_for_a_user_without_crm_rights(sandbox: Ru
     html = browser(sandbox, user_id=3).get(f"{sandbox.portal_url}/crm/deal/details/1/", timeout=10).text
     assert 'data-block-type="deadline" data-readonly="Y"' in html
     assert f'action="/_ui/activity/{activity_id}/deadline"' not in html
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/_ui/frame", {"mode": "placement"}),
+        ("/_ui/frame", {"mode": "activity", "activity_id": "x"}),
+        ("/_ui/frame", {"mode": "app", "client_id": "local.unknown"}),
+        ("/_ui/activity/1/rest-event", {"owner_type_id": "x"}),
+        ("/_ui/activity/999/rest-event", {"action_id": "ack"}),
+    ],
+)
+def test_bad_ui_calls_get_a_clear_4xx(sandbox: RunningSandbox, path: str, body: Any) -> None:
+    response = post(sandbox, path, json=body)
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]
+    assert not sandbox.state.errors
