@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 
 class Bitrix24Error(Exception):
     """An error answered by a portal or the OAuth server, or met on the way to one."""
+
+    # What a person can be told and act on; subclasses say it better where they can.
+    user_message = (
+        "Bitrix24 refused the request. Please try again; if it keeps failing, tell your administrator."
+    )
 
     def __init__(
         self, code: str, description: str = "", status: int | None = None, *, method: str = ""
@@ -33,9 +39,13 @@ class HostNotAllowed(Bitrix24Error):
 class TransportError(Bitrix24Error):
     """No answer: a refused or dropped connection, or a timeout."""
 
+    user_message = "Bitrix24 did not answer in time. Nothing may have changed; please try again in a minute."
+
 
 class ServerError(Bitrix24Error):
     """A 5xx answer other than the limits."""
+
+    user_message = "Bitrix24 had a temporary problem. Please try again in a minute."
 
 
 class UnexpectedAnswer(Bitrix24Error):
@@ -44,6 +54,8 @@ class UnexpectedAnswer(Bitrix24Error):
 
 class AuthError(Bitrix24Error):
     """The token is not accepted (401)."""
+
+    user_message = "Your Bitrix24 session has ended. Close this window and open the app again."
 
 
 class ExpiredToken(AuthError):
@@ -61,6 +73,8 @@ class InsufficientScope(AuthError):
 class QueryLimitExceeded(Bitrix24Error):
     """503 QUERY_LIMIT_EXCEEDED: the portal's request-rate bucket is full."""
 
+    user_message = "Bitrix24 is busy with many requests from this portal. Please try again in a few seconds."
+
 
 class OperationTimeLimit(Bitrix24Error):
     """429 OPERATION_TIME_LIMIT: this method is blocked until `reset_at` (unix time)."""
@@ -69,17 +83,33 @@ class OperationTimeLimit(Bitrix24Error):
         super().__init__(*args, **kwargs)
         self.reset_at = reset_at
 
+    @property
+    def user_message(self) -> str:  # type: ignore[override]
+        """Say when the block lifts, in UTC (the page turns it into local time where it can)."""
+        if self.reset_at is None:
+            return "Bitrix24 has paused this action for this app for a few minutes. Please try again later."
+        when = datetime.fromtimestamp(self.reset_at, UTC).strftime("%H:%M UTC")
+        return f"Bitrix24 has paused this action for this app until {when}. Please try again after that."
+
 
 class AccessDenied(Bitrix24Error):
     """The user or the app may not do this."""
+
+    user_message = "Your Bitrix24 permissions do not allow this. Ask your administrator for access."
 
 
 class ApplicationContextRequired(AccessDenied):
     """Only the app that created the item may change it, or the call needs an app's token."""
 
+    user_message = "This item belongs to another application, so only that application can change it."
+
 
 class NotFound(Bitrix24Error):
     """The activity, owner, binding or block set does not exist."""
+
+    user_message = (
+        "It no longer exists in Bitrix24: someone may have deleted it. Reload to see the current state."
+    )
 
 
 class MethodNotFound(NotFound):
@@ -93,17 +123,27 @@ class ValidationError(Bitrix24Error):
 class UnsuitableActivityType(ValidationError):
     """UNSUITABLE_ACTIVITY_TYPE_ERROR: this activity takes no content blocks."""
 
+    user_message = "Bitrix24 does not allow additional content blocks on this kind of activity."
+
 
 class LastBindingCannotBeDeleted(ValidationError):
     """LAST_BINDING_CANNOT_BE_DELETED."""
+
+    user_message = (
+        "An activity must stay linked to at least one CRM item. Add another link before removing this one."
+    )
 
 
 class ActivityAlreadyBound(ValidationError):
     """ACTIVITY_IS_ALREADY_BOUND."""
 
+    user_message = "The activity is already linked to that CRM item."
+
 
 class CompletedTodo(ValidationError):
     """A completed to-do cannot change (CAN_NOT_UPDATE_*_COMPLETED_TODO)."""
+
+    user_message = "This to-do is completed, so it can no longer be changed. Reopen it first."
 
 
 class PaymentRequired(Bitrix24Error):
@@ -124,6 +164,10 @@ class InvalidClient(OAuthError):
 
 class NeedsReinstall(Bitrix24Error):
     """The portal's tokens can no longer be refreshed; an administrator must reopen or reinstall the app."""
+
+    user_message = (
+        "The app has lost its connection to this portal. An administrator needs to open or reinstall it."
+    )
 
 
 class PortalUnavailable(Bitrix24Error):

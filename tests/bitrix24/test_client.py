@@ -254,6 +254,7 @@ def test_429_waits_for_the_reset_in_the_background_and_fails_fast_for_a_person(
     with pytest.raises(OperationTimeLimit) as raised:
         interactive.call("user.current")
     assert raised.value.reset_at is not None
+    assert "paused this action for this app until" in raised.value.user_message
     waited: list[float] = []
     client.retry = RetryPolicy(sleep=lambda s: (waited.append(s), __import__("time").sleep(s)))
     assert str(client.call("user.current")["ID"]) == "1"
