@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Open {urls(args)['portal']}/", flush=True)
     try:
         while not stopping.wait(0.5):
-            if process is not None and process.poll() is not None:
+            if process is not None and process.poll() is not None and not stopping.is_set():
                 print(f"The app exited with code {process.returncode}", file=sys.stderr)
                 return 1
         return 0

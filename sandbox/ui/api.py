@@ -23,6 +23,12 @@ def json_error(message: str, status: int) -> tuple[Response, int]:
     return jsonify({"error": message}), status
 
 
+def json_body() -> dict[str, Any]:
+    """Return the JSON object the page sent, or an empty one."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 def safe_next(default: str = "/") -> str:
     """Return the local page to go back to after a form POST."""
     target = request.form.get("next") or request.args.get("next") or default
@@ -82,6 +88,8 @@ def resolve(
         options["activityId"] = str(_activity_id(body))
         return app, "DEFAULT", None, options
     if mode == "placement":
+        if not body.get("placement"):
+            raise frame.FrameRefused("No placement given", 400)
         return app, str(body.get("placement") or ""), body.get("handler"), placement_options(sandbox, body)
     return app, "DEFAULT", None, {}
 
@@ -102,7 +110,7 @@ def open_app() -> Response | tuple[Response, int]:
     """Build the frame form for the slider: installer, main page, placement or activity view."""
     portal = portal_or_404()
     sandbox = current_sandbox()
-    body = request.get_json(silent=True) or {}
+    body = json_body()
     user, lang = current_user(portal), current_lang(portal)
     with sandbox.lock:
         try:
@@ -120,7 +128,7 @@ def install_finish() -> Response | tuple[Response, int]:
     """The slider's answer to BX24.installFinish(): set_installed, then ONAPPINSTALL (notes §1.3)."""
     portal = portal_or_404()
     sandbox = current_sandbox()
-    body = request.get_json(silent=True) or {}
+    body = json_body()
     user = current_user(portal)
     with sandbox.lock:
         try:
@@ -215,7 +223,7 @@ def quick_todo(type_id: int, owner_id: int) -> BaseResponse:
 def rest_event(activity_id: int) -> Response | tuple[Response, int]:
     """A restEvent button or link: ONCRMTIMELINEITEMACTION to the owning app (notes §3.6)."""
     portal = portal_or_404()
-    body = request.get_json(silent=True) or {}
+    body = json_body()
     try:
         owner = (int(body.get("owner_type_id") or 0), int(body.get("owner_id") or 0))
     except (TypeError, ValueError):

@@ -1,0 +1,141 @@
+"""What the app registers on a portal (manifest.json): bind it all in one batch; check it is still there."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.bitrix24.client import Client
+from app.bitrix24.errors import Bitrix24Error
+from app.manifest import Manifest
+
+# Answers that mean "it is there already" (notes §2.4, §3.1; docs crm.activity.type.add).
+ALREADY = ("already binded", "already exists", "already bound")
+
+
+@dataclass
+class Step:
+    """One registration: what, and how it went."""
+
+    kind: str  # "activity type", "placement", "event"
+    name: str
+    outcome: str = "pending"  # "registered", "already there", "failed"
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("registered", "already there")
+
+
+@dataclass
+class Report:
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    @property
+    def failed(self) -> list[Step]:
+        return [step for step in self.steps if not step.ok]
+
+
+def register(client: Client, manifest: Manifest, *, base_url: str, static_folder: Path) -> Report:
+    """Register activity types, placements and event handlers in one batch; "already there" counts as done."""
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    steps: dict[str, Step] = {}
+    for n, activity_type in enumerate(manifest.activity_types):
+        icon = static_folder / activity_type.icon
+        fields = {
+            "TYPE_ID": activity_type.type_id,
+            "NAME": activity_type.name,
+            "ICON_FILE": {"fileData": [icon.name, base64.b64encode(icon.read_bytes()).decode()]},
+            "IS_CONFIGURABLE_TYPE": "Y" if activity_type.configurable else "N",
+        }
+        commands[f"type{n}"] = ("crm.activity.type.add", {"fields": fields})
+        steps[f"type{n}"] = Step("activity type", activity_type.type_id)
+    for n, placement in enumerate(manifest.placements):
+        commands[f"placement{n}"] = ("placement.bind", placement_params(placement, base_url))
+        steps[f"placement{n}"] = Step("placement", placement.placement)
+    for n, event in enumerate(manifest.events):
+        handler = base_url + manifest.handlers["events"]
+        commands[f"event{n}"] = ("event.bind", {"event": event, "handler": handler})
+        steps[f"event{n}"] = Step("event", event)
+    outcome = client.batch(commands)
+    for key, step in steps.items():
+        _settle(step, outcome.errors.get(key), key in outcome.results)
+    return Report(list(steps.values()))
+
+
+def placement_params(placement: Any, base_url: str) -> dict[str, Any]:
+    """placement.bind parameters, titles per language in LANG_ALL (notes §3.1)."""
+    languages = sorted(set(placement.title) | set(placement.description))
+    lang_all = {
+        lang: {
+            "TITLE": placement.title.get(lang, placement.title["en"]),
+            "DESCRIPTION": placement.description.get(lang, placement.description.get("en", "")),
+        }
+        for lang in languages
+    }
+    return {
+        "PLACEMENT": placement.placement,
+        "HANDLER": base_url + placement.handler,
+        "TITLE": placement.title["en"],
+        "DESCRIPTION": placement.description.get("en", ""),
+        "LANG_ALL": lang_all,
+    }
+
+
+def _settle(step: Step, error: Bitrix24Error | None, answered: bool) -> None:
+    if error is None:
+        step.outcome = "registered" if answered else "failed"
+        step.error = "" if answered else "no answer for this step"
+    elif any(words in error.description.lower() for words in ALREADY):
+        step.outcome = "already there"
+    else:
+        step.outcome, step.error = "failed", f"{error.code}: {error.description}".strip(": ")
+
+
+@dataclass
+class Health:
+    """What the portal reports as bound, against what the manifest wants."""
+
+    missing_events: list[str]
+    missing_placements: list[str]
+    missing_types: list[str]
+    extra_events: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_events or self.missing_placements or self.missing_types)
+
+
+def check(client: Client, manifest: Manifest, *, base_url: str) -> Health:
+    """Compare event.get, placement.get and crm.activity.type.list with the manifest, in one round trip."""
+    found = client.batch(
+        {
+            "events": ("event.get", {}),
+            "placements": ("placement.get", {}),
+            "types": ("crm.activity.type.list", {}),
+        }
+    )
+    if found.errors:
+        raise next(iter(found.errors.values()))
+    handler = base_url + manifest.handlers["events"]
+    events = {(str(e.get("event", "")).upper(), e.get("handler")) for e in _rows(found.results.get("events"))}
+    placements = {(p.get("placement"), p.get("handler")) for p in _rows(found.results.get("placements"))}
+    types = {t.get("TYPE_ID") for t in _rows(found.results.get("types"))}
+    return Health(
+        missing_events=[e for e in manifest.events if (e, handler) not in events],
+        missing_placements=[
+            p.placement for p in manifest.placements if (p.placement, base_url + p.handler) not in placements
+        ],
+        missing_types=[t.type_id for t in manifest.activity_types if t.type_id not in types],
+        extra_events=sorted(e for e, h in events if h == handler and e not in manifest.events),
+    )
+
+
+def _rows(value: Any) -> list[dict[str, Any]]:
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
