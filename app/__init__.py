@@ -11,6 +11,7 @@ from flask import Flask
 from app.config import load_config
 from app.errors import register_errorhandlers
 from app.extensions import db, migrate
+from app.frames import restrict_framing
 from app.logs import configure_logging
 from app.manifest import load_manifest
 from app.vault import TokenVault
@@ -46,9 +47,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.events import bp as events_bp
+    from app.install import bp as install_bp
     from app.ops import bp as ops_bp
 
-    app.register_blueprint(ops_bp)
+    for blueprint in (ops_bp, install_bp, events_bp):
+        app.register_blueprint(blueprint)
+    app.after_request(restrict_framing)
 
 
 def register_commands(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.bitrix24.client import Client
+from app.bitrix24.client import Client, Credentials, FixedCredentials
 from app.bitrix24.oauth import OAuthClient
 from app.bitrix24.retry import RetryPolicy
 from app.bitrix24.transport import Transport
@@ -30,6 +30,17 @@ def oauth_client() -> OAuthClient:
 def credentials_for(member_id: str) -> PortalCredentials:
     """The vault-backed credentials of a portal."""
     return PortalCredentials(db.engine, current_app.extensions["vault"], oauth_client(), member_id)
+
+
+def user_client(portal: Portal, access_token: str, *, interactive: bool = True) -> Client:
+    """A client acting as a user with the token from their frame POST, on the stored portal's address only."""
+    credentials = FixedCredentials(Credentials(access_token, portal.client_endpoint, version=0))
+    return Client(
+        credentials,
+        transport(),
+        limiter=limiter_for(db.engine, portal),
+        retry=RetryPolicy(interactive=interactive),
+    )
 
 
 def client_for(portal: Portal, *, interactive: bool = False) -> Client:

@@ -50,6 +50,25 @@ class CredentialStore(Protocol):
         ...
 
 
+@dataclass
+class FixedCredentials:
+    """A user's own token from a frame POST: used as it is, never refreshed (the user reopens the app)."""
+
+    credentials: Credentials
+
+    def current(self) -> Credentials:
+        return self.credentials
+
+    def renew(self, failed: Credentials, *, expired: bool) -> Credentials:
+        return failed
+
+    def moved(self, client_endpoint: str) -> Credentials:
+        self.credentials = Credentials(
+            self.credentials.access_token, client_endpoint, self.credentials.version
+        )
+        return self.credentials
+
+
 class RateLimiter(Protocol):
     """A request-rate bucket shared by every process calling one portal."""
 

@@ -115,6 +115,10 @@ class _Reader:
         where = _join(path, name)
         if value is None or isinstance(value, str):
             return
+        if isinstance(value, list) and value and self.languages is not None:
+            # A JSON array is a PHP map keyed 0..n-1, and TextWithTranslationField takes 0 for a language.
+            message = f"'{name}' must be a map of language ids to strings, not a list."
+            self.report(Code.WRONG_LANG, _join(where, 0), message)
         if not isinstance(value, dict) or not value:  # the portal casts scalars and takes an empty map as ""
             message = f"'{name}' must be a string or a non-empty map of language ids to strings."
             self.report(Code.WRONG_FIELD_VALUE, where, message, strict=True)
@@ -202,9 +206,9 @@ class _Reader:
     def keyed_objects(self, data: Data, path: str, name: str, limit: int) -> None:
         """Check tags, buttons or menu items: objects keyed by the app's ids (a JSON array: keys 0..n-1)."""
         where = _join(path, name)
-        if data.get(name) is None:
+        if name not in data:
             return
-        items = _as_map(data[name])
+        items = _as_map(data[name])  # null too: the portal's ObjectCollectionField wants an array
         if items is None:
             self.report(Code.WRONG_FIELD_VALUE, where, f"'{name}' must be a JSON object keyed by id.")
             return

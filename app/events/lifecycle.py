@@ -1,0 +1,114 @@
+"""ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL: the portal telling us about the installation itself."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+from werkzeug.exceptions import BadRequest, Unauthorized
+
+from app import portals
+from app.connections import oauth_client
+from app.extensions import db
+from app.lifecycle import Claim, NotVerified, activate, store_installation, uninstall, verify
+from app.models import Portal
+from app.setup import register_portal
+
+log = logging.getLogger(__name__)
+REFUSED = "The event could not be verified."
+
+
+def on_install(event: dict[str, Any]) -> Portal:
+    """Store the tokens and application_token, activate, and (re)register: also serves API-only installs."""
+    auth = _auth(event)
+    portal = _store_verified(auth, application_token=_required(auth, "application_token"))
+    activate(portal, version=_data(event).get("VERSION"))
+    db.session.commit()
+    _register(portal)
+    return portal
+
+
+def on_update(event: dict[str, Any]) -> Portal:
+    """A new version: handlers the old one bound are gone (notes §1.4), so register again."""
+    auth = _auth(event)
+    authenticate(auth)  # an update must come from the installation we know
+    portal = _store_verified(auth, application_token=str(auth["application_token"]))
+    activate(portal, version=_data(event).get("VERSION"))
+    db.session.commit()
+    _register(portal)
+    return portal
+
+
+def on_uninstall(event: dict[str, Any]) -> None:
+    """Verified by the stored application_token alone: the event carries no access token (notes §1.6)."""
+    auth = _auth(event)
+    portal = authenticate(auth)
+    uninstall(db.session, portal, clean=str(_data(event).get("CLEAN", "0")) == "1")
+    db.session.commit()
+
+
+def authenticate(auth: dict[str, Any]) -> Portal:
+    """Find the portal by member_id and compare the application_token in constant time; 401 otherwise."""
+    portal = portals.find(str(auth.get("member_id", "")))
+    if portal is None or not portals.application_token_matches(
+        portal, str(auth.get("application_token", ""))
+    ):
+        raise Unauthorized(REFUSED)
+    return portal
+
+
+def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
+    claim = Claim(_required(auth, "access_token"), _required(auth, "member_id"), _required(auth, "domain"))
+    try:
+        info = verify(oauth_client(), claim, allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"])
+    except NotVerified as error:
+        log.warning("lifecycle event refused for %s: %s", claim.member_id, error.reason)
+        raise Unauthorized(REFUSED) from None
+    return store_installation(
+        db.session,
+        current_app.extensions["vault"],
+        info,
+        access_token=claim.access_token,
+        refresh_token=_required(auth, "refresh_token"),
+        expires_in=_int(auth.get("expires_in"), 3600),
+        application_token=application_token,
+        user_id=_int(auth.get("user_id"), 0) or None,
+    )
+
+
+def _register(portal: Portal) -> None:
+    report = register_portal(portal)
+    db.session.commit()
+    if not report.ok:
+        log.warning(
+            "portal %s: registration incomplete: %s",
+            portal.member_id,
+            ", ".join(f"{s.kind} {s.name}: {s.error}" for s in report.failed),
+        )
+
+
+def _auth(event: dict[str, Any]) -> dict[str, Any]:
+    auth = event.get("auth")
+    if not isinstance(auth, dict):
+        raise Unauthorized(REFUSED)
+    return auth
+
+
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _required(auth: dict[str, Any], name: str) -> str:
+    value = auth.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"The event's auth block lacks {name}.")
+    return value
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,85 @@
+"""The event wire format: form-encoded PHP bracket keys (`auth[member_id]`, `data[FIELDS][ID]`), nested."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+MAX_BODY = 64 * 1024  # an activity event is well under 2 KB
+MAX_KEYS = 500
+MAX_DEPTH = 8
+KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+
+
+def parse_body(request: Request) -> dict[str, Any]:
+    """Parse an event body as a PHP server would (parse_str), or as JSON; refuse oversized or odd input."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise RequestEntityTooLarge("An event body is at most 64 KB.")
+    raw = request.get_data(cache=True)[: MAX_BODY + 1]
+    if len(raw) > MAX_BODY:
+        raise RequestEntityTooLarge("An event body is at most 64 KB.")
+    if request.mimetype == "application/json":
+        return _json_body(raw)
+    pairs = request.form.items(multi=True)
+    return nest(list(pairs))
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("The event body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The event body must be a JSON object.")
+    return body
+
+
+def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Build nested dicts from bracket keys; maps keyed 0..n-1 become lists, as PHP arrays would be used."""
+    if len(pairs) > MAX_KEYS:
+        raise BadRequest(f"An event carries at most {MAX_KEYS} fields.")
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        path = _path(key)
+        _put(root, path, value)
+    return _listify(root)
+
+
+def _path(key: str) -> list[str]:
+    match = KEY.match(key)
+    if not match:
+        raise BadRequest(f"The field name {key[:40]!r} is not a form key a portal sends.")
+    parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+    if len(parts) > MAX_DEPTH:
+        raise BadRequest(f"The field name {key[:40]!r} is nested deeper than {MAX_DEPTH} levels.")
+    return parts
+
+
+def _put(root: dict[str, Any], path: list[str], value: str) -> None:
+    node = root
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise BadRequest("A field is given both as a value and as a group.")
+        node = child
+    last = path[-1] if path[-1] != "" else str(len(node))  # `a[]=x` appends, as in PHP
+    if isinstance(node.get(last), dict):
+        raise BadRequest("A field is given both as a value and as a group.")
+    node[last] = value
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {key: _listify(value) for key, value in node.items()}
+    if (
+        items
+        and all(key.isdigit() for key in items)
+        and sorted(int(k) for k in items) == list(range(len(items)))
+    ):
+        return [items[str(i)] for i in range(len(items))]
+    return items

@@ -1,0 +1,103 @@
+"""The form a portal posts into the app's frame (installer, main page, placements): parsed, untrusted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request, Response, current_app, g
+from werkzeug.exceptions import BadRequest
+
+from app.bitrix24.hosts import host_allowed
+
+MAX_OPTIONS_LENGTH = 8192
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Protocol notes §1.2: query DOMAIN, PROTOCOL, LANG, APP_SID; body AUTH_ID … PLACEMENT_OPTIONS, more."""
+
+    domain: str
+    protocol: str  # "https" or "http", from PROTOCOL=1|0
+    lang: str
+    app_sid: str
+    auth_id: str
+    auth_expires: int
+    refresh_id: str
+    member_id: str
+    status: str
+    placement: str
+    options: dict[str, Any] = field(default_factory=dict)
+    server_endpoint: str = ""  # newest docs only: read if present, never required
+    application_token: str = ""
+    application_scope: str = ""
+
+    @property
+    def origin(self) -> str:
+        return f"{self.protocol}://{self.domain}"
+
+
+def parse_frame(request: Request) -> Frame:
+    """Read the frame POST, refusing what no portal sends; nothing here is verified yet."""
+    query, form = request.args, request.form
+    domain = query.get("DOMAIN", "").strip().lower()
+    if not domain or not host_allowed(domain, current_app.config["B24_ALLOWED_HOSTS"], scheme=_scheme(query)):
+        raise BadRequest(
+            "This page must be opened from your Bitrix24 portal (the portal address is not one we serve)."
+        )
+    required = {name: form.get(name, "").strip() for name in ("AUTH_ID", "member_id")}
+    if not all(required.values()):
+        raise BadRequest(
+            "The portal's sign-in data is missing. Close this window and open the app from Bitrix24 again."
+        )
+    return Frame(
+        domain=domain,
+        protocol=_scheme(query),
+        lang=(query.get("LANG") or "en")[:8].lower(),
+        app_sid=query.get("APP_SID", "")[:64],
+        auth_id=required["AUTH_ID"],
+        auth_expires=_int(form.get("AUTH_EXPIRES"), 3600),
+        refresh_id=form.get("REFRESH_ID", "").strip(),
+        member_id=required["member_id"],
+        status=form.get("status", "")[:2],
+        placement=(form.get("PLACEMENT") or "DEFAULT").upper()[:64],
+        options=parse_options(form.get("PLACEMENT_OPTIONS", "")),
+        server_endpoint=form.get("SERVER_ENDPOINT", ""),
+        application_token=form.get("APPLICATION_TOKEN", ""),
+        application_scope=form.get("APPLICATION_SCOPE", ""),
+    )
+
+
+def parse_options(raw: str) -> dict[str, Any]:
+    """PLACEMENT_OPTIONS is a JSON string; junk such as {"any":"28\\/"} or a broken string becomes {}."""
+    if not raw or len(raw) > MAX_OPTIONS_LENGTH:
+        return {}
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        return {}
+    return dict(options) if isinstance(options, Mapping) else {}
+
+
+def frame_ancestors(origin: str | None) -> str:
+    """The CSP that lets only the portal itself frame our page ('none' when we do not know the portal)."""
+    return f"frame-ancestors {origin}" if origin else "frame-ancestors 'none'"
+
+
+def restrict_framing(response: Response) -> Response:
+    """Let only the portal the request proved it came from (g.frame_origin) frame the page; else nobody."""
+    response.headers["Content-Security-Policy"] = frame_ancestors(g.get("frame_origin"))
+    return response
+
+
+def _scheme(query: Mapping[str, str]) -> str:
+    return "http" if query.get("PROTOCOL") == "0" else "https"
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default

@@ -1,0 +1,40 @@
+"""POST /install: the installer page, framed by the portal."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, g, render_template, request
+from flask.typing import ResponseReturnValue
+
+from app.bitrix24.errors import Bitrix24Error
+from app.frames import parse_frame
+from app.install import bp
+from app.install.service import install_from_frame
+from app.lifecycle import NotVerified
+
+log = logging.getLogger(__name__)
+
+
+@bp.post("/install")
+def install() -> ResponseReturnValue:
+    """Verify, store, register, then let the page call BX24.installFinish()."""
+    frame = parse_frame(request)
+    g.frame_origin = frame.origin
+    try:
+        outcome = install_from_frame(frame)
+    except NotVerified as error:
+        log.warning("install refused for %s (%s): %s", frame.member_id, frame.domain, error.reason)
+        return render_template("install/refused.html", reason=error.reason, lang=frame.lang), 403
+    except Bitrix24Error as error:
+        log.warning("install of %s failed: %s", frame.member_id, error)
+        return render_template("install/failed.html", error=error, steps=[], lang=frame.lang), 502
+    status = 200 if outcome.report.ok else 502
+    template = "install/done.html" if outcome.report.ok else "install/failed.html"
+    return render_template(
+        template,
+        steps=outcome.report.steps,
+        portal=outcome.portal,
+        bx24_js=current_app.config["B24_JS_URL"],
+        lang=frame.lang,
+    ), status
