@@ -73,7 +73,7 @@ class PortalCredentials:
         domain = client_endpoint.split("://", 1)[-1].split("/", 1)[0]
         with Session(self.engine) as session, session.begin():
             portal = self._lock(session)
-            log.warning("portal %s moved from %s to %s", self.member_id, portal.domain, domain)
+            log.warning("member_id=%s moved from %s to %s", self.member_id, portal.domain, domain)
             portal.client_endpoint, portal.domain = client_endpoint, domain
             self._cached = self._credentials(portal)
         return self._cached

@@ -27,7 +27,7 @@ def register_portal(portal: Portal) -> Report:
     try:
         info = client.call("app.info")
     except Bitrix24Error as error:
-        log.warning("portal %s: app.info failed: %s", portal.member_id, error.code)
+        log.warning("app.info failed for member_id=%s: %s", portal.member_id, error.code)
     else:
         portal.license = str(info.get("LICENSE") or "") or None
         portal.license_family = str(info.get("LICENSE_FAMILY") or "") or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import Portal
 from bench.loadgen import install_portal
-from sandbox.testing import EventReceiver, RunningSandbox, start_sandbox
+from sandbox.seed import reset_and_seed
+from sandbox.testing import EventReceiver, RunningSandbox, serve, start_sandbox
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -158,3 +160,25 @@ def event_receiver(event_receiver_server: EventReceiver) -> EventReceiver:
     """A local HTTP listener recording POSTs; bind handlers to `event_receiver.url()`."""
     event_receiver_server.clear()
     return event_receiver_server
+
+
+@dataclass
+class LiveApp:
+    """The connected app served over real HTTP, so the sandbox can post frames and events to it."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live_app(connected_app: Flask, sandbox: RunningSandbox) -> Iterator[LiveApp]:
+    """Serve the app on 127.0.0.1 and register that address with the sandbox; the app starts NOT installed."""
+    server, thread = serve(connected_app)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    connected_app.config["APP_BASE_URL"] = url
+    sandbox.configure(app_base_url=url, preinstalled=False)
+    reset_and_seed(sandbox.state)
+    yield LiveApp(connected_app, url)
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

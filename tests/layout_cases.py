@@ -368,6 +368,19 @@ CASES: list[Case] = [
         "WRONG_FIELD_VALUE",
         f"{P}.blocks.x.type",
     ),
+    # Each lineOfBlocks child is still a ContentBlockDto: its own checks run, whatever the type check says.
+    Case(
+        "unknown type before the last lineOfBlocks child",
+        layout(line({"x": {"type": "image", "properties": {}}, "t": text()})),
+        "ENUM_FIELD",
+        f"{P}.blocks.x.type",
+    ),
+    Case(
+        "largeText without value before the last lineOfBlocks child",
+        layout(line({"x": {"type": "largeText", "properties": {}}, "t": text()})),
+        "FIELD_IS_REQUIRED",
+        f"{P}.blocks.x.properties.value",
+    ),
     Case(
         "withTitle last in lineOfBlocks",
         layout(line({"t": text(), "w": with_title(text())})),
@@ -471,6 +484,8 @@ CASES: list[Case] = [
         f"{P}.value.fr",
     ),
     Case("text title language", layout(text(title={"xx": "?"})), "WRONG_LANG", f"{P}.title.xx"),
+    # A JSON array is a PHP map keyed 0..n-1: TextWithTranslationField takes 0 for a language.
+    Case("text value a list", layout(text(["Hello"])), "WRONG_LANG", f"{P}.value.0"),
     Case("link text language", layout(link(text={"es": "Abrir"})), "WRONG_LANG", f"{P}.text.es"),
     Case(
         "withTitle title language",
@@ -751,6 +766,15 @@ CONFIGURABLE_CASES: list[Case] = [
         "footer.menu.items.0.scope",
     ),
     Case("header is a string", configurable(header="Paid"), "WRONG_FIELD_VALUE", "header"),
+    # ObjectCollectionField wants an array: null is no array (HeaderDto, FooterDto, FooterMenuDto).
+    Case("null tags", configurable(header=header(tags=None)), "WRONG_FIELD_VALUE", "header.tags"),
+    Case("null buttons", configurable(footer={"buttons": None}), "WRONG_FIELD_VALUE", "footer.buttons"),
+    Case(
+        "null menu items",
+        configurable(footer={"menu": {"items": None}}),
+        "WRONG_FIELD_VALUE",
+        "footer.menu.items",
+    ),
     Case(
         "titleAction is a string",
         configurable(header=header(titleAction="/crm/")),

@@ -67,27 +67,29 @@ def app_problems(row: Agreement) -> list[Problem]:
 
 
 @pytest.fixture
-def targets(sandbox: RunningSandbox) -> dict[str, Any]:
-    """Ids to call with: a seeded activity that takes blocks and its owner, and a deal for configurable.add."""
+def targets(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:
+    """What to call with: a seeded activity that takes blocks (and its owner), a deal for configurable.add."""
     sandbox.configure(limits_enabled=False)
     assert set(LANGUAGES) == set(sandbox.portal.languages)
     activity = next(
         a for a in sandbox.portal.crm.activities.values() if a.provider not in NOT_FOR_BLOCKS and a.bindings
     )
     owner_type, owner_id = activity.bindings[0]
-    deal_id = next(a.bindings[0][1] for a in sandbox.portal.crm.activities.values() if a.bindings[0][0] == DEAL)
+    deal_id = min(key for type_id, key in sandbox.portal.owners if type_id == DEAL)
     return {
-        "blocks": {"entityTypeId": owner_type, "entityId": owner_id, "activityId": activity.id},
-        "configurable": {"ownerTypeId": DEAL, "ownerId": deal_id, "fields": {}},
+        "crm.activity.layout.blocks.set": {
+            "entityTypeId": owner_type,
+            "entityId": owner_id,
+            "activityId": activity.id,
+        },
+        "crm.activity.configurable.add": {"ownerTypeId": DEAL, "ownerId": deal_id, "fields": {}},
     }
 
 
-def sandbox_code(sandbox: RunningSandbox, targets: dict[str, Any], row: Agreement) -> str | None:
+def sandbox_code(sandbox: RunningSandbox, targets: dict[str, dict[str, Any]], row: Agreement) -> str | None:
     """The sandbox's error code for the layout over HTTP, None when it accepts it."""
-    if row.configurable:
-        response = sandbox.call("crm.activity.configurable.add", {**targets["configurable"], "layout": row.layout})
-    else:
-        response = sandbox.call("crm.activity.layout.blocks.set", {**targets["blocks"], "layout": row.layout})
+    method = "crm.activity.configurable.add" if row.configurable else "crm.activity.layout.blocks.set"
+    response = sandbox.call(method, {**targets[method], "layout": row.layout})
     body = response.json()
     if response.status_code == 200:
         assert "result" in body, body
@@ -97,7 +99,9 @@ def sandbox_code(sandbox: RunningSandbox, targets: dict[str, Any], row: Agreemen
 
 
 @pytest.mark.parametrize("row", agreements())
-def test_app_and_sandbox_agree(sandbox: RunningSandbox, targets: dict[str, Any], row: Agreement) -> None:
+def test_app_and_sandbox_agree(
+    sandbox: RunningSandbox, targets: dict[str, dict[str, Any]], row: Agreement
+) -> None:
     problems = app_problems(row)
     got = sandbox_code(sandbox, targets, row)
     if row.strict:

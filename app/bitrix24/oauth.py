@@ -59,10 +59,11 @@ class OAuthClient:
 
     def app_info(self, access_token: str) -> AppInfo:
         """Ask the OAuth server which app, portal and user a token belongs to."""
-        answer = self.transport.post(
+        # A form POST, not the documented GET ?auth=: the token stays out of URLs and access logs.
+        data = self.transport.post_form(
             f"{self.base_url}/rest/app.info", {"auth": access_token}, method="app.info"
         )
-        return _app_info(answer.result)
+        return _app_info(data.get("result"))
 
     def _token(self, params: dict[str, str]) -> dict[str, Any]:
         query = {**params, "client_id": self.client_id, "client_secret": self.client_secret}

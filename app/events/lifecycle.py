@@ -63,7 +63,7 @@ def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
     try:
         info = verify(oauth_client(), claim, allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"])
     except NotVerified as error:
-        log.warning("lifecycle event refused for %s: %s", claim.member_id, error.reason)
+        log.warning("lifecycle event refused for member_id=%s: %s", claim.member_id, error.reason)
         raise Unauthorized(REFUSED) from None
     return store_installation(
         db.session,

@@ -8,6 +8,7 @@ from flask import current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.bitrix24.errors import Bitrix24Error
+from app.events.views import receive
 from app.frames import parse_frame
 from app.install import bp
 from app.install.service import install_from_frame
@@ -19,15 +20,18 @@ log = logging.getLogger(__name__)
 @bp.post("/install")
 def install() -> ResponseReturnValue:
     """Verify, store, register, then let the page call BX24.installFinish()."""
+    if "event" in request.form:
+        # An API-only app's install URL is bound as its ONAPPINSTALL handler (notes §1.1).
+        return receive()
     frame = parse_frame(request)
     g.frame_origin = frame.origin
     try:
         outcome = install_from_frame(frame)
     except NotVerified as error:
-        log.warning("install refused for %s (%s): %s", frame.member_id, frame.domain, error.reason)
+        log.warning("install refused for member_id=%s (%s): %s", frame.member_id, frame.domain, error.reason)
         return render_template("install/refused.html", reason=error.reason, lang=frame.lang), 403
     except Bitrix24Error as error:
-        log.warning("install of %s failed: %s", frame.member_id, error)
+        log.warning("install failed for member_id=%s: %s", frame.member_id, error)
         return render_template("install/failed.html", error=error, steps=[], lang=frame.lang), 502
     status = 200 if outcome.report.ok else 502
     template = "install/done.html" if outcome.report.ok else "install/failed.html"

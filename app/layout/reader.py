@@ -68,27 +68,37 @@ def _read_layout(r: _Reader, data: Any) -> Layout | None:
 
 def _read_blocks(r: _Reader, value: Any, path: str, *, nested: bool) -> dict[str, Block | None]:
     items = _as_map(value) or {}
-    return {key: _read_block(r, item, _join(path, key), nested=nested) for key, item in items.items()}
+    # SimpleContentBlockField keeps only the last child's verdict: the others' types are checked as ContentBlockDto.
+    last = next((key for key in reversed(items) if isinstance(items[key], dict)), None)
+    return {
+        key: _read_block(r, item, _join(path, key), nested=nested, type_checked=nested and key == last)
+        for key, item in items.items()
+    }
 
 
-def _read_block(r: _Reader, data: Any, path: str, *, nested: bool) -> Block | None:
-    """Read one ContentBlockDto; a nested block's type was already checked by its parent."""
+def _read_block(
+    r: _Reader, data: Any, path: str, *, nested: bool, type_checked: bool = False
+) -> Block | None:
+    """Read one ContentBlockDto; ``type_checked``: its parent's SimpleContentBlockField judged its type."""
     fields_ = _as_object(data)
     if fields_ is None:
         return None
     mark = r.mark()
     if not nested:
         r.required(fields_, path, "type", "A block", strict=True)  # the portal skips a block without a type
+    if not type_checked:  # else the parent reported a wrong type already (WRONG_FIELD_VALUE)
         r.enum(fields_, path, "type", BLOCK_TYPES)
     r.required(fields_, path, "properties", "A block", strict=True)
     r.object_field(fields_, path, "properties")
     r.no_extra(fields_, path, ("type", "properties"), "A block")
     kind = fields_.get("type")
     properties = _as_object(fields_.get("properties"))
-    allowed = SIMPLE_BLOCK_TYPES if nested else BLOCK_TYPES
-    if not isinstance(kind, str) or kind not in allowed or properties is None:
+    if not isinstance(kind, str) or kind not in BLOCK_TYPES or properties is None:
         return None
+    # The portal checks a nested largeText's properties too (a lineOfBlocks child before the last one).
     block = _BLOCK_READERS[kind](r, properties, _join(path, "properties"))
+    if nested and kind not in SIMPLE_BLOCK_TYPES:
+        return None  # already refused by the parent's simple_types check
     return None if r.failed(mark) else block
 
 
@@ -150,7 +160,7 @@ def _read_with_title(r: _Reader, props: dict[str, Any], path: str) -> WithTitle 
     r.flag(props, path, "inline")
     _read_scope(r, props, path)
     r.no_extra(props, path, _wire_names(WithTitle), "A withTitle block")
-    block = _read_block(r, props.get("block"), _join(path, "block"), nested=True)
+    block = _read_block(r, props.get("block"), _join(path, "block"), nested=True, type_checked=True)
     # title is optional on the portal (the docs say required) but positional here: pass it even when absent.
     return r.build(mark, WithTitle, props, title=_copy(props.get("title")), block=block)
 

@@ -1,0 +1,75 @@
+"""The event body as the portal sends it: PHP bracket keys into nested dicts, with limits; never a 500."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.events.wire import MAX_KEYS, parse_body
+
+# notes §2.1: a real captured body (2018, before event_handler_id)
+CAPTURED = (
+    "event=ONCRMLEADADD&data%5BFIELDS%5D%5BID%5D=365&ts=1545851621&auth%5Bdomain%5D=b24-46hovy.bitrix24.ru"
+    "&auth%5Bclient_endpoint%5D=https%3A%2F%2Fb24-46hovy.bitrix24.ru%2Frest%2F&auth%5Bserver_endpoint%5D="
+    "https%3A%2F%2Foauth.bitrix.info%2Frest%2F&auth%5Bmember_id%5D=1b87798bc2d16c4b7f2a604e0c899a34"
+    "&auth%5Bapplication_token%5D=o8kfcne3du24sfvoeahh43uf9oygu2x3"
+)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def parse(app, body: str | bytes, headers: dict[str, str] | None = None):
+    with app.test_request_context("/events", method="POST", data=body, headers=headers or FORM):
+        return parse_body(request)
+
+
+def test_a_captured_body_nests_as_php_would(app) -> None:
+    event = parse(app, CAPTURED)
+    assert event["event"] == "ONCRMLEADADD"
+    assert event["data"] == {"FIELDS": {"ID": "365"}}
+    assert event["auth"]["member_id"] == "1b87798bc2d16c4b7f2a604e0c899a34"
+    assert event["auth"]["client_endpoint"] == "https://b24-46hovy.bitrix24.ru/rest/"
+
+
+def test_numeric_keys_become_lists_and_empty_brackets_append(app) -> None:
+    event = parse(app, "data[IDS][0]=a&data[IDS][1]=b&data[TAGS][]=x&data[TAGS][]=y&data[MAP][1]=z")
+    assert event["data"] == {"IDS": ["a", "b"], "TAGS": ["x", "y"], "MAP": {"1": "z"}}
+
+
+def test_json_bodies_are_accepted(app) -> None:
+    event = parse(
+        app, '{"event": "ONAPPTEST", "auth": {"member_id": "m"}}', {"Content-Type": "application/json"}
+    )
+    assert event == {"event": "ONAPPTEST", "auth": {"member_id": "m"}}
+
+
+def post(client, body: str | bytes, headers: dict[str, str] | None = None):
+    return client.post("/events", data=body, headers=headers or FORM)
+
+
+def test_bad_bodies_get_a_clear_4xx(client) -> None:
+    cases = [
+        ("a" * 70_000, 413, "at most 64 KB"),
+        ("&".join(f"k{i}=v" for i in range(MAX_KEYS + 1)), 400, "at most 500 fields"),
+        ("event=X&" + "a" + "[b]" * 9 + "=1", 400, "deeper than 8"),
+        ("event=X&a[b=1", 400, "not a form key"),
+        ("event=X&a=1&a[b]=2", 400, "both as a value and as a group"),
+        ("auth[member_id]=m", 400, "no event name"),
+    ]
+    for body, status, words in cases:
+        response = post(client, body)
+        assert response.status_code == status, body[:40]
+        assert words in response.get_json()["message"], body[:40]
+    response = post(client, b"{not json", {"Content-Type": "application/json"})
+    assert response.status_code == 400 and "not valid JSON" in response.get_json()["message"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(max_size=30), st.text(max_size=30)), max_size=20), st.binary(max_size=200))
+def test_fuzzed_bodies_never_produce_a_500(client, pairs, raw) -> None:
+    for body in (urlencode(pairs), raw):
+        response = post(client, body)
+        assert response.status_code < 500
+        assert response.status_code in (400, 401, 413)

@@ -1,0 +1,170 @@
+"""ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL through the sandbox, and every forged variant of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from app.extensions import db
+from app.models import Activity, Portal, PortalState
+from app.portals import read_tokens
+from sandbox.apps import add_app, find_app, finish_install, uninstall_app, update_app
+from tests.test_install import open_installer, stored
+
+
+@pytest.fixture
+def installed(live_app, sandbox) -> Portal:
+    """Installed through the real flow: the installer page, then installFinish and its ONAPPINSTALL."""
+    assert open_installer(sandbox).status_code == 200
+    finish_install(sandbox.state, sandbox.portal, user_id=1)
+    assert sandbox.wait_for_deliveries(1)[0].status == 200
+    return stored()[0]
+
+
+def post_event(
+    live_app, event: str, auth: dict[str, str], data: dict[str, str] | None = None
+) -> requests.Response:
+    """Post an event the way the portal does: form-encoded PHP bracket keys (notes §2.1)."""
+    pairs = [("event", event), ("event_handler_id", "7"), ("ts", "1762089975")]
+    pairs += [(f"data[{k}]", v) for k, v in (data or {}).items()]
+    pairs += [(f"auth[{k}]", v) for k, v in auth.items()]
+    return requests.post(
+        live_app.url + "/events",
+        data=urlencode(pairs),
+        timeout=30,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+def test_installed_portal_is_active_with_a_version(installed: Portal) -> None:
+    assert installed.state is PortalState.ACTIVE
+    assert installed.app_version == "1"
+    assert installed.license == "en_project" and installed.license_family == "project"
+
+
+def test_an_update_rebinds_the_handlers_and_records_the_version(installed, live_app, sandbox) -> None:
+    update_app(sandbox.state, sandbox.portal, version=2)
+    deliveries = sandbox.wait_for_deliveries(2)
+    assert deliveries[-1].event == "ONAPPUPDATE" and deliveries[-1].status == 200
+    [portal] = stored()
+    assert portal.app_version == "2"
+    events = {b["event"] for b in find_app(sandbox.state, sandbox.portal).events}
+    assert events == set(live_app.app.extensions["manifest"].events)
+
+
+def test_uninstall_without_clean_erases_tokens_and_keeps_rows(installed, live_app, sandbox) -> None:
+    db.session.add(Activity(member_id=installed.member_id, activity_id=5, fields={}))
+    db.session.commit()
+    uninstall_app(sandbox.state, sandbox.portal, clean=False)
+    assert sandbox.wait_for_deliveries(2)[-1].status == 200
+    [portal] = stored()
+    assert portal.state is PortalState.UNINSTALLED and portal.uninstalled_at is not None
+    assert read_tokens(portal) is None and portal.application_token_sha256 is None
+    assert db.session.query(Activity).count() == 1
+
+
+def test_uninstall_with_clean_deletes_every_row(installed, live_app, sandbox) -> None:
+    db.session.add(Activity(member_id=installed.member_id, activity_id=5, fields={}))
+    db.session.commit()
+    uninstall_app(sandbox.state, sandbox.portal, clean=True)
+    assert sandbox.wait_for_deliveries(2)[-1].status == 200
+    assert stored() == [] and db.session.query(Activity).count() == 0
+
+
+def test_after_uninstall_no_token_remains_in_the_database_file(
+    installed, live_app, sandbox, database_url
+) -> None:
+    tokens = read_tokens(installed)
+    app_token = find_app(sandbox.state, sandbox.portal).application_token
+    uninstall_app(sandbox.state, sandbox.portal, clean=False)
+    sandbox.wait_for_deliveries(2)
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the file check reads the SQLite file; PostgreSQL is checked column by column below")
+    db.session.remove()
+    db.engine.dispose()
+    raw = Path(database_url.removeprefix("sqlite:///")).read_bytes()
+    for secret in (tokens.access_token, tokens.refresh_token, app_token):
+        assert secret.encode() not in raw
+
+
+def test_a_reinstall_after_uninstall_starts_clean(installed, live_app, sandbox) -> None:
+    db.session.add(Activity(member_id=installed.member_id, activity_id=5, fields={}))
+    db.session.commit()
+    uninstall_app(sandbox.state, sandbox.portal, clean=False)
+    sandbox.wait_for_deliveries(2)
+    add_app(sandbox.state, sandbox.portal)  # the administrator installs it again from the Marketplace
+    assert open_installer(sandbox).status_code == 200
+    [portal] = stored()
+    assert portal.state is PortalState.ACTIVE and read_tokens(portal) is not None
+    assert db.session.query(Activity).count() == 0
+
+
+def auth_of(sandbox, **changes: str) -> dict[str, str]:
+    portal, app = sandbox.portal, find_app(sandbox.state, sandbox.portal)
+    issued = sandbox.token(1, fresh=True)
+    refresh = sandbox.state.tokens[issued].refresh_token
+    return {
+        "access_token": issued,
+        "refresh_token": refresh,
+        "expires_in": "3600",
+        "domain": portal.domain,
+        "member_id": portal.member_id,
+        "application_token": app.application_token,
+        "user_id": "1",
+        "client_endpoint": portal.client_endpoint,
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"access_token": "f" * 70},
+        {"member_id": "0" * 32},
+        {"domain": "127.0.0.1:1"},
+        {"access_token": ""},
+    ],
+)
+def test_a_forged_onappinstall_stores_nothing(live_app, sandbox, changes) -> None:
+    response = post_event(live_app, "ONAPPINSTALL", auth_of(sandbox, **changes), {"VERSION": "1"})
+    assert response.status_code in (400, 401)
+    assert stored() == []
+
+
+def test_a_forged_onappuninstall_changes_nothing(installed, live_app, sandbox) -> None:
+    auth = {"member_id": installed.member_id, "domain": installed.domain, "application_token": "0" * 32}
+    response = post_event(live_app, "ONAPPUNINSTALL", auth, {"CLEAN": "1"})
+    assert response.status_code == 401
+    [portal] = stored()
+    assert portal.state is PortalState.ACTIVE and read_tokens(portal) is not None
+
+
+def test_a_forged_onappupdate_changes_nothing(installed, live_app, sandbox) -> None:
+    response = post_event(
+        live_app, "ONAPPUPDATE", auth_of(sandbox, application_token="1" * 32), {"VERSION": "9"}
+    )
+    assert response.status_code == 401
+    assert stored()[0].app_version == "1"
+
+
+@pytest.mark.parametrize(
+    ("auth", "status"),
+    [
+        ({}, 401),
+        ({"member_id": "0" * 32, "application_token": "x"}, 401),
+    ],
+)
+def test_activity_events_from_unknown_portals_are_refused(installed, live_app, auth, status) -> None:
+    response = post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "5"})
+    assert response.status_code == status
+
+
+def test_event_names_are_case_insensitive(installed, live_app, sandbox) -> None:
+    auth = {
+        "member_id": installed.member_id,
+        "application_token": find_app(sandbox.state, sandbox.portal).application_token,
+    }
+    assert post_event(live_app, "onCrmActivityAdd", auth, {"FIELDS][ID": "5"}).status_code == 202
