@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flask --app app db upgrade
+	APP_ENV=development $(BIN)/flask --app app db upgrade
 	$(BIN)/python -m sandbox.demo
 
 lint: $(STAMP)

@@ -7,21 +7,27 @@ The sandbox serves its OAuth host and one portal on fixed loopback ports; the ap
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import create_sandbox
+from sandbox.apps import find_app, finish_install
 from sandbox.events import stop_worker
 from sandbox.settings import DEFAULTS
+from sandbox.state import Sandbox
+from sandbox.ui.frame import open_frame
 
 HOST = "127.0.0.1"
 
@@ -34,6 +40,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--app-port", type=int, default=5000, help="the app's port (default 5000)")
     parser.add_argument("--no-app", action="store_true", help="run only the sandbox (start the app yourself)")
     parser.add_argument("--preinstalled", action="store_true", help="seed the app as already installed")
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="leave the app uninstalled (install it yourself from the portal)",
+    )
     return parser.parse_args(argv)
 
 
@@ -99,6 +110,31 @@ def stop_app(process: subprocess.Popen[bytes] | None) -> None:
         process.wait(5)
 
 
+def wait_for_app(base_url: str, timeout: float = 60.0) -> bool:
+    """Poll the app's /healthz until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return True
+        time.sleep(0.3)
+    return False
+
+
+def install(sandbox: Sandbox) -> str:
+    """Install the app as an administrator would: the installer frame POST, then installFinish (§1.3)."""
+    portal = sandbox.portal()
+    app = find_app(sandbox, portal)
+    if app.installed:
+        return "already installed"
+    frame = open_frame(sandbox, portal, app, portal.admin, lang=portal.language)
+    answer = requests.post(frame.url, data=frame.fields, timeout=60)
+    if answer.status_code != 200:
+        return f"the installer answered HTTP {answer.status_code}: open the app from the portal to see why"
+    finish_install(sandbox, portal)
+    return "installed through the installer page and installFinish"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start everything, print the portal URL, and stop both on Ctrl-C / SIGTERM."""
     args = parse_args(argv)
@@ -112,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    installing = process is not None and not (args.no_install or args.preinstalled)
+    if installing and wait_for_app(urls(args)["app"]):
+        print(f"Timeline Bridge: {install(flask_app.extensions['sandbox'])}", flush=True)
     print(f"Open {urls(args)['portal']}/", flush=True)
     try:
         while not stopping.wait(0.5):

@@ -1,4 +1,4 @@
-"""The install flow through the sandbox portal: the installer page, installFinish, API-only installs, forgeries."""
+"""The install flow through the sandbox portal: installer page, installFinish, API-only install, forgeries."""
 
 from __future__ import annotations
 
