@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,15 +70,22 @@ def database_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path)
 
 
-@pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(make_config(database_url))
+@contextmanager
+def running_app(config: dict[str, object]) -> Iterator[Flask]:
+    """An app with its tables created, inside its app context; dropped afterwards."""
+    app = create_app(config)
     with app.app_context():
         _db.create_all()
         yield app
         _db.session.remove()
         _db.drop_all()
         _db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    with running_app(make_config(database_url)) as app:
+        yield app
 
 
 @pytest.fixture
@@ -127,13 +135,8 @@ def sandbox_config(sandbox: RunningSandbox) -> dict[str, object]:
 @pytest.fixture
 def connected_app(database_url: str, sandbox: RunningSandbox) -> Iterator[Flask]:
     """The app on a fresh database, configured against the sandbox."""
-    app = create_app(make_config(database_url, **sandbox_config(sandbox)))
-    with app.app_context():
-        _db.create_all()
+    with running_app(make_config(database_url, **sandbox_config(sandbox))) as app:
         yield app
-        _db.session.remove()
-        _db.drop_all()
-        _db.engine.dispose()
 
 
 @pytest.fixture

@@ -22,22 +22,14 @@ REFUSED = "The event could not be verified."
 def on_install(event: dict[str, Any]) -> Portal:
     """Store the tokens and application_token, activate, and (re)register: also serves API-only installs."""
     auth = _auth(event)
-    portal = _store_verified(auth, application_token=_required(auth, "application_token"))
-    activate(portal, version=_data(event).get("VERSION"))
-    db.session.commit()
-    _register(portal)
-    return portal
+    return _install_verified(event, auth, application_token=_required(auth, "application_token"))
 
 
 def on_update(event: dict[str, Any]) -> Portal:
     """A new version: handlers the old one bound are gone (notes §1.4), so register again."""
     auth = _auth(event)
     authenticate(auth)  # an update must come from the installation we know
-    portal = _store_verified(auth, application_token=str(auth["application_token"]))
-    activate(portal, version=_data(event).get("VERSION"))
-    db.session.commit()
-    _register(portal)
-    return portal
+    return _install_verified(event, auth, application_token=str(auth["application_token"]))
 
 
 def on_uninstall(event: dict[str, Any]) -> None:
@@ -55,6 +47,15 @@ def authenticate(auth: dict[str, Any]) -> Portal:
         portal, str(auth.get("application_token", ""))
     ):
         raise Unauthorized(REFUSED)
+    return portal
+
+
+def _install_verified(event: dict[str, Any], auth: dict[str, Any], *, application_token: str) -> Portal:
+    """Verify the event's own token with the OAuth server, store it, activate, and register again."""
+    portal = _store_verified(auth, application_token=application_token)
+    activate(portal, version=_data(event).get("VERSION"))
+    db.session.commit()
+    _register(portal)
     return portal
 
 

@@ -68,7 +68,7 @@ def _read_layout(r: _Reader, data: Any) -> Layout | None:
 
 def _read_blocks(r: _Reader, value: Any, path: str, *, nested: bool) -> dict[str, Block | None]:
     items = _as_map(value) or {}
-    # SimpleContentBlockField keeps only the last child's verdict: the others' types are checked as ContentBlockDto.
+    # SimpleContentBlockField keeps only the last child's verdict; the others' types are checked as blocks.
     last = next((key for key in reversed(items) if isinstance(items[key], dict)), None)
     return {
         key: _read_block(r, item, _join(path, key), nested=nested, type_checked=nested and key == last)

@@ -204,7 +204,7 @@ def base_values(
     ctx: CallContext, values: dict[str, Any], layout: dict[str, Any], *, updating: bool = False
 ) -> dict[str, Any]:
     """Map configurable `fields` onto activity fields; SUBJECT comes from the header title."""
-    result: dict[str, Any] = {"SUBJECT": title_text(ctx, layout["header"]["title"])}
+    result: dict[str, Any] = {"SUBJECT": title_text(ctx, layout["header"].get("title"))}
     if not updating:
         result.update(
             TYPE_ID=6, PROVIDER_ID=CONFIGURABLE, RESPONSIBLE_ID=ctx.user.id, PROVIDER_TYPE_ID=DEFAULT_TYPE
@@ -251,8 +251,8 @@ def current_values(activity: Activity) -> dict[str, Any]:
 
 def title_text(ctx: CallContext, title: Any) -> str:
     """Resolve a textWithTranslation: current language → en → first entry (notes §6.2)."""
-    if isinstance(title, str):
-        return title
+    if not isinstance(title, dict) or not title:  # a null title passes RequiredField (notes §6.2 codes)
+        return "" if title is None else str(title)
     for lang in (ctx.portal.language, "en"):
         if lang in title:
             return str(title[lang])
