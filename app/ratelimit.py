@@ -52,6 +52,7 @@ class DatabaseRateLimiter:
         self.limits = limits
         self.clock = clock
         self.sleep = sleep
+        self._row_exists = False
 
     def acquire(self) -> None:
         """Wait until the bucket has room for one request, then take it."""
@@ -93,19 +94,22 @@ class DatabaseRateLimiter:
         return max((level + 1 - self.limits.usable) / self.limits.rate, 0.005)
 
     def _ensure_row(self) -> None:
+        """Create the portal's bucket row once; later calls of this limiter skip the check."""
+        if self._row_exists:
+            return
         with self.engine.begin() as connection:
             exists = connection.execute(
                 select(RateLimitBucket.portal_id).where(RateLimitBucket.portal_id == self.portal_id)
             ).first()
-            if exists:
-                return
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(RateLimitBucket).values(portal_id=self.portal_id, level=0.0, drained_at=0.0)
-                )
-        except IntegrityError:
-            pass  # another process created it first
+        if not exists:
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        insert(RateLimitBucket).values(portal_id=self.portal_id, level=0.0, drained_at=0.0)
+                    )
+            except IntegrityError:
+                pass  # another process created it first
+        self._row_exists = True
 
 
 def limiter_for(engine: Engine, portal: Portal) -> DatabaseRateLimiter:
