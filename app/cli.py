@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app app vault|manifest|worker …`."""
+"""Command-line tools: `flask --app app vault|tokens|manifest|portals|events|worker …`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from flask.cli import AppGroup
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import credentials_for
 from app.credentials import refresh_now, stale_portals
+from app.events_cli import events_cli, worker
 from app.extensions import db
+from app.portals_cli import portals_cli
 from app.vault import UndecryptableSecret, rotate_secrets
 
 vault_cli = AppGroup("vault", help="Manage the encrypted token vault.")
@@ -56,14 +58,10 @@ def manifest_urls() -> None:
         click.echo(f"{name:<40} {url}")
 
 
-@click.command("worker")
-def worker() -> None:
-    """Process the event inbox."""
-    raise click.ClickException("the inbox worker is not built yet; events are processed once issue #6 lands")
-
-
 def register(app: Flask) -> None:
     app.cli.add_command(vault_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(manifest_cli)
+    app.cli.add_command(portals_cli)
+    app.cli.add_command(events_cli)
     app.cli.add_command(worker)

@@ -60,6 +60,9 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         "B24_ALLOWED_HOSTS": parse_host_patterns(environ.get("B24_ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS)),
         "B24_JS_URL": environ.get("B24_JS_URL", DEFAULT_JS_URL),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        # The session cookie only carries administrators signed in by /oauth/callback: first-party, unframed.
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environ.get("APP_BASE_URL", "").strip().lower().startswith("https://"),
     }
 
 

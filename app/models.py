@@ -151,3 +151,17 @@ class RateLimitBucket(Model):
     burst: Mapped[int | None]  # per-portal override of the plan's bucket size
 
     portal: Mapped[Portal] = relationship(back_populates="rate_limit")
+
+
+class OAuthState(Model):
+    """One authorization-code flow in progress: single use, short-lived, tied to the browser that began it."""
+
+    __tablename__ = "oauth_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Digests only: a database reader can neither replay a state nor pose as the browser.
+    state_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    browser_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -18,6 +20,7 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import Portal
 from bench.loadgen import install_portal
+from sandbox.apps import finish_install
 from sandbox.seed import reset_and_seed
 from sandbox.testing import EventReceiver, RunningSandbox, serve, start_sandbox
 
@@ -185,3 +188,32 @@ def live_app(connected_app: Flask, sandbox: RunningSandbox) -> Iterator[LiveApp]
     server.shutdown()
     server.server_close()
     thread.join(5)
+
+
+# --- the app installed through the real flow, and events posted as the portal posts them ---
+
+
+@pytest.fixture
+def installed(live_app: LiveApp, sandbox: RunningSandbox) -> Portal:
+    """Installed through the real flow: the installer page, then installFinish and its ONAPPINSTALL."""
+    from tests.test_install import open_installer, stored
+
+    assert open_installer(sandbox).status_code == 200
+    finish_install(sandbox.state, sandbox.portal, user_id=1)
+    assert sandbox.wait_for_deliveries(1)[0].status == 200
+    return stored()[0]
+
+
+def post_event(
+    live_app, event: str, auth: dict[str, str], data: dict[str, str] | None = None
+) -> requests.Response:
+    """Post an event the way the portal does: form-encoded PHP bracket keys (notes §2.1)."""
+    pairs = [("event", event), ("event_handler_id", "7"), ("ts", "1762089975")]
+    pairs += [(f"data[{k}]", v) for k, v in (data or {}).items()]
+    pairs += [(f"auth[{k}]", v) for k, v in auth.items()]
+    return requests.post(
+        live_app.url + "/events",
+        data=urlencode(pairs),
+        timeout=30,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )

@@ -57,6 +57,7 @@ def test_bad_bodies_get_a_clear_4xx(client) -> None:
         ("event=X&a[b=1", 400, "not a form key"),
         ("event=X&a=1&a[b]=2", 400, "both as a value and as a group"),
         ("auth[member_id]=m", 400, "no event name"),
+        ("0=", 400, "no event name"),  # numeric top-level keys: the body stays a map, not a list
     ]
     for body, status, words in cases:
         response = post(client, body)

@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Activity, Portal, PortalState
+from app.models import Activity, InboxEvent, Portal, PortalState
 from app.portals import read_tokens
-from sandbox.apps import add_app, find_app, finish_install, uninstall_app, update_app
+from sandbox.apps import add_app, find_app, uninstall_app, update_app
+from tests.conftest import post_event
 from tests.test_install import open_installer, stored
-
-
-@pytest.fixture
-def installed(live_app, sandbox) -> Portal:
-    """Installed through the real flow: the installer page, then installFinish and its ONAPPINSTALL."""
-    assert open_installer(sandbox).status_code == 200
-    finish_install(sandbox.state, sandbox.portal, user_id=1)
-    assert sandbox.wait_for_deliveries(1)[0].status == 200
-    return stored()[0]
-
-
-def post_event(
-    live_app, event: str, auth: dict[str, str], data: dict[str, str] | None = None
-) -> requests.Response:
-    """Post an event the way the portal does: form-encoded PHP bracket keys (notes §2.1)."""
-    pairs = [("event", event), ("event_handler_id", "7"), ("ts", "1762089975")]
-    pairs += [(f"data[{k}]", v) for k, v in (data or {}).items()]
-    pairs += [(f"auth[{k}]", v) for k, v in auth.items()]
-    return requests.post(
-        live_app.url + "/events",
-        data=urlencode(pairs),
-        timeout=30,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
 
 
 def test_installed_portal_is_active_with_a_version(installed: Portal) -> None:
@@ -173,4 +148,5 @@ def test_event_names_are_case_insensitive(installed, live_app, sandbox) -> None:
         "member_id": installed.member_id,
         "application_token": find_app(sandbox.state, sandbox.portal).application_token,
     }
-    assert post_event(live_app, "onCrmActivityAdd", auth, {"FIELDS][ID": "5"}).status_code == 202
+    assert post_event(live_app, "onCrmActivityAdd", auth, {"FIELDS][ID": "5"}).status_code == 200
+    assert [row.event for row in db.session.query(InboxEvent)] == ["ONCRMACTIVITYADD"]

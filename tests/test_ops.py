@@ -49,9 +49,9 @@ def test_an_unexpected_error_is_a_plain_500_page(app) -> None:
     assert "Nothing was changed" in body and "secret-value-here" not in body
 
 
-def test_worker_exits_with_a_clear_message_until_the_inbox_lands(runner) -> None:
-    result = runner.invoke(args=["worker"])
-    assert result.exit_code == 1 and "not built yet" in result.output
+def test_worker_once_on_an_empty_inbox_stops_at_once(runner) -> None:
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0 and "worker stopped after 0 batches" in result.output
 
 
 def test_procfile_runs_web_worker_and_release() -> None:

@@ -9,13 +9,15 @@ from werkzeug.exceptions import BadRequest
 from app.events import bp
 from app.events.lifecycle import authenticate, on_install, on_uninstall, on_update
 from app.events.wire import parse_body
+from app.extensions import db
+from app.inbox import Inbox
 
 LIFECYCLE = {"ONAPPINSTALL": on_install, "ONAPPUPDATE": on_update, "ONAPPUNINSTALL": on_uninstall}
 
 
 @bp.post("/events")
 def receive() -> ResponseReturnValue:
-    """Verify the event, act on lifecycle events; names are case-insensitive (notes §2.1)."""
+    """Verify the event; act on lifecycle events, store the rest in the inbox once (notes §2.1, §2.3)."""
     event = parse_body(request)
     name = event.get("event")
     if not isinstance(name, str) or not name:
@@ -25,6 +27,7 @@ def receive() -> ResponseReturnValue:
         handler(event)
         return jsonify(status="ok", event=name.upper())
     auth = event.get("auth")
-    authenticate(auth if isinstance(auth, dict) else {})
-    # Activity events are verified here; storing and processing them is the inbox's job (issue #6).
-    return jsonify(status="verified", event=name.upper()), 202
+    portal = authenticate(auth if isinstance(auth, dict) else {})
+    stored = Inbox(db.session).accept(event, portal)
+    db.session.commit()
+    return jsonify(status="accepted" if stored else "duplicate", event=name.upper())

@@ -46,7 +46,7 @@ def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for key, value in pairs:
         path = _path(key)
         _put(root, path, value)
-    return _listify(root)
+    return {key: _listify(value) for key, value in root.items()}  # the body itself stays a map
 
 
 def _path(key: str) -> list[str]:

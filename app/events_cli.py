@@ -1,0 +1,126 @@
+"""`flask --app app worker` and `flask --app app events list|replay|reconcile`: the inbox from a shell."""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.bitrix24.errors import Bitrix24Error
+from app.connections import client_for
+from app.extensions import db
+from app.inbox import Backoff, Inbox
+from app.mirror import reconcile
+from app.models import InboxEvent, InboxStatus
+from app.portals import find
+from app.worker import BatchReport, Worker
+
+events_cli = AppGroup("events", help="Inspect, replay and reconcile activity events.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Stop when nothing is due instead of waiting for more.")
+@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after this many batches.")
+@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--idle", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+@click.option("--lease", default=300.0, show_default=True, help="Seconds a claim is held before retry.")
+@click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--backoff", default=30.0, show_default=True, help="Seconds before the second attempt.")
+def worker(
+    once: bool,
+    max_batches: int | None,
+    batch_size: int,
+    idle: float,
+    lease: float,
+    max_attempts: int,
+    backoff: float,
+) -> None:
+    """Process the event inbox until SIGTERM (which finishes the batch in hand first)."""
+    inbox = Inbox(
+        db.session, lease=timedelta(seconds=lease), backoff=Backoff(base=backoff, max_attempts=max_attempts)
+    )
+    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        click.echo("stopping after the current batch", err=True)
+        runner.stop()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    click.echo(f"worker started: batches of {batch_size}, lease {lease:g} s, {max_attempts} attempts")
+    try:
+        batches = runner.run(once=once, max_batches=max_batches)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo(f"worker stopped after {batches} batches")
+
+
+def _echo_batch(report: BatchReport) -> None:
+    click.echo(
+        f"batch: {len(report.claimed)} claimed, {len(report.settled)} done, {len(report.failed)} failed"
+    )
+
+
+@events_cli.command("list")
+@click.option("--failed", is_flag=True, help="Only events parked as failed.")
+@click.option("--portal", "member_id", help="Only this portal's events (member_id).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+def list_events(failed: bool, member_id: str | None, limit: int) -> None:
+    """The newest inbox events, one line each: id, event, portal, status, attempts, next try, error."""
+    query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+    if failed:
+        query = query.where(InboxEvent.status == InboxStatus.FAILED)
+    if member_id:
+        query = query.where(InboxEvent.member_id == member_id)
+    rows = list(db.session.scalars(query))
+    click.echo(f"{'ID':>8} {'EVENT':<22} {'MEMBER_ID':<34} {'STATUS':<8} {'TRIES':>5} {'NEXT':<20} ERROR")
+    for row in rows:
+        click.echo(
+            f"{row.id:>8} {row.event:<22} {row.member_id:<34} {row.status.value:<8} {row.attempts:>5} "
+            f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S} {(row.last_error or '')[:80]}"
+        )
+    click.echo(f"{len(rows)} event{'s' if len(rows) != 1 else ''}")
+
+
+@events_cli.command("replay")
+@click.argument("event_id", type=int)
+def replay_event(event_id: int) -> None:
+    """Put a failed (parked) event back to pending, with a fresh count of attempts."""
+    if not Inbox(db.session).replay(event_id):
+        raise click.ClickException(f"no failed event with id {event_id}")
+    db.session.commit()
+    click.echo(f"event {event_id} is pending again")
+
+
+@events_cli.command("reconcile")
+@click.option("--portal", "member_id", required=True, help="The portal's member_id.")
+@click.option(
+    "--since", required=True, help="ISO 8601 time, e.g. 2026-11-24T10:00:00+00:00 (UTC if no offset)."
+)
+def reconcile_events(member_id: str, since: str) -> None:
+    """Repair the mirror from the portal: upsert every activity changed since the given time."""
+    portal = find(member_id)
+    if portal is None:
+        raise click.ClickException(f"no portal with member_id {member_id}")
+    moment = _parse_since(since)
+    try:
+        repair = reconcile(db.session, client_for(portal), member_id, since=moment, now=datetime.now(UTC))
+    except Bitrix24Error as error:
+        db.session.rollback()
+        raise click.ClickException(f"the portal refused: {error}") from None
+    db.session.commit()
+    click.echo(
+        f"{repair.changed} activities changed since {moment.isoformat()}: "
+        f"{repair.added} added, {repair.updated} updated"
+    )
+
+
+def _parse_since(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise click.BadParameter(f"{raw!r} is not an ISO 8601 time", param_hint="--since") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

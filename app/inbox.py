@@ -1,0 +1,231 @@
+"""The event inbox: accepted events stored once, claimed under a lease, settled or retried with backoff.
+
+Claims are leases, not open transactions. `claim_batch` locks due rows with `FOR UPDATE SKIP LOCKED`
+(PostgreSQL; SQLite runs one worker), stamps them `next_attempt_at = now + lease` and `attempts + 1`, and
+commits at once. The worker then calls the portal with no transaction open, and settles or fails the rows
+only while they still carry its lease (the fence). So:
+
+- a worker killed at any point (SIGKILL included) loses nothing: its rows stay `pending` and come due
+  again when the lease runs out; nothing in memory had to be saved;
+- no row lock or transaction is held across portal calls, which may wait on the rate limit for seconds
+  (on SQLite an open write would stall the receiver);
+- `attempts` counts claims, so an event that crashes every worker that takes it is parked, not retried
+  for ever;
+- a worker slower than its lease can meet a second claim of the same row; its settle then misses the
+  fence and changes nothing, and its mirror writes are idempotent upserts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, select, update
+
+from app.extensions import AnySession
+from app.mirror import dialect_insert
+from app.models import InboxEvent, InboxStatus, Portal, utcnow
+
+INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
+# What of the auth block is kept: never a token (style.md: no secret in the database in clear text).
+KEPT_AUTH = ("domain", "member_id", "user_id", "client_endpoint", "server_endpoint", "status", "scope")
+MAX_ERROR = 2000
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter between attempts, and the attempt after which an event is parked."""
+
+    base: float = 30.0  # seconds before the second attempt (at most)
+    cap: float = 3600.0
+    max_attempts: int = 8
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, attempts: int) -> timedelta:
+        """How long to wait after failed attempt number `attempts` (1-based): half to all of base·2^(n-1)."""
+        ceiling = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=ceiling * self.rng.uniform(0.5, 1.0))
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """An inbox row as claimed: plain data, so nothing lazy-loads while the portal is being called."""
+
+    id: int
+    event: str
+    member_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+    @property
+    def activity_id(self) -> int | None:
+        """The entity id the event names (`data[FIELDS][ID]`), if it is a positive integer."""
+        return entity_id(self.payload)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claimed batch and its lease: settle and fail act only on rows still under this lease."""
+
+    lease_until: datetime
+    events: list[ClaimedEvent]
+
+
+def dedup_key(member_id: str, event: dict[str, Any]) -> str:
+    """sha256 of (member_id, EVENT, event_handler_id, entity id, ts): the portal sends no event id."""
+    name = str(event.get("event", "")).upper()
+    parts = [
+        member_id,
+        name,
+        str(event.get("event_handler_id", "")),
+        _raw_entity_id(event),
+        str(event.get("ts", "")),
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def entity_id(payload: dict[str, Any]) -> int | None:
+    """The positive integer id in `data[FIELDS][ID]`, else None."""
+    raw = _raw_entity_id(payload)
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
+def _raw_entity_id(event: dict[str, Any]) -> str:
+    data = event.get("data")
+    fields = data.get("FIELDS") if isinstance(data, dict) else None
+    value = fields.get("ID") if isinstance(fields, dict) else None
+    return str(value) if isinstance(value, str | int) else ""
+
+
+def stored_payload(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as kept in the inbox: everything but the tokens of its auth block."""
+    raw = event.get("auth")
+    auth: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    kept = {key: auth[key] for key in KEPT_AUTH if key in auth}
+    return {**{key: value for key, value in event.items() if key != "auth"}, "auth": kept}
+
+
+class Inbox:
+    """The store behind POST /events and the worker; the caller commits."""
+
+    def __init__(
+        self,
+        session: AnySession,
+        *,
+        clock: Clock = utcnow,
+        lease: timedelta = timedelta(minutes=5),
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.lease = lease
+        self.backoff = backoff or Backoff()
+
+    def accept(self, event: dict[str, Any], portal: Portal) -> bool:
+        """Store a verified event once; False when it is a duplicate (already stored)."""
+        now = self.clock()
+        statement = dialect_insert(self.session, INBOX).values(
+            dedup_key=dedup_key(portal.member_id, event),
+            event=str(event.get("event", "")).upper()[:64],
+            member_id=portal.member_id,
+            payload=stored_payload(event),
+            status=InboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            received_at=now,
+        )
+        # RETURNING, not rowcount: PostgreSQL reports -1 for an INSERT that returns rows.
+        inserted = self.session.execute(
+            statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(INBOX.c.id)
+        )
+        return inserted.first() is not None
+
+    def claim_batch(self, limit: int = 50) -> Claim:
+        """Lease up to `limit` due pending rows, oldest first, skipping rows another worker holds; commits."""
+        now = self.clock()
+        lease_until = now + self.lease
+        rows = self.session.scalars(
+            select(InboxEvent)
+            .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now)
+            .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
+        for row in rows:
+            row.attempts += 1
+            if row.attempts > self.backoff.max_attempts:  # its workers kept dying: park it
+                self._park(row, now, "abandoned: the worker processing it stopped before finishing")
+                continue
+            row.next_attempt_at = lease_until
+            claimed.append(ClaimedEvent(row.id, row.event, row.member_id, dict(row.payload), row.attempts))
+        self.session.commit()
+        return Claim(lease_until, claimed)
+
+    def settle(self, claim: Claim, ids: Sequence[int], *, note: str | None = None) -> int:
+        """Mark claimed events done; return how many were still under this claim's lease."""
+        return self._finish(claim, ids, status=InboxStatus.DONE, last_error=note)
+
+    def fail(
+        self,
+        claim: Claim,
+        events: Sequence[ClaimedEvent],
+        error: str,
+        *,
+        retry_at: datetime | None = None,
+        permanent: bool = False,
+    ) -> int:
+        """Schedule claimed events again after the backoff (or `retry_at`), or park them as failed."""
+        now = self.clock()
+        message = error[:MAX_ERROR]
+        owned = 0
+        for event in events:
+            if permanent or event.attempts >= self.backoff.max_attempts:
+                owned += self._finish(claim, [event.id], status=InboxStatus.FAILED, last_error=message)
+                continue
+            due = max(now + self.backoff.delay(event.attempts), retry_at or now)
+            owned += self._update_leased(claim, [event.id], next_attempt_at=due, last_error=message)
+        return owned
+
+    def replay(self, event_id: int) -> bool:
+        """Put a failed (parked) event back to pending with a fresh count of attempts; the caller commits."""
+        result = self.session.execute(
+            update(INBOX)
+            .where(INBOX.c.id == event_id, INBOX.c.status == InboxStatus.FAILED)
+            .values(status=InboxStatus.PENDING, attempts=0, next_attempt_at=self.clock(), processed_at=None)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def _finish(
+        self, claim: Claim, ids: Sequence[int], *, status: InboxStatus, last_error: str | None
+    ) -> int:
+        return self._update_leased(
+            claim, ids, status=status, processed_at=self.clock(), last_error=last_error
+        )
+
+    def _update_leased(self, claim: Claim, ids: Sequence[int], **values: Any) -> int:
+        """Update rows only while they are pending under this claim's lease (the fence)."""
+        if not ids:
+            return 0
+        result = self.session.execute(
+            update(INBOX)
+            .where(
+                INBOX.c.id.in_(list(ids)),
+                INBOX.c.status == InboxStatus.PENDING,
+                INBOX.c.next_attempt_at == claim.lease_until,
+            )
+            .values(**values)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def _park(self, row: InboxEvent, now: datetime, error: str) -> None:
+        row.status = InboxStatus.FAILED
+        row.processed_at = now
+        row.last_error = error

@@ -1,0 +1,159 @@
+"""The main page's logic: which portal a frame is for, who opened it, what administrators see, repair."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app import portals
+from app.bitrix24.client import Client
+from app.bitrix24.errors import AuthError, Bitrix24Error
+from app.extensions import db
+from app.lifecycle import same_host
+from app.models import Activity, InboxEvent, InboxStatus, Portal, PortalState
+from app.registration import Health, Report, check
+from app.setup import register_portal
+
+RECENT = 10
+
+
+class Refused(Exception):
+    """The page cannot be shown; `kind` names the refusal text (app.main.texts.REFUSALS)."""
+
+    def __init__(self, kind: str, status: int, *, message: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The user the portal vouched for (profile answered to their own token)."""
+
+    user_id: int
+    name: str
+    is_admin: bool
+
+
+@dataclass
+class Overview:
+    """What an administrator sees about the installation."""
+
+    portal: Portal
+    health: Health | None
+    health_error: str = ""
+    recent: list[InboxEvent] = field(default_factory=list)
+    failures: list[InboxEvent] = field(default_factory=list)
+    inbox_counts: dict[str, int] = field(default_factory=dict)
+    activities: int = 0
+
+
+def installed_portal(member_id: str) -> Portal:
+    """The stored portal for member_id, unless it is unknown or uninstalled."""
+    portal = portals.find(member_id)
+    if portal is None or portal.state is PortalState.UNINSTALLED or portal.access_token_enc is None:
+        raise Refused("not_installed", 404)
+    return portal
+
+
+def portal_for(member_id: str, domain: str) -> Portal:
+    """The stored portal a frame claims to come from; its stored domain must be the frame's DOMAIN."""
+    portal = installed_portal(member_id)
+    if not same_host(portal.domain, domain):
+        raise Refused("wrong_portal", 403)
+    return portal
+
+
+def portal_origin(portal: Portal) -> str:
+    """The portal's origin as we stored it (never as a request claims it): scheme://host[:port]."""
+    parts = urlsplit(portal.client_endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def identify(client: Client) -> Viewer:
+    """Ask the portal who owns the frame's token; a token it refuses shows nothing."""
+    try:
+        profile = client.call("profile")
+    except AuthError:
+        raise Refused("reopen", 401) from None
+    except Bitrix24Error as error:
+        raise Refused("unavailable", 502, message=error.user_message) from None
+    # An inactive user gets an empty result (notes §7).
+    if not isinstance(profile, Mapping) or not str(profile.get("ID") or "").isdigit():
+        raise Refused("reopen", 401)
+    name = " ".join(str(profile.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
+    return Viewer(int(profile["ID"]), name, profile.get("ADMIN") in (True, "Y", "1"))
+
+
+def asked_activity(options: Mapping[str, Any]) -> int | None:
+    """The activity PLACEMENT_OPTIONS {"action":"view_activity","activity_id":…} asks for, if any."""
+    if options.get("action") != "view_activity":
+        return None
+    value = str(options.get("activity_id") or "")
+    return int(value) if value.isdigit() else None
+
+
+def overview(portal: Portal, client: Client) -> Overview:
+    """The install's health (live), its recent events and failures, and counts."""
+    health, error = live_health(client)
+    return Overview(
+        portal=portal,
+        health=health,
+        health_error=error,
+        recent=_events(portal.member_id),
+        failures=_events(portal.member_id, status=InboxStatus.FAILED),
+        inbox_counts=_inbox_counts(portal.member_id),
+        activities=_activity_count(portal.member_id),
+    )
+
+
+def live_health(client: Client) -> tuple[Health | None, str]:
+    """Compare what the portal has bound with the manifest; a failure becomes words, not a 500."""
+    try:
+        return check(
+            client, current_app.extensions["manifest"], base_url=current_app.config["APP_BASE_URL"]
+        ), ""
+    except Bitrix24Error as error:
+        return None, error.user_message
+
+
+def repair(portal: Portal) -> Report:
+    """Register everything again with the app's token and commit what register_portal noted."""
+    try:
+        report = register_portal(portal)
+    finally:
+        db.session.commit()
+    return report
+
+
+def _events(member_id: str, *, status: InboxStatus | None = None) -> list[InboxEvent]:
+    query = select(InboxEvent).where(InboxEvent.member_id == member_id)
+    if status is not None:
+        query = query.where(InboxEvent.status == status)
+    return list(db.session.scalars(query.order_by(InboxEvent.received_at.desc()).limit(RECENT)))
+
+
+def _inbox_counts(member_id: str) -> dict[str, int]:
+    query = (
+        select(InboxEvent.status, func.count())
+        .where(InboxEvent.member_id == member_id)
+        .group_by(InboxEvent.status)
+    )
+    counts = {status.value: 0 for status in InboxStatus}
+    counts.update({InboxStatus(status).value: int(n) for status, n in db.session.execute(query)})
+    return counts
+
+
+def _activity_count(member_id: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(Activity)
+        .where(Activity.member_id == member_id, Activity.deleted.is_(False))
+    )
+    return int(db.session.scalar(query) or 0)

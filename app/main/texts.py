@@ -1,0 +1,145 @@
+"""The main page's words in the languages the portal may ask for (LANG), English for the rest."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Timeline Bridge",
+        "about": "Timeline Bridge puts activities from your other systems into the CRM timeline, "
+        "and lets you open and act on them from the activity list.",
+        "hello": "Hello, {name}.",
+        "activity_asked": "You asked to open activity #{id}. "
+        "Viewing activities here is coming in a later version.",
+        "health": "Installation health",
+        "health_ok": "Everything the app needs is registered on this portal.",
+        "health_bad": "Some registrations are missing, so parts of the app will not work:",
+        "health_unknown": "The health check could not run: {message}",
+        "missing_events": "Event handlers missing",
+        "missing_placements": "Placements missing",
+        "missing_types": "Activity types missing",
+        "repair": "Repair",
+        "repair_hint": "Registers everything again; what is already there is left as it is.",
+        "repaired": "Repair finished",
+        "repair_failed": "The repair did not finish",
+        "repair_retry": "Some steps failed. Try again in a minute; if it keeps failing, reinstall the app.",
+        "back": "Back to the overview",
+        "portal": "Portal",
+        "state": "State",
+        "plan": "Plan / licence",
+        "version": "App version",
+        "counts": "Counts",
+        "activities": "Activities mirrored",
+        "inbox": "Events by status",
+        "recent": "Recent events",
+        "failures": "Recent failures",
+        "no_events": "No events yet.",
+        "no_failures": "No failures.",
+        "when": "Received",
+        "event": "Event",
+        "status": "Status",
+        "error": "Error",
+        "unknown": "unknown",
+    },
+    "ru": {
+        "title": "Timeline Bridge",
+        "about": "Timeline Bridge добавляет в таймлайн CRM дела из ваших других систем "
+        "и позволяет открывать их и работать с ними из списка дел.",
+        "hello": "Здравствуйте, {name}.",
+        "activity_asked": "Вы хотели открыть дело №{id}. Просмотр дел здесь появится в следующей версии.",
+        "health": "Состояние установки",
+        "health_ok": "Всё, что нужно приложению, зарегистрировано на портале.",
+        "health_bad": "Некоторые регистрации отсутствуют, поэтому часть приложения не работает:",
+        "health_unknown": "Проверку выполнить не удалось: {message}",
+        "missing_events": "Нет обработчиков событий",
+        "missing_placements": "Нет мест встраивания",
+        "missing_types": "Нет типов дел",
+        "repair": "Исправить",
+        "repair_hint": "Регистрирует всё заново; то, что уже есть, остаётся как есть.",
+        "repaired": "Исправление завершено",
+        "repair_failed": "Исправление не завершилось",
+        "repair_retry": "Часть шагов не удалась. Повторите через минуту; "
+        "если не поможет, переустановите приложение.",
+        "back": "Вернуться к обзору",
+        "portal": "Портал",
+        "state": "Состояние",
+        "plan": "Тариф / лицензия",
+        "version": "Версия приложения",
+        "counts": "Счётчики",
+        "activities": "Дел в зеркале",
+        "inbox": "События по статусам",
+        "recent": "Последние события",
+        "failures": "Последние ошибки",
+        "no_events": "Событий пока нет.",
+        "no_failures": "Ошибок нет.",
+        "when": "Получено",
+        "event": "Событие",
+        "status": "Статус",
+        "error": "Ошибка",
+        "unknown": "неизвестно",
+    },
+}
+# Pages shown instead of the app; the frame has not been trusted yet, so they show nothing else.
+REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "not_installed": (
+            "Timeline Bridge is not installed on this portal",
+            "Ask a portal administrator to install it from the Applications menu, then open it again.",
+        ),
+        "wrong_portal": (
+            "This page was opened for another portal",
+            "Close this window and open Timeline Bridge again from your portal's Applications menu.",
+        ),
+        "reopen": (
+            "Your Bitrix24 session has ended",
+            "Close this window and open Timeline Bridge again from your portal. Nothing is shown until "
+            "Bitrix24 confirms who you are.",
+        ),
+        "unavailable": (
+            "Bitrix24 did not answer",
+            "{message} Close this window and open Timeline Bridge again in a minute.",
+        ),
+        "admins_only": (
+            "Only portal administrators can do this",
+            "Ask a portal administrator to open Timeline Bridge.",
+        ),
+    },
+    "ru": {
+        "not_installed": (
+            "Timeline Bridge не установлен на этом портале",
+            "Попросите администратора портала установить его из раздела «Приложения» и откройте снова.",
+        ),
+        "wrong_portal": (
+            "Страница открыта для другого портала",
+            "Закройте окно и снова откройте Timeline Bridge из раздела «Приложения» вашего портала.",
+        ),
+        "reopen": (
+            "Ваш сеанс Битрикс24 закончился",
+            "Закройте окно и снова откройте Timeline Bridge с портала. Пока Битрикс24 не подтвердит, "
+            "кто вы, здесь ничего не показывается.",
+        ),
+        "unavailable": (
+            "Битрикс24 не ответил",
+            "{message} Закройте окно и снова откройте Timeline Bridge через минуту.",
+        ),
+        "admins_only": (
+            "Это доступно только администраторам портала",
+            "Попросите администратора портала открыть Timeline Bridge.",
+        ),
+    },
+}
+
+
+def language(lang: str | None) -> str:
+    """The supported language closest to the portal's LANG (ru for ru/ua/by/kz portals' ru; else en)."""
+    return "ru" if (lang or "").lower().startswith("ru") else "en"
+
+
+def texts(lang: str | None) -> dict[str, str]:
+    """The page's strings in the portal's language."""
+    return TEXTS[language(lang)]
+
+
+def refusal(kind: str, lang: str | None, **values: str) -> tuple[str, str]:
+    """The title and the sentence of a refusal page."""
+    title, body = REFUSALS[language(lang)][kind]
+    return title, body.format(**values)

@@ -1,0 +1,217 @@
+"""The inbox worker: claim due events, fetch their activities in batches of 50, update the mirror.
+
+ADD and UPDATE events of one portal are answered by one `batch` request of up to 50 `crm.activity.get`
+(several events of one activity share one get); DELETE needs no portal call. An activity that no longer
+exists settles its events and marks the mirror row deleted. Any other failure goes back to the inbox with
+backoff, and is parked as failed after the last attempt. Effects and settlement commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from app.bitrix24 import activities
+from app.bitrix24.client import Client
+from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
+from app.bitrix24.retry import RetryPolicy
+from app.connections import client_for
+from app.extensions import db
+from app.inbox import Claim, ClaimedEvent, Inbox
+from app.mirror import mark_deleted, upsert
+from app.models import Portal
+from app.portals import find
+
+log = logging.getLogger(__name__)
+FETCHED = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE"})
+DELETED = "ONCRMACTIVITYDELETE"
+# A 429 waits in the inbox (retry_at = operating_reset_at), not in a worker holding a lease.
+WORKER_RETRY = RetryPolicy(max_reset_wait=0.0)
+Connect = Callable[[Portal], Client]
+
+
+def worker_client(portal: Portal) -> Client:
+    """The portal's app client, with retries fit for a lease-holding worker."""
+    client = client_for(portal)
+    client.retry = replace(WORKER_RETRY)
+    return client
+
+
+@dataclass
+class BatchReport:
+    """What one claim became: the ids claimed, settled and failed."""
+
+    claimed: list[int] = field(default_factory=list)
+    settled: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+class Worker:
+    """Drains the inbox; `stop()` (SIGTERM) ends the loop after the batch in hand."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        *,
+        connect: Connect = worker_client,
+        batch_size: int = 50,
+        idle_wait: float = 1.0,
+        on_batch: Callable[[BatchReport], None] | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.connect = connect
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        self.on_batch = on_batch
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Finish the current batch, then return from `run`."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def run(self, *, once: bool = False, max_batches: int | None = None) -> int:
+        """Process batches until stopped (or, with `once`, until nothing is due); return the batch count."""
+        batches = 0
+        while not self.stopping and (max_batches is None or batches < max_batches):
+            report = self.run_batch()
+            if report.claimed:
+                batches += 1
+                continue
+            if once:
+                break
+            self._stopping.wait(self.idle_wait)
+        return batches
+
+    def run_batch(self) -> BatchReport:
+        """Claim one batch and process it, portal by portal."""
+        claim = self.inbox.claim_batch(self.batch_size)
+        report = BatchReport(claimed=[event.id for event in claim.events])
+        by_portal: dict[str, list[ClaimedEvent]] = defaultdict(list)
+        for event in claim.events:
+            by_portal[event.member_id].append(event)
+        for member_id, events in by_portal.items():
+            self._process_portal(claim, member_id, events, report)
+        if claim.events and self.on_batch is not None:
+            self.on_batch(report)
+        return report
+
+    def _process_portal(
+        self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
+    ) -> None:
+        """Deletions and no-op events first (no portal call), then one batch fetch for the rest."""
+        try:
+            fetch = self._settle_local(claim, member_id, events, report)
+            if fetch:
+                self._fetch_and_settle(claim, member_id, fetch, report)
+        except Exception as error:  # a bug or odd data must not stop the other portals' events
+            db.session.rollback()
+            log.exception("member_id=%s: batch failed unexpectedly", member_id)
+            unsettled = [e for e in events if e.id not in report.settled and e.id not in report.failed]
+            self._failed(claim, unsettled, f"unexpected error: {type(error).__name__}: {error}", report)
+            db.session.commit()
+
+    def _settle_local(
+        self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
+    ) -> list[ClaimedEvent]:
+        """Apply what needs no portal call; return the events whose activity must be fetched."""
+        fetch = [e for e in events if e.event in FETCHED and e.activity_id is not None]
+        deletes = [e for e in events if e.event == DELETED and e.activity_id is not None]
+        nameless = [e for e in events if e.event in FETCHED | {DELETED} and e.activity_id is None]
+        others = [e for e in events if e.event not in FETCHED | {DELETED}]
+        mark_deleted(
+            db.session,
+            member_id,
+            [e.activity_id for e in deletes if e.activity_id],
+            seen_at=self.inbox.clock(),
+        )
+        self._settled(claim, deletes + others, report, note=None)
+        self._failed(claim, nameless, "the event names no activity id", report, permanent=True)
+        db.session.commit()
+        return fetch
+
+    def _fetch_and_settle(
+        self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
+    ) -> None:
+        try:
+            results = self._fetch(member_id, events)
+        except Bitrix24Error as error:
+            db.session.rollback()
+            self._failed(claim, events, str(error), report, retry_at=_reset_at(error))
+            db.session.commit()
+            return
+        self._apply(claim, member_id, events, results, report)
+        db.session.commit()
+
+    def _fetch(self, member_id: str, events: list[ClaimedEvent]) -> dict[int, Any]:
+        """One `batch` request per 50 distinct activities; per-activity results or typed errors."""
+        portal = find(member_id)
+        if portal is None:
+            raise Bitrix24Error("PORTAL_NOT_FOUND", f"no installed portal {member_id}")
+        client = self.connect(portal)
+        db.session.rollback()  # hold no transaction while the portal is called
+        ids = sorted({e.activity_id for e in events if e.activity_id is not None})
+        answers = client.run_batch({str(i): activities.get(i) for i in ids})
+        return {int(key): value for key, value in answers.items()}
+
+    def _apply(
+        self,
+        claim: Claim,
+        member_id: str,
+        events: list[ClaimedEvent],
+        results: dict[int, Any],
+        report: BatchReport,
+    ) -> None:
+        """Upsert what was read, mark what is gone, and settle or fail each event accordingly."""
+        seen_at = self.inbox.clock()
+        for activity in results.values():
+            if isinstance(activity, activities.Activity):
+                upsert(db.session, member_id, activity, seen_at=seen_at)
+        gone = [i for i, r in results.items() if isinstance(r, NotFound)]
+        mark_deleted(db.session, member_id, gone, seen_at=seen_at)
+        done = [e for e in events if isinstance(results.get(e.activity_id or 0), activities.Activity)]
+        missing = [e for e in events if e.activity_id in gone]
+        self._settled(claim, missing, report, note="activity not found")
+        self._settled(claim, done, report, note=None)
+        for event in (e for e in events if e not in done and e not in missing):
+            error = results.get(event.activity_id or 0, Bitrix24Error("NO_RESULT", "the batch had no answer"))
+            self._failed(claim, [event], str(error), report)
+
+    def _settled(
+        self, claim: Claim, events: list[ClaimedEvent], report: BatchReport, *, note: str | None
+    ) -> None:
+        owned = self.inbox.settle(claim, [e.id for e in events], note=note)
+        report.settled.extend(e.id for e in events)
+        if owned < len(events):
+            log.warning("%d events were claimed again by another worker before settling", len(events) - owned)
+
+    def _failed(
+        self,
+        claim: Claim,
+        events: list[ClaimedEvent],
+        error: str,
+        report: BatchReport,
+        *,
+        retry_at: datetime | None = None,
+        permanent: bool = False,
+    ) -> None:
+        if not events:
+            return
+        log.warning("%d events failed: %s", len(events), error)
+        self.inbox.fail(claim, events, error, retry_at=retry_at, permanent=permanent)
+        report.failed.extend(e.id for e in events)
+
+
+def _reset_at(error: Bitrix24Error) -> datetime | None:
+    """When a 429 lifts, so the events wait for it in the inbox."""
+    if isinstance(error, OperationTimeLimit) and error.reset_at:
+        return datetime.fromtimestamp(error.reset_at, UTC)
+    return None
