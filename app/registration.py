@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.bitrix24.client import Client
+from app.bitrix24.client import BatchResult, Client
 from app.bitrix24.errors import Bitrix24Error
 from app.manifest import Manifest
 
@@ -112,17 +112,24 @@ class Health:
         return not (self.missing_events or self.missing_placements or self.missing_types)
 
 
+# What the portal has bound for this app; batch them with whatever else a page needs.
+HEALTH_COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "events": ("event.get", {}),
+    "placements": ("placement.get", {}),
+    "types": ("crm.activity.type.list", {}),
+}
+
+
 def check(client: Client, manifest: Manifest, *, base_url: str) -> Health:
     """Compare event.get, placement.get and crm.activity.type.list with the manifest, in one round trip."""
-    found = client.batch(
-        {
-            "events": ("event.get", {}),
-            "placements": ("placement.get", {}),
-            "types": ("crm.activity.type.list", {}),
-        }
-    )
-    if found.errors:
-        raise next(iter(found.errors.values()))
+    return health_from(client.batch(HEALTH_COMMANDS), manifest, base_url=base_url)
+
+
+def health_from(found: BatchResult, manifest: Manifest, *, base_url: str) -> Health:
+    """Build Health from a batch that ran HEALTH_COMMANDS (alone or beside other commands)."""
+    errors = [found.errors[key] for key in HEALTH_COMMANDS if key in found.errors]
+    if errors:
+        raise errors[0]
     handler = base_url + manifest.handlers["events"]
     events = {(str(e.get("event", "")).upper(), e.get("handler")) for e in _rows(found.results.get("events"))}
     placements = {(p.get("placement"), p.get("handler")) for p in _rows(found.results.get("placements"))}

@@ -69,6 +69,8 @@ class InvalidToken(AuthError):
 class InsufficientScope(AuthError):
     """The token's scope does not cover the method."""
 
+    user_message = "The app lacks a permission it needs on this portal. An administrator should reinstall it."
+
 
 class QueryLimitExceeded(Bitrix24Error):
     """503 QUERY_LIMIT_EXCEEDED: the portal's request-rate bucket is full."""

@@ -16,7 +16,7 @@ from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.extensions import db
 from app.lifecycle import same_host
 from app.models import Activity, InboxEvent, InboxStatus, Portal, PortalState
-from app.registration import Health, Report, check
+from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
 RECENT = 10
@@ -76,15 +76,37 @@ def portal_origin(portal: Portal) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def identify(client: Client) -> Viewer:
-    """Ask the portal who owns the frame's token; a token it refuses shows nothing."""
+@dataclass(frozen=True)
+class Opened:
+    """One round trip's answer: who opened the page, and (for administrators) the installation's health."""
+
+    viewer: Viewer
+    health: Health | None
+    health_error: str
+
+
+def open_page(client: Client) -> Opened:
+    """Ask, in one batch, who owns the frame's token and what the portal has bound for the app."""
     try:
-        profile = client.call("profile")
+        found = client.batch({"profile": ("profile", {}), **HEALTH_COMMANDS})
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
         raise Refused("unavailable", 502, message=error.user_message) from None
-    # An inactive user gets an empty result (notes §7).
+    viewer = _viewer(found.results.get("profile"))
+    if not viewer.is_admin:
+        return Opened(viewer, None, "")
+    try:
+        health = health_from(
+            found, current_app.extensions["manifest"], base_url=current_app.config["APP_BASE_URL"]
+        )
+    except Bitrix24Error as error:
+        return Opened(viewer, None, error.user_message)
+    return Opened(viewer, health, "")
+
+
+def _viewer(profile: Any) -> Viewer:
+    """The user from `profile`; an inactive user gets an empty result (notes §7), a refused token none."""
     if not isinstance(profile, Mapping) or not str(profile.get("ID") or "").isdigit():
         raise Refused("reopen", 401)
     name = " ".join(str(profile.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
@@ -102,6 +124,11 @@ def asked_activity(options: Mapping[str, Any]) -> int | None:
 def overview(portal: Portal, client: Client) -> Overview:
     """The install's health (live), its recent events and failures, and counts."""
     health, error = live_health(client)
+    return overview_with(portal, health, error)
+
+
+def overview_with(portal: Portal, health: Health | None, error: str) -> Overview:
+    """The overview around a health check already made."""
     return Overview(
         portal=portal,
         health=health,

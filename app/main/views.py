@@ -8,7 +8,6 @@ from flask import current_app, g, render_template, request, session
 from flask.typing import ResponseReturnValue
 
 from app import page_tokens
-from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import client_for, user_client
 from app.frames import Frame, parse_frame
@@ -30,20 +29,20 @@ def index() -> ResponseReturnValue:
     try:
         portal = service.portal_for(frame.member_id, frame.domain)
         g.frame_origin = service.portal_origin(portal)
-        client = user_client(portal, frame.auth_id)
-        viewer = service.identify(client)
+        opened = service.open_page(user_client(portal, frame.auth_id))
     except service.Refused as refused:
         return refused_page(refused, frame.lang)
     activity_id = service.asked_activity(frame.options)
-    if not viewer.is_admin:
-        return render_page("main/user.html", frame.lang, viewer=viewer, activity_id=activity_id)
-    return admin_page(frame, portal, client, viewer, activity_id)
+    if not opened.viewer.is_admin:
+        return render_page("main/user.html", frame.lang, viewer=opened.viewer, activity_id=activity_id)
+    return admin_page(frame, portal, opened, activity_id)
 
 
 def admin_page(
-    frame: Frame, portal: Portal, client: Client, viewer: service.Viewer, activity_id: int | None
+    frame: Frame, portal: Portal, opened: service.Opened, activity_id: int | None
 ) -> ResponseReturnValue:
     """The overview, with a page token so the Repair form can act for this administrator."""
+    viewer = opened.viewer
     token = page_tokens.issue(
         member_id=portal.member_id,
         user_id=viewer.user_id,
@@ -51,7 +50,7 @@ def admin_page(
         access_token=frame.auth_id,
         activity_id=activity_id,
     )
-    overview = service.overview(portal, client)
+    overview = service.overview_with(portal, opened.health, opened.health_error)
     context = {"viewer": viewer, "overview": overview, "page_token": token, "activity_id": activity_id}
     return render_page("main/admin.html", frame.lang, **context)
 
