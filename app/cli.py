@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app app vault|tokens|manifest|portals|events|worker …`."""
+"""Command-line tools: `flask --app app vault|tokens|manifest|portals|events|worker|rules …`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from app.credentials import refresh_now, stale_portals
 from app.events_cli import events_cli, worker
 from app.extensions import db
 from app.portals_cli import portals_cli
+from app.rules_cli import rules_cli
 from app.vault import UndecryptableSecret, rotate_secrets
 
 vault_cli = AppGroup("vault", help="Manage the encrypted token vault.")
@@ -65,3 +66,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(portals_cli)
     app.cli.add_command(events_cli)
     app.cli.add_command(worker)
+    app.cli.add_command(rules_cli)

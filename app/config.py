@@ -53,6 +53,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         "SQLALCHEMY_DATABASE_URI": parse_database_url(
             environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'timeline_bridge.sqlite3'}"
         ),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(environ),
         "B24_CLIENT_ID": environ.get("B24_CLIENT_ID", ""),
         "B24_CLIENT_SECRET": environ.get("B24_CLIENT_SECRET", ""),
         "B24_OAUTH_URL": parse_base_url("B24_OAUTH_URL", environ.get("B24_OAUTH_URL", DEFAULT_OAUTH_URL)),
@@ -113,6 +114,18 @@ def parse_database_url(raw: str) -> str:
     if backend != "sqlite" and not url.host:
         raise ConfigError("DATABASE_URL has no host")
     return url.set(drivername=SQL_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def engine_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """A PostgreSQL pool that holds a connection per web thread (and the inbox flusher), never churning.
+
+    SQLAlchemy's default (5 kept, overflow closed on return) would open a new server connection for most
+    requests once more than 5 threads are busy.
+    """
+    if not environ.get("DATABASE_URL", "").strip().startswith("postgres"):
+        return {}
+    threads = int(environ.get("WEB_THREADS", "") or 4)
+    return {"pool_size": threads + 4, "max_overflow": 10}
 
 
 def parse_base_url(name: str, raw: str) -> str:

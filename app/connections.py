@@ -10,6 +10,7 @@ from app.bitrix24.retry import RetryPolicy
 from app.bitrix24.transport import Transport
 from app.credentials import PortalCredentials
 from app.extensions import db
+from app.metrics import observe_call, observe_refresh
 from app.models import Portal
 from app.ratelimit import limiter_for
 
@@ -29,7 +30,8 @@ def oauth_client() -> OAuthClient:
 
 def credentials_for(member_id: str) -> PortalCredentials:
     """The vault-backed credentials of a portal."""
-    return PortalCredentials(db.engine, current_app.extensions["vault"], oauth_client(), member_id)
+    vault = current_app.extensions["vault"]
+    return PortalCredentials(db.engine, vault, oauth_client(), member_id, on_refresh=observe_refresh)
 
 
 def user_client(portal: Portal, access_token: str, *, interactive: bool = True) -> Client:
@@ -40,6 +42,7 @@ def user_client(portal: Portal, access_token: str, *, interactive: bool = True) 
         transport(),
         limiter=limiter_for(db.engine, portal),
         retry=RetryPolicy(interactive=interactive),
+        observe=observe_call,
     )
 
 
@@ -50,4 +53,5 @@ def client_for(portal: Portal, *, interactive: bool = False) -> Client:
         transport(),
         limiter=limiter_for(db.engine, portal),
         retry=RetryPolicy(interactive=interactive),
+        observe=observe_call,
     )

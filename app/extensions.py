@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Named constraints, so Alembic revisions can drop them again on every backend.
@@ -30,3 +30,13 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
+
+
+@event.listens_for(Engine, "connect")
+def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite in WAL mode: readers never block the writer; a commit is one fsync and still durable (FULL)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()

@@ -112,6 +112,20 @@ def stored_payload(event: dict[str, Any]) -> dict[str, Any]:
     return {**{key: value for key, value in event.items() if key != "auth"}, "auth": kept}
 
 
+def inbox_row(event: dict[str, Any], member_id: str, now: datetime) -> dict[str, Any]:
+    """The values of a verified event's new inbox row: pending, due at once."""
+    return {
+        "dedup_key": dedup_key(member_id, event),
+        "event": str(event.get("event", "")).upper()[:64],
+        "member_id": member_id,
+        "payload": stored_payload(event),
+        "status": InboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "received_at": now,
+    }
+
+
 class Inbox:
     """The store behind POST /events and the worker; the caller commits."""
 
@@ -130,16 +144,8 @@ class Inbox:
 
     def accept(self, event: dict[str, Any], portal: Portal) -> bool:
         """Store a verified event once; False when it is a duplicate (already stored)."""
-        now = self.clock()
         statement = dialect_insert(self.session, INBOX).values(
-            dedup_key=dedup_key(portal.member_id, event),
-            event=str(event.get("event", "")).upper()[:64],
-            member_id=portal.member_id,
-            payload=stored_payload(event),
-            status=InboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            received_at=now,
+            **inbox_row(event, portal.member_id, self.clock())
         )
         # RETURNING, not rowcount: PostgreSQL reports -1 for an INSERT that returns rows.
         inserted = self.session.execute(

@@ -165,3 +165,27 @@ class OAuthState(Model):
     member_id: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EnrichmentRule(Model):
+    """A portal's rule: matching ADD/UPDATE activities get these content blocks (a template); None = any."""
+
+    __tablename__ = "enrichment_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    provider_id: Mapped[str | None] = mapped_column(String(64))  # PROVIDER_ID, e.g. CRM_TODO
+    type_id: Mapped[int | None]  # TYPE_ID: 1 meeting, 2 call, 4 e-mail, 6 provider
+    owner_type_id: Mapped[int | None]  # OWNER_TYPE_ID: 1 lead, 2 deal, 3 contact, 4 company
+    direction: Mapped[int | None]  # DIRECTION: 0 none, 1 incoming, 2 outgoing
+    layout: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)  # RestAppLayoutDto with {{NAMES}}
+    enabled: Mapped[bool] = mapped_column(nullable=False, default=True)
+    applied_count: Mapped[int] = mapped_column(nullable=False, default=0)
+    skipped_count: Mapped[int] = mapped_column(nullable=False, default=0)  # unsuitable activity types
+    error_count: Mapped[int] = mapped_column(nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -3,7 +3,9 @@
 ADD and UPDATE events of one portal are answered by one `batch` request of up to 50 `crm.activity.get`
 (several events of one activity share one get); DELETE needs no portal call. An activity that no longer
 exists settles its events and marks the mirror row deleted. Any other failure goes back to the inbox with
-backoff, and is parked as failed after the last attempt. Effects and settlement commit together.
+backoff, and is parked as failed after the last attempt. Effects and settlement commit together. Then the
+portal's enrichment rules set their blocks on what was read, in one more `batch` (app.enrichment); their
+failures are recorded on the rules, not retried from the inbox.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from app import enrichment
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
@@ -142,7 +145,8 @@ class Worker:
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
     ) -> None:
         try:
-            results = self._fetch(member_id, events)
+            client = self._connect(member_id)
+            results = self._fetch(client, events)
         except Bitrix24Error as error:
             db.session.rollback()
             self._failed(claim, events, str(error), report, retry_at=_reset_at(error))
@@ -150,17 +154,38 @@ class Worker:
             return
         self._apply(claim, member_id, events, results, report)
         db.session.commit()
+        self._enrich(client, member_id, results)
 
-    def _fetch(self, member_id: str, events: list[ClaimedEvent]) -> dict[int, Any]:
-        """One `batch` request per 50 distinct activities; per-activity results or typed errors."""
+    def _connect(self, member_id: str) -> Client:
         portal = find(member_id)
         if portal is None:
             raise Bitrix24Error("PORTAL_NOT_FOUND", f"no installed portal {member_id}")
-        client = self.connect(portal)
+        return self.connect(portal)
+
+    def _fetch(self, client: Client, events: list[ClaimedEvent]) -> dict[int, Any]:
+        """One `batch` request per 50 distinct activities; per-activity results or typed errors."""
         db.session.rollback()  # hold no transaction while the portal is called
         ids = sorted({e.activity_id for e in events if e.activity_id is not None})
         answers = client.run_batch({str(i): activities.get(i) for i in ids})
         return {int(key): value for key, value in answers.items()}
+
+    def _enrich(self, client: Client, member_id: str, results: dict[int, Any]) -> None:
+        """Set the matching rules' blocks on what was read: one batch, outcomes recorded, never retried."""
+        fetched = [r for r in results.values() if isinstance(r, activities.Activity)]
+        planned = enrichment.plan(db.session, member_id, fetched)
+        db.session.commit()  # keeps the invalid-template records; no transaction while the portal is called
+        if not planned:
+            return
+        answers = enrichment.send(client, planned)
+        outcome = enrichment.record(db.session, member_id, planned, answers)
+        db.session.commit()
+        log.info(
+            "member_id=%s: blocks set on %d activities, %d unsuitable, %d failed",
+            member_id,
+            len(outcome.applied),
+            len(outcome.unsuitable),
+            len(outcome.failed),
+        )
 
     def _apply(
         self,

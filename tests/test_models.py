@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import InboxEvent, Portal, PortalState, RateLimitBucket
 from tests.conftest import database_urls, make_config, sqlite_url, wipe
 
-TABLES = {"portals", "inbox", "activities", "rate_limits", "oauth_states"}
+TABLES = {"portals", "inbox", "activities", "rate_limits", "oauth_states", "enrichment_rules"}
 
 
 @pytest.mark.parametrize("backend", database_urls())

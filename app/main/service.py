@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import portals
+from app import enrichment, portals
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.extensions import db
 from app.lifecycle import same_host
-from app.models import Activity, InboxEvent, InboxStatus, Portal, PortalState
+from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
@@ -52,6 +52,7 @@ class Overview:
     failures: list[InboxEvent] = field(default_factory=list)
     inbox_counts: dict[str, int] = field(default_factory=dict)
     activities: int = 0
+    rules: list[EnrichmentRule] = field(default_factory=list)
 
 
 def installed_portal(member_id: str) -> Portal:
@@ -137,6 +138,7 @@ def overview_with(portal: Portal, health: Health | None, error: str) -> Overview
         failures=_events(portal.member_id, status=InboxStatus.FAILED),
         inbox_counts=_inbox_counts(portal.member_id),
         activities=_activity_count(portal.member_id),
+        rules=enrichment.portal_rules(portal.member_id),
     )
 
 
@@ -157,6 +159,31 @@ def repair(portal: Portal) -> Report:
     finally:
         db.session.commit()
     return report
+
+
+RULE_FIELDS = ("name", "provider_id", "type_id", "owner_type_id", "direction", "layout")
+RULE_ACTIONS = ("enable", "disable", "delete")
+
+
+def add_rule(portal: Portal, form: Mapping[str, str]) -> EnrichmentRule:
+    """Store a rule from the page's form for this portal; RuleError or LayoutError when unfit."""
+    data: dict[str, Any] = {name: form.get(name, "") for name in RULE_FIELDS}
+    rule = enrichment.add_rule({**data, "member_id": portal.member_id})
+    db.session.commit()
+    return rule
+
+
+def change_rule(portal: Portal, rule_id: int, action: str) -> EnrichmentRule | None:
+    """Enable, disable or delete one of this portal's rules; None if it has no such rule."""
+    rule = enrichment.find_rule(rule_id, member_id=portal.member_id)
+    if rule is None or action not in RULE_ACTIONS:
+        return None
+    if action == "delete":
+        db.session.delete(rule)
+    else:
+        enrichment.set_enabled(rule, action == "enable")
+    db.session.commit()
+    return rule
 
 
 def _events(member_id: str, *, status: InboxStatus | None = None) -> list[InboxEvent]:

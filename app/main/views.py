@@ -1,16 +1,19 @@
-"""POST|GET /: the main page in the portal's frame (or outside it after /oauth/callback); POST /repair."""
+"""POST|GET /: the main page in the portal's frame (or outside it after /oauth/callback); POST actions."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import current_app, g, render_template, request, session
 from flask.typing import ResponseReturnValue
 
-from app import page_tokens
+from app import enrichment, page_tokens
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import client_for, user_client
+from app.enrichment import RuleError
 from app.frames import Frame, parse_frame
+from app.layout import LayoutError
 from app.main import bp, service
 from app.main.texts import refusal, texts
 from app.models import Portal
@@ -71,19 +74,64 @@ def outside_frame(member_id: str, user_id: int) -> ResponseReturnValue:
 def repair() -> ResponseReturnValue:
     """Register the manifest again for an administrator's page token, then show the steps and the health."""
     lang = request.form.get("lang", "en")[:8]
+    try:
+        portal, page_token, framed = admin_portal("repair")
+    except service.Refused as refused:
+        return refused_page(refused, lang)
+    return repair_page(portal, lang, page_token, framed=framed)
+
+
+@bp.post("/rules")
+def add_rule() -> ResponseReturnValue:
+    """Add an enrichment rule for an administrator's page token; a refused template shows its paths."""
+    lang = request.form.get("lang", "en")[:8]
+    try:
+        portal, page_token, _ = admin_portal("add rule")
+    except service.Refused as refused:
+        return refused_page(refused, lang)
+    try:
+        rule = service.add_rule(portal, request.form)
+    except LayoutError as error:
+        return rules_page(portal, lang, page_token, form=request.form, problems=error.problems), 400
+    except RuleError as error:
+        return rules_page(portal, lang, page_token, form=request.form, message=str(error)), 400
+    return rules_page(portal, lang, page_token, notice=texts(lang)["rule_added"].format(name=rule.name))
+
+
+@bp.post("/rules/<int:rule_id>/<any(enable, disable, delete):action>")
+def change_rule(rule_id: int, action: str) -> ResponseReturnValue:
+    """Enable, disable or delete one of the page's portal's rules."""
+    lang = request.form.get("lang", "en")[:8]
+    try:
+        portal, page_token, _ = admin_portal(f"{action} rule")
+    except service.Refused as refused:
+        return refused_page(refused, lang)
+    rule = service.change_rule(portal, rule_id, action)
+    if rule is None:
+        return rules_page(portal, lang, page_token, message=texts(lang)["rule_missing"]), 404
+    notice = texts(lang)[f"rule_{action}d"].format(name=rule.name)
+    return rules_page(portal, lang, page_token, notice=notice)
+
+
+def admin_portal(action: str) -> tuple[Portal, str, bool]:
+    """The portal an administrator's page token acts for, the token, and whether it came from the frame."""
     raw = request.form.get(page_tokens.FIELD) or request.headers.get(page_tokens.HEADER, "")
     try:
         page = page_tokens.read(raw)
-        portal = service.installed_portal(page.member_id)
     except page_tokens.PageTokenError as error:
-        log.info("repair refused: %s", error.reason)
-        return refused_page(service.Refused("reopen", 401), lang)
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+        log.info("%s refused: %s", action, error.reason)
+        raise service.Refused("reopen", 401) from None
+    portal = service.installed_portal(page.member_id)
     g.frame_origin = service.portal_origin(portal)
     if not page.is_admin:
-        return refused_page(service.Refused("admins_only", 403), lang)
-    return repair_page(portal, lang, raw, framed=bool(page.access_token))
+        raise service.Refused("admins_only", 403)
+    return portal, raw, bool(page.access_token)
+
+
+def rules_page(portal: Portal, lang: str, page_token: str, **context: Any) -> str:
+    """The portal's rules after an action: what happened (or what was wrong), the list and the form."""
+    rules = enrichment.portal_rules(portal.member_id)
+    return render_page("main/rules.html", lang, rules=rules, page_token=page_token, **context)
 
 
 def repair_page(portal: Portal, lang: str, page_token: str, *, framed: bool) -> ResponseReturnValue:
@@ -108,5 +156,10 @@ def refused_page(refused: service.Refused, lang: str) -> ResponseReturnValue:
 def render_page(template: str, lang: str, **context: object) -> str:
     """Render a main page with the portal's language and the BX24 library."""
     return render_template(
-        template, lang=lang, t=texts(lang), bx24_js=current_app.config["B24_JS_URL"], **context
+        template,
+        lang=lang,
+        t=texts(lang),
+        bx24_js=current_app.config["B24_JS_URL"],
+        matchers=enrichment.matchers_text,
+        **context,
     )

@@ -1,4 +1,4 @@
-"""Operations endpoints: health and, later, metrics."""
+"""Operations endpoints: health and Prometheus metrics."""
 
 from flask import Blueprint
 

@@ -1,18 +1,21 @@
-"""Health check for load balancers and the release step."""
+"""Health check for load balancers and the release step; metrics for Prometheus."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import jsonify
+from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import metrics
 from app.extensions import db
+from app.models import utcnow
 from app.ops import bp
 
 log = logging.getLogger(__name__)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @bp.get("/healthz")
@@ -25,3 +28,11 @@ def healthz() -> ResponseReturnValue:
         log.warning("health check: database unavailable: %s", type(error).__name__)
         return jsonify(status="error", database="unavailable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/metrics")
+def metrics_page() -> ResponseReturnValue:
+    """Prometheus text format 0.0.4: this process's counters and the inbox as the database has it."""
+    figures = metrics.inbox_figures(db.session, utcnow())
+    db.session.rollback()
+    return Response(metrics.render(figures), content_type=CONTENT_TYPE)

@@ -1,0 +1,138 @@
+"""Group commit on POST /events: concurrent deliveries stored once, each answered after its commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.inbox import INBOX, inbox_row
+from app.inbox_writer import InboxWriter, WriteFailed
+from app.models import InboxEvent, utcnow
+from tests.conftest import post_event
+from tests.test_inbox import inbox_rows, real_auth
+
+
+def stored_keys() -> Counter:
+    db.session.expire_all()
+    return Counter(db.session.scalars(select(InboxEvent.dedup_key)))
+
+
+def post_concurrently(live_app, auth: dict[str, str], ids: list[int], threads: int) -> list[tuple[int, dict]]:
+    """Post one update per id from `threads` threads at once; return (id, answer) pairs."""
+    start = threading.Barrier(threads)
+
+    def post(item: tuple[int, int]) -> tuple[int, dict]:
+        index, activity_id = item
+        if index < threads:  # the first wave leaves together
+            start.wait(10)
+        response = post_event(live_app, "ONCRMACTIVITYUPDATE", auth, {"FIELDS][ID": str(activity_id)})
+        assert response.status_code == 200, response.text
+        return activity_id, response.json()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(post, enumerate(ids)))
+
+
+def test_concurrent_deliveries_are_each_stored_once_and_answered_new_or_duplicate(
+    installed, live_app, sandbox
+) -> None:
+    auth = real_auth(sandbox, installed)
+    ids = [i for i in range(1, 101) for _ in range(3)]  # every event delivered three times, all at once
+    answers = post_concurrently(live_app, auth, ids, threads=24)
+    by_id: dict[int, list[str]] = {}
+    for activity_id, body in answers:
+        by_id.setdefault(activity_id, []).append(body["status"])
+    assert {i: sorted(s) for i, s in by_id.items()} == {
+        i: ["accepted", "duplicate", "duplicate"] for i in range(1, 101)
+    }
+    rows = inbox_rows()
+    assert sorted(int(row.payload["data"]["FIELDS"]["ID"]) for row in rows) == list(range(1, 101))
+    assert set(stored_keys().values()) == {1}
+
+
+def test_every_answer_200_names_a_committed_row(installed, live_app, sandbox) -> None:
+    """Checked from another connection the moment each answer arrives, not after the run."""
+    auth = real_auth(sandbox, installed)
+    missing = []
+    engine = db.engine
+
+    def post_and_check(activity_id: int) -> None:
+        response = post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": str(activity_id)})
+        assert response.status_code == 200
+        with engine.connect() as connection:
+            ids = {payload["data"]["FIELDS"]["ID"] for payload in connection.scalars(select(INBOX.c.payload))}
+        if str(activity_id) not in ids:
+            missing.append(activity_id)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(post_and_check, range(1, 81)))
+    assert missing == []
+    assert len(inbox_rows()) == 80
+
+
+def test_a_failed_commit_answers_503_and_says_the_event_is_lost(installed, live_app, sandbox, caplog) -> None:
+    auth = real_auth(sandbox, installed)
+    assert post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "1"}).status_code == 200
+    with db.engine.begin() as connection:  # the database loses the table under the running app
+        connection.execute(text("DROP TABLE inbox"))
+    with caplog.at_level(logging.ERROR):
+        response = post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "2"})
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"
+    assert any("will not resend" in record.getMessage() for record in caplog.records)
+
+
+def test_a_lone_event_is_not_held_back_waiting_for_company(installed, live_app, sandbox) -> None:
+    auth = real_auth(sandbox, installed)
+    response = post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "1"})
+    assert response.status_code == 200
+    assert response.elapsed.total_seconds() < 2.0  # generous: an idle flusher writes at once
+
+
+def test_the_flask_test_client_goes_through_group_commit_too(installed, live_app, sandbox) -> None:
+    client = live_app.app.test_client()
+    auth = real_auth(sandbox, installed)
+    form = {"event": "ONCRMACTIVITYDELETE", "ts": "1", "data[FIELDS][ID]": "4"}
+    form |= {f"auth[{key}]": value for key, value in auth.items()}
+    assert [client.post("/events", data=form).json["status"] for _ in range(2)] == ["accepted", "duplicate"]
+    assert [row.event for row in inbox_rows()] == ["ONCRMACTIVITYDELETE"]
+
+
+def test_one_group_with_a_key_twice_stores_it_once_and_answers_one_new(portal, connected_app) -> None:
+    writer = InboxWriter(db.engine, INBOX, max_batch=500)
+    event = {"event": "ONCRMACTIVITYADD", "ts": "5", "data": {"FIELDS": {"ID": "3"}}}
+    start = threading.Barrier(20)
+    member_id = portal.member_id
+
+    def write(_: int) -> bool:
+        start.wait(10)
+        return writer.write(inbox_row(event, member_id, utcnow()))
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(write, range(20)))
+    assert sorted(outcomes) == [False] * 19 + [True]
+    assert len(inbox_rows()) == 1
+
+
+def test_a_writer_whose_database_is_gone_raises_instead_of_answering(tmp_path) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.sqlite3'}")
+    writer = InboxWriter(engine, INBOX)
+    with pytest.raises(WriteFailed):
+        writer.write({"dedup_key": "k", "event": "E", "member_id": "m", "payload": {}})
+    engine.dispose()
+
+
+def test_a_forged_event_never_reaches_the_writer(installed, live_app, sandbox) -> None:
+    auth = {"member_id": installed.member_id, "application_token": "0" * 32}
+    assert post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "1"}).status_code == 401
+    assert requests.get(live_app.url + "/healthz", timeout=5).status_code == 200
+    assert inbox_rows() == []

@@ -1,0 +1,129 @@
+"""GET /metrics: Prometheus text that parses, with counters that move on real requests and portal calls."""
+
+from __future__ import annotations
+
+import re
+
+from app.bitrix24.retry import RetryPolicy
+from app.connections import client_for
+from app.extensions import db
+from app.inbox import Inbox
+from app.portals import read_tokens, set_application_token
+from app.worker import Worker
+from sandbox.limits import add_fault
+from tests.test_worker import make_activities
+
+Sample = tuple[str, frozenset]
+COMMENT = re.compile(r"^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$")
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+]+|NaN|\+Inf|-Inf)$")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
+
+
+def parse(body: str) -> dict[Sample, float]:
+    """A small parser of the text format 0.0.4: every line a comment or a sample of a declared family."""
+    samples: dict[Sample, float] = {}
+    types: dict[str, str] = {}
+    for line in body.splitlines():
+        comment = COMMENT.match(line)
+        if comment:
+            if comment.group(1) == "TYPE":
+                assert comment.group(3) in {"counter", "gauge"}, line
+                types[comment.group(2)] = comment.group(3)
+            continue
+        sample = SAMPLE.match(line)
+        assert sample, f"not a sample line: {line!r}"
+        name, labels, value = sample.groups()
+        assert name in types, f"{name} has no TYPE line before it"
+        pairs = LABEL.findall(labels or "")
+        assert ",".join(f'{k}="{v}"' for k, v in pairs) == (labels or ""), line
+        samples[(name, frozenset(pairs))] = float(value)
+    return samples
+
+
+def scrape(client) -> dict[Sample, float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    return parse(response.get_data(as_text=True))
+
+
+def value(samples: dict[Sample, float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def post(client, member_id: str, token: str, name: str, activity_id: int):
+    form = {"event": name, "event_handler_id": "7", "ts": "1", "data[FIELDS][ID]": str(activity_id)}
+    form |= {"auth[member_id]": member_id, "auth[application_token]": token}
+    return client.post("/events", data=form)
+
+
+def installed_with_token(portal, sandbox):
+    set_application_token(portal, sandbox.app.application_token)
+    db.session.commit()
+    return portal.member_id, sandbox.app.application_token
+
+
+def test_event_counters_move_with_real_deliveries(portal, sandbox, connected_app) -> None:
+    client = connected_app.test_client()
+    member_id, token = installed_with_token(portal, sandbox)
+    before = scrape(client)
+    answers = [
+        post(client, member_id, token, "OnCrmActivityAdd", 11),
+        post(client, member_id, token, "ONCRMACTIVITYADD", 11),
+        post(client, member_id, "0" * 32, "ONCRMACTIVITYADD", 12),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 401]
+    after = scrape(client)
+
+    def moved(name: str) -> float:
+        return value(after, name, event="ONCRMACTIVITYADD") - value(before, name, event="ONCRMACTIVITYADD")
+
+    assert [moved(f"tb_events_{k}_total") for k in ("received", "duplicate", "rejected", "unstored")] == [
+        3,
+        1,
+        1,
+        0,
+    ]
+    assert value(after, "tb_inbox_pending") == 1
+    assert value(after, "tb_inbox_lag_seconds") >= 0
+
+
+def test_processed_events_and_portal_calls_are_counted(portal, sandbox, connected_app) -> None:
+    client = connected_app.test_client()
+    member_id, token = installed_with_token(portal, sandbox)
+    [activity_id] = make_activities(sandbox, 1)
+    before = scrape(client)
+    assert post(client, member_id, token, "ONCRMACTIVITYADD", activity_id).status_code == 200
+    assert post(client, member_id, token, "ONCRMACTIVITYDELETE", 999999).status_code == 200
+    Worker(Inbox(db.session)).run(once=True)
+    after = scrape(client)
+    assert value(after, "tb_events_processed", event="ONCRMACTIVITYADD") == 1
+    assert value(after, "tb_events_processed", event="ONCRMACTIVITYDELETE") == 1
+    assert value(after, "tb_inbox_pending") == 0 and value(after, "tb_inbox_lag_seconds") == 0
+    calls = ("tb_portal_calls_total", {"method": "batch", "outcome": "ok"})
+    assert value(after, calls[0], **calls[1]) - value(before, calls[0], **calls[1]) == 1
+
+
+def test_a_503_and_a_refresh_are_counted(portal, sandbox, connected_app) -> None:
+    client = connected_app.test_client()
+    before = scrape(client)
+    portal_client = client_for(portal)
+    portal_client.retry = RetryPolicy(sleep=lambda seconds: None)
+    add_fault(sandbox.state, "status", count=1, status=503, method="user.current")
+    sandbox.state.tokens[read_tokens(portal).access_token].expires_at = 0
+    portal_client.call("user.current")
+    after = scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("tb_portal_limited_total", status="503") == 1
+    assert moved("tb_portal_calls_total", method="user.current", outcome="QUERY_LIMIT_EXCEEDED") == 1
+    assert moved("tb_portal_calls_total", method="user.current", outcome="ok") == 1
+    assert moved("tb_token_refreshes_total") == 1
+
+
+def test_each_counter_says_it_is_counted_per_process(client) -> None:
+    body = client.get("/metrics").get_data(as_text=True)
+    helps = [line for line in body.splitlines() if line.startswith("# HELP tb_") and "_total " in line]
+    assert helps and all("each web process reports its own" in line for line in helps)
