@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Portal
@@ -86,16 +86,6 @@ def digest(application_token: str) -> str:
 def set_application_token(portal: Portal, application_token: str) -> None:
     """Keep only the digest of the portal's application_token."""
     portal.application_token_sha256 = digest(application_token)
-
-
-def sender_matches(engine: Engine, member_id: str, application_token: str) -> bool:
-    """Whether stored portal `member_id` has this application_token (one indexed read; constant time)."""
-    if not member_id or not application_token:
-        return False
-    query = select(Portal.application_token_sha256).where(Portal.member_id == member_id)
-    with engine.connect() as connection:
-        stored = connection.scalar(query)
-    return stored is not None and hmac.compare_digest(stored, digest(application_token))
 
 
 def application_token_matches(portal: Portal, application_token: str) -> bool:

@@ -13,8 +13,9 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.inbox import INBOX, inbox_row
-from app.inbox_writer import InboxWriter, WriteFailed
-from app.models import InboxEvent, utcnow
+from app.inbox_writer import InboxWriter, Outcome, WriteFailed
+from app.models import InboxEvent, Portal, utcnow
+from app.portals import digest, set_application_token
 from tests.conftest import post_event
 from tests.test_inbox import inbox_rows, real_auth
 
@@ -105,33 +106,58 @@ def test_the_flask_test_client_goes_through_group_commit_too(installed, live_app
     assert [row.event for row in inbox_rows()] == ["ONCRMACTIVITYDELETE"]
 
 
+def group_writer(portal: Portal, token: str) -> InboxWriter:
+    """A writer for the test database, with `token` as the portal's application_token."""
+    set_application_token(portal, token)
+    db.session.commit()
+    return InboxWriter(db.engine, INBOX, Portal.__table__, max_batch=500)
+
+
 def test_one_group_with_a_key_twice_stores_it_once_and_answers_one_new(portal, connected_app) -> None:
-    writer = InboxWriter(db.engine, INBOX, max_batch=500)
+    writer = group_writer(portal, "real-token")
     event = {"event": "ONCRMACTIVITYADD", "ts": "5", "data": {"FIELDS": {"ID": "3"}}}
     start = threading.Barrier(20)
     member_id = portal.member_id
 
-    def write(_: int) -> bool:
+    def write(_: int) -> Outcome:
         start.wait(10)
-        return writer.write(inbox_row(event, member_id, utcnow()))
+        return writer.write(inbox_row(event, member_id, utcnow()), digest("real-token"))
 
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(pool.map(write, range(20)))
-    assert sorted(outcomes) == [False] * 19 + [True]
+    assert sorted(o.value for o in outcomes) == ["duplicate"] * 19 + ["stored"]
     assert len(inbox_rows()) == 1
+
+
+def test_a_group_checks_each_sender_and_stores_only_the_real_ones(portal, connected_app) -> None:
+    writer = group_writer(portal, "real-token")
+    real_member = portal.member_id
+
+    def write(n: int) -> Outcome:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        member_id = real_member if n % 4 else "0" * 32  # every 4th claims an unknown portal
+        token = "real-token" if n % 3 else "forged"  # every 3rd presents a wrong token
+        return writer.write(inbox_row(event, member_id, utcnow()), digest(token))
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(write, range(20)))
+    genuine = [n for n in range(20) if n % 4 and n % 3]
+    assert [n for n, o in enumerate(outcomes) if o is Outcome.STORED] == genuine
+    assert all(o is Outcome.REFUSED for n, o in enumerate(outcomes) if n not in genuine)
+    assert sorted(int(row.payload["data"]["FIELDS"]["ID"]) for row in inbox_rows()) == genuine
 
 
 def test_a_writer_whose_database_is_gone_raises_instead_of_answering(tmp_path) -> None:
     from sqlalchemy import create_engine
 
     engine = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.sqlite3'}")
-    writer = InboxWriter(engine, INBOX)
+    writer = InboxWriter(engine, INBOX, Portal.__table__)
     with pytest.raises(WriteFailed):
-        writer.write({"dedup_key": "k", "event": "E", "member_id": "m", "payload": {}})
+        writer.write({"dedup_key": "k", "event": "E", "member_id": "m", "payload": {}}, digest("t"))
     engine.dispose()
 
 
-def test_a_forged_event_never_reaches_the_writer(installed, live_app, sandbox) -> None:
+def test_a_forged_event_is_refused_and_nothing_is_stored(installed, live_app, sandbox) -> None:
     auth = {"member_id": installed.member_id, "application_token": "0" * 32}
     assert post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "1"}).status_code == 401
     assert requests.get(live_app.url + "/healthz", timeout=5).status_code == 200

@@ -50,14 +50,6 @@ def authenticate(auth: dict[str, Any]) -> Portal:
     return portal
 
 
-def verify_sender(auth: dict[str, Any]) -> str:
-    """The member_id of a stored portal whose application_token the event carries; 401 otherwise."""
-    member_id = str(auth.get("member_id", ""))
-    if not portals.sender_matches(db.engine, member_id, str(auth.get("application_token", ""))):
-        raise Unauthorized(REFUSED)
-    return member_id
-
-
 def _install_verified(event: dict[str, Any], auth: dict[str, Any], *, application_token: str) -> Portal:
     """Verify the event's own token with the OAuth server, store it, activate, and register again."""
     portal = _store_verified(auth, application_token=application_token)

@@ -10,12 +10,13 @@ from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
 
 from app import metrics
 from app.events import bp
-from app.events.lifecycle import on_install, on_uninstall, on_update, verify_sender
+from app.events.lifecycle import REFUSED, on_install, on_uninstall, on_update
 from app.events.wire import parse_body
 from app.extensions import db
 from app.inbox import INBOX, inbox_row
-from app.inbox_writer import WriteFailed, writer_for
-from app.models import utcnow
+from app.inbox_writer import Outcome, WriteFailed, writer_for
+from app.models import Portal, utcnow
+from app.portals import digest
 
 log = logging.getLogger(__name__)
 LIFECYCLE = {"ONAPPINSTALL": on_install, "ONAPPUPDATE": on_update, "ONAPPUNINSTALL": on_uninstall}
@@ -34,24 +35,27 @@ def receive() -> ResponseReturnValue:
         return jsonify(status="ok", event=name.upper())
     metrics.count_event("received", name)
     auth = event.get("auth")
-    try:
-        member_id = verify_sender(auth if isinstance(auth, dict) else {})
-    except Unauthorized:
+    auth = auth if isinstance(auth, dict) else {}
+    member_id, token = str(auth.get("member_id", "")), str(auth.get("application_token", ""))
+    if not member_id or not token:
         metrics.count_event("rejected", name)
-        raise
-    stored = store(inbox_row(event, member_id, utcnow()), name)
-    return jsonify(status="accepted" if stored else "duplicate", event=name.upper())
+        raise Unauthorized(REFUSED)
+    outcome = store(inbox_row(event, member_id, utcnow()), digest(token), name)
+    if outcome is Outcome.REFUSED:
+        metrics.count_event("rejected", name)
+        raise Unauthorized(REFUSED)
+    return jsonify(status="accepted" if outcome is Outcome.STORED else "duplicate", event=name.upper())
 
 
-def store(row: dict, name: str) -> bool:
-    """Hand the row to this process's group commit and wait for it; 503 if it did not commit."""
-    writer = writer_for(current_app, db.engine, INBOX)
+def store(row: dict, token_sha256: str, name: str) -> Outcome:
+    """Hand the row to this process's group commit, which also checks the sender; 503 if nothing committed."""
+    writer = writer_for(current_app, db.engine, INBOX, Portal.__table__)  # type: ignore[arg-type]
     try:
-        stored = writer.write(row)
+        outcome = writer.write(row, token_sha256)
     except WriteFailed as error:
         metrics.count_event("unstored", name)
         log.error("events: %s not stored (%s); answered 503, the portal will not resend it", name, error)
         raise ServiceUnavailable("The event could not be stored.") from None
-    if not stored:
+    if outcome is Outcome.DUPLICATE:
         metrics.count_event("duplicate", name)
-    return stored
+    return outcome
