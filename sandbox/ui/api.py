@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -173,50 +174,40 @@ def _run_step(
     return back(f"Unknown step {step}")
 
 
+def act(change: Callable[..., object], *args: object, done: str) -> BaseResponse:
+    """Run a UI change as the current user and go back with `done`, or with the portal's refusal."""
+    portal = portal_or_404()
+    try:
+        change(current_sandbox(), portal, current_user(portal), *args)
+    except actions.UiRefused as refused:
+        return back(refused.message)
+    return back(done)
+
+
 @bp.post("/_ui/activity/<int:activity_id>/complete")
 def complete_activity(activity_id: int) -> BaseResponse:
     """Complete an activity from the timeline."""
-    portal = portal_or_404()
-    try:
-        actions.complete(current_sandbox(), portal, current_user(portal), activity_id)
-    except actions.UiRefused as refused:
-        return back(refused.message)
-    return back("Activity completed")
+    return act(actions.complete, activity_id, done="Activity completed")
 
 
 @bp.post("/_ui/activity/<int:activity_id>/delete")
 def delete_activity(activity_id: int) -> BaseResponse:
     """Delete an activity from the timeline or the grid."""
-    portal = portal_or_404()
-    try:
-        actions.delete(current_sandbox(), portal, current_user(portal), activity_id)
-    except actions.UiRefused as refused:
-        return back(refused.message)
-    return back("Activity deleted")
+    return act(actions.delete, activity_id, done="Activity deleted")
 
 
 @bp.post("/_ui/activity/<int:activity_id>/deadline")
 def change_deadline(activity_id: int) -> BaseResponse:
     """Change a deadline from an editable `deadline` block (a datetime-local value, portal time)."""
-    portal = portal_or_404()
     value = request.form.get("deadline", "")
-    try:
-        actions.change_deadline(current_sandbox(), portal, current_user(portal), activity_id, value)
-    except actions.UiRefused as refused:
-        return back(refused.message)
-    return back("Deadline changed")
+    return act(actions.change_deadline, activity_id, value, done="Deadline changed")
 
 
 @bp.post("/_ui/owner/<int:type_id>/<int:owner_id>/todo")
 def quick_todo(type_id: int, owner_id: int) -> BaseResponse:
     """Add a quick to-do to a CRM item (due tomorrow)."""
-    portal = portal_or_404()
     title = request.form.get("title", "")
-    try:
-        actions.add_todo(current_sandbox(), portal, current_user(portal), (type_id, owner_id), title)
-    except actions.UiRefused as refused:
-        return back(refused.message)
-    return back("To-do added")
+    return act(actions.add_todo, (type_id, owner_id), title, done="To-do added")
 
 
 @bp.post("/_ui/activity/<int:activity_id>/rest-event")
