@@ -47,13 +47,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.events import bp as events_bp
     from app.install import bp as install_bp
     from app.main import bp as main_bp
     from app.oauth import bp as oauth_bp
     from app.ops import bp as ops_bp
+    from app.timeline import bp as timeline_bp
 
-    for blueprint in (ops_bp, install_bp, events_bp, main_bp, oauth_bp):
+    for blueprint in (ops_bp, install_bp, events_bp, main_bp, oauth_bp, timeline_bp, api_bp):
         app.register_blueprint(blueprint)
     app.after_request(restrict_framing)
 

@@ -152,6 +152,10 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "Only portal administrators can do this",
             "Ask a portal administrator to open Timeline Bridge.",
         ),
+        "wrong_activity": (
+            "This page was opened for another activity",
+            "Close this window and open the activity from the timeline again.",
+        ),
     },
     "ru": {
         "not_installed": (
@@ -174,6 +178,10 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
         "admins_only": (
             "Это доступно только администраторам портала",
             "Попросите администратора портала открыть Timeline Bridge.",
+        ),
+        "wrong_activity": (
+            "Страница открыта для другого дела",
+            "Закройте окно и снова откройте дело из таймлайна.",
         ),
     },
 }

@@ -1,0 +1,3 @@
+"""Routes of the inbound API."""
+
+from __future__ import annotations

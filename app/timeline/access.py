@@ -1,0 +1,45 @@
+"""Who an action on the activity page acts for: the page token, checked, and a client acting as that user."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import g, request
+
+from app import page_tokens
+from app.bitrix24.client import Client
+from app.connections import user_client
+from app.main.service import Refused, installed_portal, portal_origin
+from app.models import Portal
+from app.page_tokens import PageSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A verified page session: the portal, the user's session, the raw token for the next page, a client."""
+
+    portal: Portal
+    page: PageSession
+    token: str
+    client: Client  # acts with the user's own portal token, so the portal's permissions apply
+
+
+def acting(action: str, *, activity_id: int | None = None) -> Acting:
+    """Check the request's page token (form field or header); Refused when it cannot act for `activity_id`."""
+    raw = request.form.get(page_tokens.FIELD) or request.headers.get(page_tokens.HEADER, "")
+    try:
+        page = page_tokens.read(raw)
+    except page_tokens.PageTokenError as error:
+        log.info("%s refused: %s", action, error.reason)
+        raise Refused("reopen", 401) from None
+    portal = installed_portal(page.member_id)
+    g.frame_origin = portal_origin(portal)
+    if not page.access_token:
+        raise Refused("reopen", 401)  # a token made outside the frame cannot act as a portal user
+    if activity_id is not None and page.activity_id != activity_id:
+        log.info("%s refused: the page token was issued for another activity", action)
+        raise Refused("wrong_activity", 403)
+    return Acting(portal, page, raw, user_client(portal, page.access_token))
