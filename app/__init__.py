@@ -14,6 +14,7 @@ from app.extensions import db, migrate
 from app.frames import restrict_framing
 from app.logs import configure_logging
 from app.manifest import load_manifest
+from app.sessions import CookieOnlySessions
 from app.vault import TokenVault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    app.session_interface = CookieOnlySessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import sys
 import uuid
@@ -102,10 +104,30 @@ def configure_logging(app: Flask) -> None:
     app.after_request(_echo_request_id)
 
 
+class RequestIds:
+    """Request ids unique across processes and restarts: a random prefix per process, then a counter.
+
+    uuid4 per request costs a getrandom system call; ids need to be unique, not unpredictable.
+    """
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._prefix = ""
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # after a fork (gunicorn --preload) each worker takes its own prefix
+            self._pid, self._prefix = os.getpid(), uuid.uuid4().hex[:20]
+        return f"{self._prefix}{next(self._counter):012x}"
+
+
+_request_ids = RequestIds()
+
+
 def _assign_request_id() -> None:
     """Take a well-formed X-Request-Id from the proxy, or make one."""
     incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if REQUEST_ID.match(incoming) else _request_ids.next()
 
 
 def _echo_request_id(response: Response) -> Response:

@@ -62,6 +62,12 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     answers: Counter = field(default_factory=Counter)  # "200:accepted", "503", "error:…"
     accepted: set[tuple[int, str]] = field(default_factory=set)  # (activity id, ts) answered "accepted"
+    server_cpu: float = 0.0  # CPU seconds the gunicorn workers spent, user + system
+
+    @property
+    def cpu_per_request(self) -> float:
+        """Server CPU milliseconds per answered request: unlike req/s, not skewed by other load."""
+        return self.server_cpu / len(self.latencies) * 1000 if self.latencies else 0.0
 
     @property
     def rate(self) -> float:
@@ -190,10 +196,27 @@ def measure(
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         wait_for_port(port)
-        return generate_load(args, port, member_id, token, ids)
+        before = workers_cpu(server.pid)
+        load = generate_load(args, port, member_id, token, ids)
+        load.server_cpu = workers_cpu(server.pid) - before
+        return load
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn master's worker processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in Path(f"/proc/{master}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
 
 
 def free_port() -> int:
@@ -361,9 +384,10 @@ def print_report(args: argparse.Namespace, report: dict[str, Any]) -> None:
     for label, load in (("bare", bare), ("events", events)):
         print(
             f"  {label:<7} {load.rate:8.0f} req/s   p50 {load.p(0.5):6.1f} ms   p99 {load.p(0.99):6.1f} ms"
-            f"   answers {dict(load.answers)}"
+            f"   server CPU {load.cpu_per_request:.2f} ms/request   answers {dict(load.answers)}"
         )
     print(f"  throughput ratio /events vs bare = {events.rate / bare.rate:.2f}  (target >= 0.5)")
+    print(f"  server CPU per request /events vs bare = {events.cpu_per_request / bare.cpu_per_request:.2f}")
     stored, accepted = report["stored"], events.accepted
     lost, extra = len(accepted - stored), len(stored - accepted)
     print(f"  accepted {len(accepted)}, stored {len(stored)}: lost {lost}, stored but not accepted {extra}")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -162,3 +165,58 @@ def test_a_forged_event_is_refused_and_nothing_is_stored(installed, live_app, sa
     assert post_event(live_app, "ONCRMACTIVITYADD", auth, {"FIELDS][ID": "1"}).status_code == 401
     assert requests.get(live_app.url + "/healthz", timeout=5).status_code == 200
     assert inbox_rows() == []
+
+
+@contextmanager
+def inbox_locked() -> Iterator[None]:
+    """Another connection holds the lock an insert into the inbox needs, until the block ends."""
+    with db.engine.connect() as connection:
+        if db.engine.dialect.name == "postgresql":
+            connection.execute(text("LOCK TABLE inbox IN EXCLUSIVE MODE"))
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock (its busy wait is 5 s)
+        yield
+        connection.rollback()
+
+
+def test_a_row_that_waits_past_its_timeout_is_answered_503_never_written_and_the_lead_survives(
+    portal, connected_app
+) -> None:
+    writer = group_writer(portal, "real-token")
+    member_id = portal.member_id
+
+    def row(n: int) -> dict:
+        return inbox_row(
+            {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}},
+            member_id,
+            utcnow(),
+        )
+
+    with ThreadPoolExecutor(1) as pool, inbox_locked():
+        leader = pool.submit(writer.write, row(1), digest("real-token"))
+        deadline = time.monotonic() + 5
+        while not writer._writing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(WriteFailed, match="no commit within"):
+            writer.write(row(2), digest("real-token"), timeout=0.3)  # queued behind the stuck group
+    assert leader.result(10) is Outcome.STORED
+    assert writer.write(row(3), digest("real-token"), timeout=5) is Outcome.STORED  # someone leads again
+    assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == [1, 3]
+
+
+def test_many_threads_form_groups_and_every_row_is_stored_once(portal, connected_app) -> None:
+    writer = group_writer(portal, "real-token")
+    member_id = portal.member_id
+    start = threading.Barrier(16)
+
+    def write(n: int) -> Outcome:
+        if n < 16:
+            start.wait(10)
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        return writer.write(inbox_row(event, member_id, utcnow()), digest("real-token"))
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(write, range(400)))
+    assert outcomes == [Outcome.STORED] * 400
+    assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == list(range(400))
+    assert not writer._writing and not writer._queue  # the last leader let go

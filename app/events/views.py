@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
 
@@ -32,7 +33,7 @@ def receive() -> ResponseReturnValue:
     handler = LIFECYCLE.get(name.upper())
     if handler is not None:
         handler(event)
-        return jsonify(status="ok", event=name.upper())
+        return answer("ok", name)
     metrics.count_event("received", name)
     auth = event.get("auth")
     auth = auth if isinstance(auth, dict) else {}
@@ -44,7 +45,13 @@ def receive() -> ResponseReturnValue:
     if outcome is Outcome.REFUSED:
         metrics.count_event("rejected", name)
         raise Unauthorized(REFUSED)
-    return jsonify(status="accepted" if outcome is Outcome.STORED else "duplicate", event=name.upper())
+    return answer("accepted" if outcome is Outcome.STORED else "duplicate", name)
+
+
+def answer(status: str, name: str) -> Response:
+    """The JSON a portal gets back, encoded directly (cheaper than jsonify on the hottest route)."""
+    body = json.dumps({"status": status, "event": name.upper()[:64]})
+    return Response(body, mimetype="application/json")
 
 
 def store(row: dict, token_sha256: str, name: str) -> Outcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -24,8 +25,18 @@ def parse_body(request: Request) -> dict[str, Any]:
         raise RequestEntityTooLarge("An event body is at most 64 KB.")
     if request.mimetype == "application/json":
         return _json_body(raw)
-    pairs = request.form.items(multi=True)
-    return nest(list(pairs))
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return nest(_form_pairs(raw))
+    return nest(list(request.form.items(multi=True)))  # multipart, or no form at all
+
+
+def _form_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """The body's fields in order, decoded as werkzeug decodes a form (UTF-8, bad bytes replaced)."""
+    # Read from the cached body directly: werkzeug's form parser wraps it in streams again.
+    try:
+        return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_KEYS)
+    except ValueError:
+        raise BadRequest(f"An event carries at most {MAX_KEYS} fields.") from None
 
 
 def _json_body(raw: bytes) -> dict[str, Any]:
