@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench drill clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Production drill (bench/drill.py): PostgreSQL, gunicorn, two workers, the sandbox; faults under load.
+# DRILL_SECONDS sets the load time (default 240); DRILL_DATABASE_URL uses that server instead of a throwaway one.
+drill: $(STAMP)
+	$(BIN)/python -m bench.drill $(if $(DRILL_SECONDS),--seconds $(DRILL_SECONDS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -10,7 +10,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.errors import register_errorhandlers
-from app.extensions import db, migrate
+from app.extensions import db, migrate, release_session
 from app.frames import restrict_framing
 from app.logs import configure_logging
 from app.manifest import load_manifest
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     app.session_interface = CookieOnlySessions()
     db.init_app(app)
+    app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's own (teardowns run in reverse)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
 

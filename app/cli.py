@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app app vault|tokens|manifest|portals|events|worker|rules …`."""
+"""Command-line tools: `flask --app app vault|tokens|manifest|portals|events|worker|rules|templates …`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.events_cli import events_cli, worker
 from app.extensions import db
 from app.portals_cli import portals_cli
 from app.rules_cli import rules_cli
+from app.templates_cli import templates_cli
 from app.vault import UndecryptableSecret, rotate_secrets
 
 vault_cli = AppGroup("vault", help="Manage the encrypted token vault.")
@@ -67,3 +68,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(events_cli)
     app.cli.add_command(worker)
     app.cli.add_command(rules_cli)
+    app.cli.add_command(templates_cli)

@@ -120,12 +120,13 @@ def engine_options(environ: Mapping[str, str]) -> dict[str, Any]:
     """A PostgreSQL pool that holds a connection per web thread (and the inbox flusher), never churning.
 
     SQLAlchemy's default (5 kept, overflow closed on return) would open a new server connection for most
-    requests once more than 5 threads are busy.
+    requests once more than 5 threads are busy. Each checkout pings first, so after a database restart
+    the pool replaces its dead connections instead of handing them to a request (which would fail once).
     """
     if not environ.get("DATABASE_URL", "").strip().startswith("postgres"):
         return {}
     threads = int(environ.get("WEB_THREADS", "") or 4)
-    return {"pool_size": threads + 4, "max_overflow": 10}
+    return {"pool_size": threads + 4, "max_overflow": 10, "pool_pre_ping": True}
 
 
 def parse_base_url(name: str, raw: str) -> str:

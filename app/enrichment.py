@@ -80,8 +80,17 @@ def _text(value: Any) -> str:
 
 def render(rule: EnrichmentRule, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The rule's layout filled from the activity and checked as the portal would; raise LayoutError."""
-    values = dict.fromkeys(placeholders(rule.layout), "") | values_of(fields)
-    return parse_layout(fill(rule.layout, values)).to_wire()
+    return render_layout(rule.layout, fields)
+
+
+def render_layout(layout: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A layout template filled from the fields (unknown names empty), checked as the portal would."""
+    return parse_layout(fill(layout, fill_values(layout, fields))).to_wire()
+
+
+def fill_values(template: Any, fields: Mapping[str, Any]) -> dict[str, str]:
+    """Values for every placeholder of a template: the fields as text, names the fields lack as empty."""
+    return dict.fromkeys(placeholders(template), "") | values_of(fields)
 
 
 # --- validation on save ---

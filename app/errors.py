@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from jinja2 import TemplateNotFound
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
@@ -33,7 +35,8 @@ def error_response(error: HTTPException) -> tuple[Response | str, int]:
 
 def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
     """Roll the session back, log the cause, answer a plain 500."""
-    db.session.rollback()
+    with contextlib.suppress(SQLAlchemyError):  # its connection died (a database restart): teardown drops it
+        db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(InternalServerError())
 

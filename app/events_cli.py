@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import client_for
@@ -19,6 +23,8 @@ from app.models import InboxEvent, InboxStatus
 from app.portals import find
 from app.worker import BatchReport, Worker
 
+# A dropped or refused database connection: wait and go on. Other database errors are bugs: they stop it.
+DATABASE_GONE = (OperationalError, InterfaceError)
 events_cli = AppGroup("events", help="Inspect, replay and reconcile activity events.")
 
 
@@ -52,10 +58,34 @@ def worker(
     previous = signal.signal(signal.SIGTERM, stop)
     click.echo(f"worker started: batches of {batch_size}, lease {lease:g} s, {max_attempts} attempts")
     try:
-        batches = runner.run(once=once, max_batches=max_batches)
+        batches = run_through_outages(runner, once=once, max_batches=max_batches)
     finally:
         signal.signal(signal.SIGTERM, previous)
     click.echo(f"worker stopped after {batches} batches")
+
+
+def run_through_outages(
+    runner: Worker, *, once: bool, max_batches: int | None, sleep: Callable[[float], None] = time.sleep
+) -> int:
+    """Run the worker; a lost database (a restart, a failover) is waited out with backoff, not an exit.
+
+    Nothing is lost either way (claims are leases), but a worker that exits on the first dropped connection
+    leaves the inbox undrained until something restarts it.
+    """
+    batches, wait = 0, 1.0
+    while True:
+        try:
+            left = None if max_batches is None else max_batches - batches
+            return batches + runner.run(once=once, max_batches=left)
+        except DATABASE_GONE as error:
+            with contextlib.suppress(Exception):
+                db.session.rollback()
+            db.session.remove()
+            click.echo(f"database unavailable ({type(error).__name__}); trying again in {wait:g} s", err=True)
+            sleep(wait)
+            if runner.stopping:
+                return batches
+            wait = min(wait * 2, 30.0)
 
 
 def _echo_batch(report: BatchReport) -> None:

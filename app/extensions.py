@@ -1,10 +1,13 @@
 """Flask extensions, created unbound and initialised by the factory."""
 
+import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Named constraints, so Alembic revisions can drop them again on every backend.
@@ -21,6 +24,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+log = logging.getLogger(__name__)
 db = SQLAlchemy(model_class=Base)
 # What a function that only runs queries accepts: a plain Session or Flask-SQLAlchemy's scoped one.
 AnySession = Session | scoped_session[Any]
@@ -40,3 +44,18 @@ def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+
+
+def release_session(_error: BaseException | None = None) -> None:
+    """End the request's session even when its connection died under it (a database restart).
+
+    Closing rolls back, and a rollback on a connection the server terminated raises: uncaught in a
+    teardown it becomes gunicorn's bare 500, and the session stays registered for a later request.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        log.warning("database connection lost at the end of a request (%s); discarded", type(error).__name__)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session().invalidate()
+        db.session.registry.clear()

@@ -35,6 +35,7 @@ INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
 # What of the auth block is kept: never a token (style.md: no secret in the database in clear text).
 KEPT_AUTH = ("domain", "member_id", "user_id", "client_endpoint", "server_endpoint", "status", "scope")
 MAX_ERROR = 2000
+ITEM_ACTIONS = frozenset({"ONCRMTIMELINEITEMACTION"})  # clicks on a configurable activity's buttons
 
 Clock = Callable[[], datetime]
 
@@ -79,16 +80,25 @@ class Claim:
 
 
 def dedup_key(member_id: str, event: dict[str, Any]) -> str:
-    """sha256 of (member_id, EVENT, event_handler_id, entity id, ts): the portal sends no event id."""
+    """sha256 of (member_id, EVENT, event_handler_id, what it is about, ts): the portal sends no event id.
+
+    An activity event is about `data[FIELDS][ID]`. A button click (ONCRMTIMELINEITEMACTION) names no FIELDS:
+    it is about its whole `data` (activityId, the action id, actionParams, entity) and the user who clicked
+    (notes §3.6), so two clicks in the same second on other buttons, items or by other users stay apart,
+    while a redelivered identical body gets the same key.
+    """
     name = str(event.get("event", "")).upper()
-    parts = [
-        member_id,
-        name,
-        str(event.get("event_handler_id", "")),
-        _raw_entity_id(event),
-        str(event.get("ts", "")),
-    ]
+    about = _click(event) if name in ITEM_ACTIONS else _raw_entity_id(event)
+    parts = [member_id, name, str(event.get("event_handler_id", "")), about, str(event.get("ts", ""))]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _click(event: dict[str, Any]) -> str:
+    """The canonical text of a click: its data (keys sorted) and the clicking user."""
+    auth = event.get("auth")
+    user_id = auth.get("user_id", "") if isinstance(auth, dict) else ""
+    clicked = {"data": event.get("data"), "user_id": str(user_id)}
+    return json.dumps(clicked, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def entity_id(payload: dict[str, Any]) -> int | None:

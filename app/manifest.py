@@ -31,6 +31,16 @@ class ActivityType:
 
 
 @dataclass(frozen=True)
+class Badge:
+    """A kanban badge of the app's configurable activities (crm.activity.badge.add, notes §6.3)."""
+
+    code: str
+    title: dict[str, str]
+    value: dict[str, str]
+    type: str  # success, failure, warning, primary or secondary
+
+
+@dataclass(frozen=True)
 class Manifest:
     code: str
     name: str
@@ -40,6 +50,7 @@ class Manifest:
     events: tuple[str, ...]
     placements: tuple[Placement, ...]
     activity_types: tuple[ActivityType, ...]
+    badges: tuple[Badge, ...] = ()
 
     def urls(self, base_url: str) -> dict[str, str]:
         """Absolute URLs to paste into the vendor console and to bind on portals."""
@@ -91,4 +102,5 @@ def _build(raw: dict[str, Any]) -> Manifest:
             ActivityType(t["type_id"], t["name"], t["icon"], t.get("configurable", False))
             for t in raw["activity_types"]
         ),
+        badges=tuple(Badge(b["code"], b["title"], b["value"], b["type"]) for b in raw.get("badges", [])),
     )

@@ -1,4 +1,4 @@
-"""The database: portals (the token vault's rows), the event inbox, the activity mirror, rate limits."""
+"""The database: portals (the vault's rows), the inbox, the activity mirror, rate limits, rules, the API."""
 
 from __future__ import annotations
 
@@ -185,6 +185,76 @@ class EnrichmentRule(Model):
     skipped_count: Mapped[int] = mapped_column(nullable=False, default=0)  # unsuitable activity types
     error_count: Mapped[int] = mapped_column(nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class ActivityTemplate(Model):
+    """A portal's template for app activities: subject, description and content blocks with {{FIELDS}}."""
+
+    __tablename__ = "activity_templates"
+    __table_args__ = (UniqueConstraint("member_id", "name", name="uq_activity_templates_member_id_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    subject: Mapped[str] = mapped_column(String(512), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    layout: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)  # RestAppLayoutDto with {{NAMES}}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class TemplateSeed(Model):
+    """A portal got the shipped default templates once; deleting them all never brings them back."""
+
+    __tablename__ = "activity_template_seeds"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seeded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class ApiKey(Model):
+    """A portal's key for the inbound API: found by its public prefix, checked by the secret's digest."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    secret_sha256: Mapped[str] = mapped_column(String(64), nullable=False)  # never the secret itself
+    label: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiRequestState(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+class ApiRequest(Model):
+    """One idempotency key of the API: the unique row two concurrent retries race for; the first result."""
+
+    __tablename__ = "api_requests"
+    __table_args__ = (
+        UniqueConstraint("member_id", "idempotency_key", name="uq_api_requests_member_id_idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)  # the same key, another body: 422
+    state: Mapped[ApiRequestState] = mapped_column(
+        _enum(ApiRequestState, "api_request_state"), nullable=False, default=ApiRequestState.PENDING
+    )
+    activity_id: Mapped[int | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the answer a retry gets again
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow

@@ -129,6 +129,7 @@ def health_lines(health: Health) -> str:
         ("events", health.missing_events),
         ("placements", health.missing_placements),
         ("activity types", health.missing_types),
+        ("badges", health.missing_badges),
     ):
         if names:
             lines.append(f"  missing {label}: {', '.join(names)}")

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.bitrix24 import activities
 from app.bitrix24.client import BatchResult, Client
 from app.bitrix24.errors import Bitrix24Error
-from app.manifest import Manifest
+from app.manifest import Badge, Manifest
 
 # Answers that mean "it is there already" (notes §2.4, §3.1; docs crm.activity.type.add).
 ALREADY = ("already binded", "already exists", "already bound")
@@ -19,7 +20,7 @@ ALREADY = ("already binded", "already exists", "already bound")
 class Step:
     """One registration: what, and how it went."""
 
-    kind: str  # "activity type", "placement", "event"
+    kind: str  # "activity type", "placement", "event", "badge"
     name: str
     outcome: str = "pending"  # "registered", "already there", "failed"
     error: str = ""
@@ -43,7 +44,11 @@ class Report:
 
 
 def register(client: Client, manifest: Manifest, *, base_url: str, static_folder: Path) -> Report:
-    """Register activity types, placements and event handlers in one batch; "already there" counts as done."""
+    """Register activity types, placements and event handlers in one batch, then the badges the portal lacks.
+
+    "Already there" counts as done. crm.activity.badge.add overwrites a badge with the same code instead of
+    refusing it, so the badges are listed in the first batch and only the missing ones added in a second.
+    """
     commands: dict[str, tuple[str, dict[str, Any]]] = {}
     steps: dict[str, Step] = {}
     for n, activity_type in enumerate(manifest.activity_types):
@@ -63,10 +68,36 @@ def register(client: Client, manifest: Manifest, *, base_url: str, static_folder
         handler = base_url + manifest.handlers["events"]
         commands[f"event{n}"] = ("event.bind", {"event": event, "handler": handler})
         steps[f"event{n}"] = Step("event", event)
+    if manifest.badges:
+        commands["badges"] = ("crm.activity.badge.list", {})
     outcome = client.batch(commands)
     for key, step in steps.items():
         _settle(step, outcome.errors.get(key), key in outcome.results)
-    return Report(list(steps.values()))
+    return Report(list(steps.values()) + _register_badges(client, manifest.badges, outcome))
+
+
+def _register_badges(client: Client, badges: tuple[Badge, ...], listed: BatchResult) -> list[Step]:
+    """Add, in one batch, the badges crm.activity.badge.list did not return; the others are already there."""
+    steps = {f"badge{n}": Step("badge", badge.code) for n, badge in enumerate(badges)}
+    present = badge_codes(listed.results.get("badges"))
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, badge in zip(steps, badges, strict=True):
+        if badge.code in present:
+            steps[key].outcome = "already there"
+            continue
+        request = activities.badge_add(badge.code, badge.title, badge.value, badge.type)
+        commands[key] = (request.method, request.params)
+    if commands:
+        outcome = client.batch(commands)
+        for key in commands:
+            _settle(steps[key], outcome.errors.get(key), key in outcome.results)
+    return list(steps.values())
+
+
+def badge_codes(result: Any) -> set[str]:
+    """The codes in a crm.activity.badge.list answer ({"badges": [...]})."""
+    rows = result.get("badges") if isinstance(result, dict) else result
+    return {str(row.get("code")) for row in _rows(rows)}
 
 
 def placement_params(placement: Any, base_url: str) -> dict[str, Any]:
@@ -106,10 +137,13 @@ class Health:
     missing_placements: list[str]
     missing_types: list[str]
     extra_events: list[str]
+    missing_badges: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing_events or self.missing_placements or self.missing_types)
+        return not (
+            self.missing_events or self.missing_placements or self.missing_types or self.missing_badges
+        )
 
 
 # What the portal has bound for this app; batch them with whatever else a page needs.
@@ -117,11 +151,12 @@ HEALTH_COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
     "events": ("event.get", {}),
     "placements": ("placement.get", {}),
     "types": ("crm.activity.type.list", {}),
+    "badges": ("crm.activity.badge.list", {}),
 }
 
 
 def check(client: Client, manifest: Manifest, *, base_url: str) -> Health:
-    """Compare event.get, placement.get and crm.activity.type.list with the manifest, in one round trip."""
+    """Compare what the portal lists as bound (HEALTH_COMMANDS) with the manifest, in one round trip."""
     return health_from(client.batch(HEALTH_COMMANDS), manifest, base_url=base_url)
 
 
@@ -134,6 +169,7 @@ def health_from(found: BatchResult, manifest: Manifest, *, base_url: str) -> Hea
     events = {(str(e.get("event", "")).upper(), e.get("handler")) for e in _rows(found.results.get("events"))}
     placements = {(p.get("placement"), p.get("handler")) for p in _rows(found.results.get("placements"))}
     types = {t.get("TYPE_ID") for t in _rows(found.results.get("types"))}
+    badges = badge_codes(found.results.get("badges"))
     return Health(
         missing_events=[e for e in manifest.events if (e, handler) not in events],
         missing_placements=[
@@ -141,6 +177,7 @@ def health_from(found: BatchResult, manifest: Manifest, *, base_url: str) -> Hea
         ],
         missing_types=[t.type_id for t in manifest.activity_types if t.type_id not in types],
         extra_events=sorted(e for e, h in events if h == handler and e not in manifest.events),
+        missing_badges=[b.code for b in manifest.badges if b.code not in badges],
     )
 
 

@@ -6,6 +6,9 @@ exists settles its events and marks the mirror row deleted. Any other failure go
 backoff, and is parked as failed after the last attempt. Effects and settlement commit together. Then the
 portal's enrichment rules set their blocks on what was read, in one more `batch` (app.enrichment); their
 failures are recorded on the rules, not retried from the inbox.
+
+Clicks on the app's configurable-activity buttons (ONCRMTIMELINEITEMACTION) are carried out one by one by
+app.item_actions, as the app, each settled (or failed) on its own right after its portal calls.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app import enrichment
+from app import enrichment, item_actions
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
@@ -33,6 +36,7 @@ from app.portals import find
 log = logging.getLogger(__name__)
 FETCHED = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE"})
 DELETED = "ONCRMACTIVITYDELETE"
+CLICKED = item_actions.EVENT
 # A 429 waits in the inbox (retry_at = operating_reset_at), not in a worker holding a lease.
 WORKER_RETRY = RetryPolicy(max_reset_wait=0.0)
 Connect = Callable[[Portal], Client]
@@ -110,9 +114,12 @@ class Worker:
     def _process_portal(
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
     ) -> None:
-        """Deletions and no-op events first (no portal call), then one batch fetch for the rest."""
+        """Deletions and no-op events first (no portal call), then button clicks, then one batch fetch."""
         try:
             fetch = self._settle_local(claim, member_id, events, report)
+            clicks = [e for e in events if e.event == CLICKED]
+            if clicks:
+                self._carry_out(claim, member_id, clicks, report)
             if fetch:
                 self._fetch_and_settle(claim, member_id, fetch, report)
         except Exception as error:  # a bug or odd data must not stop the other portals' events
@@ -129,7 +136,7 @@ class Worker:
         fetch = [e for e in events if e.event in FETCHED and e.activity_id is not None]
         deletes = [e for e in events if e.event == DELETED and e.activity_id is not None]
         nameless = [e for e in events if e.event in FETCHED | {DELETED} and e.activity_id is None]
-        others = [e for e in events if e.event not in FETCHED | {DELETED}]
+        others = [e for e in events if e.event not in FETCHED | {DELETED, CLICKED}]
         mark_deleted(
             db.session,
             member_id,
@@ -155,6 +162,29 @@ class Worker:
         self._apply(claim, member_id, events, results, report)
         db.session.commit()
         self._enrich(client, member_id, results)
+
+    def _carry_out(
+        self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
+    ) -> None:
+        """Carry out button clicks as the app, one at a time; each settles or fails right after its calls."""
+        try:
+            client = self._connect(member_id)
+        except Bitrix24Error as error:
+            self._failed(claim, events, str(error), report, retry_at=_reset_at(error))
+            db.session.commit()
+            return
+        for event in events:
+            db.session.rollback()  # hold no transaction while the portal is called
+            try:
+                outcome = item_actions.carry_out(client, event.payload, now=self.inbox.clock())
+            except Bitrix24Error as error:
+                self._failed(claim, [event], str(error), report, retry_at=_reset_at(error))
+            else:
+                if outcome.settled:
+                    self._settled(claim, [event], report, note=outcome.note)
+                else:
+                    self._failed(claim, [event], outcome.note or "refused", report, permanent=True)
+            db.session.commit()
 
     def _connect(self, member_id: str) -> Client:
         portal = find(member_id)

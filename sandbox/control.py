@@ -10,11 +10,11 @@ from sandbox import apps
 from sandbox.core import RestError
 from sandbox.dispatch import run_as_robot, unpack
 from sandbox.events import deliver_timeline_action
-from sandbox.limits import add_fault
+from sandbox.limits import add_fault, block_method
 from sandbox.seed import reset_and_seed, seed_demo
 from sandbox.settings import DEFAULTS
 from sandbox.state import Portal, Sandbox
-from sandbox.tokens import issue_token, token_response
+from sandbox.tokens import expire_tokens, issue_token, token_response
 from sandbox.web import current_portal, current_sandbox, json_response
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
@@ -119,10 +119,24 @@ def faults() -> Response:
             seconds=float(p.get("seconds", 0)),
             method=p.get("method"),
             error=p.get("error"),
+            domain=p.get("domain"),
+            reset_in=float(p.get("reset_in", 10)),
         )
     elif request.method == "DELETE":
         sandbox.faults.clear()
     return json_response({"faults": sandbox.faults})
+
+
+@bp.route("/operating/block", methods=["POST"])
+def operating_block() -> Response:
+    """Block one method of the app on a portal for `seconds` (its operating time used up): 429 until then."""
+    sandbox = current_sandbox()
+    p = _payload()
+    with sandbox.lock:
+        portal = _portal(sandbox, p)
+        app = apps.find_app(sandbox, portal, p.get("client_id"))
+        reset_at = block_method(sandbox, portal, app.client_id, str(p["method"]), float(p.get("seconds", 10)))
+    return json_response({"operating_reset_at": reset_at})
 
 
 @bp.route("/apps/<step>", methods=["POST"])
@@ -153,12 +167,16 @@ def lifecycle(step: str) -> Response:
 
 @bp.route("/deliveries", methods=["GET", "DELETE"])
 def deliveries() -> Response:
-    """List event deliveries (optionally ?event=NAME), or clear the log."""
+    """List event deliveries (optionally ?event=NAME, ?after=ID for the newer ones only), or clear the log."""
     sandbox = current_sandbox()
     if request.method == "DELETE":
         sandbox.deliveries.clear()
     event = request.args.get("event", "").upper()
-    items = [d.as_dict() for d in sandbox.deliveries if not event or d.event == event]
+    after = request.args.get("after", "0")
+    after_id = int(after) if after.isdigit() else 0
+    items = [
+        d.as_dict() for d in list(sandbox.deliveries) if (not event or d.event == event) and d.id > after_id
+    ]
     return json_response({"deliveries": items})
 
 
@@ -181,6 +199,41 @@ def token() -> Response:
             raise KeyError(f"user {user_id}")
         issued = issue_token(sandbox, portal, app, user_id)
         return json_response({**token_response(sandbox, issued), "application_token": app.application_token})
+
+
+@bp.route("/tokens/expire", methods=["POST"])
+def tokens_expire() -> Response:
+    """Expire every live access token of the app (on one portal, or all with `all`): an expiry storm."""
+    sandbox = current_sandbox()
+    p = _payload()
+    every = str(p.get("all", "")).lower() in ("1", "true", "y")
+    member_id = None if every else _portal(sandbox, p).member_id
+    expired = expire_tokens(sandbox, member_id=member_id, client_id=p.get("client_id"))
+    return json_response({"expired": expired})
+
+
+@bp.route("/grants", methods=["GET", "DELETE"])
+def grants() -> Response:
+    """The OAuth token endpoint's log (grant_type, member_id, client_id, ok, error, at), or clear it."""
+    sandbox = current_sandbox()
+    if request.method == "DELETE":
+        with sandbox.lock:
+            sandbox.grants.clear()
+    return json_response({"grants": list(sandbox.grants)})
+
+
+@bp.route("/requests", methods=["GET", "DELETE"])
+def requests_made() -> Response:
+    """Counts of REST requests that reached each portal, by method, batch commands and status; or clear."""
+    sandbox = current_sandbox()
+    with sandbox.lock:
+        if request.method == "DELETE":
+            sandbox.requests.clear()
+        rows = [
+            {"domain": d, "method": m, "commands": c, "status": s, "count": n}
+            for (d, m, c, s), n in sorted(sandbox.requests.items())
+        ]
+    return json_response({"requests": rows})
 
 
 @bp.route("/robot", methods=["POST"])

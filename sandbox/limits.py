@@ -76,6 +76,19 @@ def record_operating(sandbox: Sandbox, portal: Portal, client_id: str, method: s
     portal.operating.setdefault((client_id, method), []).append((time.time(), cost))
 
 
+def block_method(sandbox: Sandbox, portal: Portal, client_id: str, method: str, seconds: float) -> int:
+    """Use up an app's operating time for one method now: its calls answer 429 for `seconds` (notes §5.6).
+
+    The entry is dated so that it leaves the rolling window after `seconds`; returns operating_reset_at.
+    """
+    window = float(sandbox.setting("operating_window"))
+    dated = time.time() - window + float(seconds)
+    with sandbox.lock:
+        entries = portal.operating.setdefault((client_id, method.lower()), [])
+        entries.insert(0, (dated, float(sandbox.setting("operating_limit")) + 1.0))
+    return int(dated + window)
+
+
 def add_fault(
     sandbox: Sandbox,
     kind: str,
@@ -85,11 +98,14 @@ def add_fault(
     seconds: float = 0.0,
     method: str | None = None,
     error: str | None = None,
+    domain: str | None = None,
+    reset_in: float = 10.0,
 ) -> dict[str, Any]:
     """Arm a fault: `status` (answer a 5xx), `delay` (sleep first) or `drop` (close the socket, no answer).
 
     `method` filters by REST method name (lower case) or "oauth.token" / "oauth.authorize" / "app.info";
-    `count` None means until cleared.
+    `domain` by the portal host hit (host:port); `count` None means until cleared. A 429 answers
+    OPERATION_TIME_LIMIT with `operating_reset_at` = now + `reset_in` seconds.
     """
     if kind not in {"status", "delay", "drop"}:
         raise ValueError(f"unknown fault kind {kind!r}")
@@ -100,18 +116,22 @@ def add_fault(
         "seconds": float(seconds),
         "method": method.lower() if method else None,
         "error": error,
+        "domain": domain.lower() if domain else None,
+        "reset_in": float(reset_in),
     }
     with sandbox.lock:
         sandbox.faults.append(fault)
     return fault
 
 
-def take_faults(sandbox: Sandbox, target: str) -> list[dict[str, Any]]:
+def take_faults(sandbox: Sandbox, target: str, domain: str = "") -> list[dict[str, Any]]:
     """Consume the faults that apply to this request (one of each kind at most)."""
     taken: dict[str, dict[str, Any]] = {}
     with sandbox.lock:
         for fault in sandbox.faults:
             if fault["kind"] in taken or fault["method"] not in (None, target.lower()):
+                continue
+            if fault.get("domain") not in (None, domain.lower()):
                 continue
             if fault["count"] is not None:
                 if fault["count"] <= 0:
@@ -129,6 +149,10 @@ def fault_body(fault: dict[str, Any]) -> dict[str, Any]:
         502: ("ERROR_UNEXPECTED_ANSWER", "Server returned an unexpected response"),
         503: ("QUERY_LIMIT_EXCEEDED", "Too many requests"),
         504: ("ERROR_UNEXPECTED_ANSWER", "Server returned an unexpected response"),
+        429: ("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit."),  # notes §5.6
     }
     code, text = defaults.get(fault["status"], ("INTERNAL_SERVER_ERROR", "Internal server error"))
-    return {"error": fault["error"] or code, "error_description": text}
+    body: dict[str, Any] = {"error": fault["error"] or code, "error_description": text}
+    if fault["status"] == 429:
+        body["operating_reset_at"] = int(time.time() + float(fault.get("reset_in", 10.0)))
+    return body

@@ -80,8 +80,30 @@ def token() -> Response:
         with sandbox.lock:
             issued = _grant(sandbox, params)
     except RestError as error:
+        log_grant(sandbox, params, member_id=_claimed_member(sandbox, params), error=error.code)
         return oauth_error(error.code, error.description, error.status)
+    log_grant(sandbox, params, member_id=issued.member_id, error=None)
     return json_response(token_response(sandbox, issued))
+
+
+def log_grant(sandbox: Sandbox, params: dict[str, str], *, member_id: str, error: str | None) -> None:
+    """Record one token-endpoint request for /_sandbox/grants (never the secrets themselves)."""
+    entry = {
+        "grant_type": params.get("grant_type", ""),
+        "client_id": params.get("client_id", ""),
+        "member_id": member_id,
+        "ok": error is None,
+        "error": error,
+        "at": time.time(),
+    }
+    with sandbox.lock:
+        sandbox.grants.append(entry)
+
+
+def _claimed_member(sandbox: Sandbox, params: dict[str, str]) -> str:
+    """The portal a refused refresh token belonged to, if the token book knows it."""
+    old = sandbox.refresh_tokens.get(params.get("refresh_token", ""))
+    return old.member_id if old is not None else ""
 
 
 def _grant(sandbox: Sandbox, params: dict[str, str]) -> IssuedToken:

@@ -44,7 +44,7 @@ def apply_faults() -> Response | None:
     target = fault_target()
     if target is None:
         return None
-    faults = {f["kind"]: f for f in take_faults(current_sandbox(), target)}
+    faults = {f["kind"]: f for f in take_faults(current_sandbox(), target, request.host)}
     if "delay" in faults:
         time.sleep(faults["delay"]["seconds"])
     if "drop" in faults:
@@ -53,6 +53,31 @@ def apply_faults() -> Response | None:
     if "status" in faults:
         return json_response(fault_body(faults["status"]), faults["status"]["status"])
     return None
+
+
+@bp.after_app_request
+def count_request(response: Response) -> Response:
+    """Count every REST request that reached a portal host, faulted and limited ones included."""
+    if not request.path.startswith("/rest/") or is_oauth_host() or current_portal() is None:
+        return response
+    method = method_key(request.path[len("/rest/") :].strip("/"))
+    commands = batch_commands() if method == "batch" else ""
+    key = (request.host.lower(), method, commands, response.status_code)
+    sandbox = current_sandbox()
+    with sandbox.lock:
+        sandbox.requests[key] = sandbox.requests.get(key, 0) + 1
+    return response
+
+
+def batch_commands() -> str:
+    """The distinct methods inside a batch request, sorted and joined by "+" (for the request counts)."""
+    try:
+        cmd = request_params().get("cmd")
+    except RestError:
+        return ""
+    items = cmd.values() if isinstance(cmd, dict) else cmd if isinstance(cmd, list) else []
+    names = {method_key(str(c).split("?", 1)[0]) for c in items if isinstance(c, str)}
+    return "+".join(sorted(names))
 
 
 @bp.route("/rest/<path:method>", methods=["GET", "POST"])

@@ -215,6 +215,9 @@ class Sandbox:
     delivery_seq: int = 0
     errors: list[str] = field(default_factory=list)  # tracebacks of unexpected handler errors
     faults: list[dict[str, Any]] = field(default_factory=list)  # see sandbox.limits
+    grants: list[dict[str, Any]] = field(default_factory=list)  # the token endpoint's log (sandbox.oauth)
+    # REST requests that reached a portal host: (domain, method, batch commands, status) -> count
+    requests: dict[tuple[str, str, str, int], int] = field(default_factory=dict)
     outbox: queue.Queue[Delivery | None] = field(default_factory=queue.Queue)
     worker: threading.Thread | None = None
 
@@ -228,6 +231,8 @@ class Sandbox:
             self.deliveries.clear()
             self.errors.clear()
             self.faults.clear()
+            self.grants.clear()
+            self.requests.clear()
 
     def portal(self, member_id: str | None = None) -> Portal:
         """Return a portal by member_id, or the first (demo) portal."""

@@ -104,6 +104,20 @@ def lookup(sandbox: Sandbox, access_token: str) -> IssuedToken:
     return token
 
 
+def expire_tokens(sandbox: Sandbox, *, member_id: str | None = None, client_id: str | None = None) -> int:
+    """Make every live access token (of one portal, of one app) expired now; return how many."""
+    now = time.time()
+    count = 0
+    with sandbox.lock:
+        for token in sandbox.tokens.values():
+            if (member_id and token.member_id != member_id) or (client_id and token.client_id != client_id):
+                continue
+            if not token.revoked and token.expires_at > now:
+                token.expires_at = now
+                count += 1
+    return count
+
+
 def drop_app_tokens(sandbox: Sandbox, member_id: str, client_id: str) -> None:
     """Forget every token of an app on a portal (uninstall, notes §1.8)."""
     with sandbox.lock:

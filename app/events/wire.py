@@ -25,9 +25,9 @@ def parse_body(request: Request) -> dict[str, Any]:
         raise RequestEntityTooLarge("An event body is at most 64 KB.")
     if request.mimetype == "application/json":
         return _json_body(raw)
-    if request.mimetype == "application/x-www-form-urlencoded":
+    if request.mimetype == "application/x-www-form-urlencoded" and raw:
         return nest(_form_pairs(raw))
-    return nest(list(request.form.items(multi=True)))  # multipart, or no form at all
+    return nest(list(request.form.items(multi=True)))  # multipart, a form a view has read already, or none
 
 
 def _form_pairs(raw: bytes) -> list[tuple[str, str]]:

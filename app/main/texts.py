@@ -17,6 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_events": "Event handlers missing",
         "missing_placements": "Placements missing",
         "missing_types": "Activity types missing",
+        "missing_badges": "Badges missing",
         "repair": "Repair",
         "repair_hint": "Registers everything again; what is already there is left as it is.",
         "repaired": "Repair finished",
@@ -78,6 +79,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_events": "Нет обработчиков событий",
         "missing_placements": "Нет мест встраивания",
         "missing_types": "Нет типов дел",
+        "missing_badges": "Нет бейджей",
         "repair": "Исправить",
         "repair_hint": "Регистрирует всё заново; то, что уже есть, остаётся как есть.",
         "repaired": "Исправление завершено",
@@ -156,6 +158,11 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "This page was opened for another activity",
             "Close this window and open the activity from the timeline again.",
         ),
+        "no_activity": (
+            "This activity cannot be shown",
+            "It may have been deleted, or your Bitrix24 permissions do not let you see it. "
+            "Close this window and check the timeline.",
+        ),
     },
     "ru": {
         "not_installed": (
@@ -183,6 +190,11 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "Страница открыта для другого дела",
             "Закройте окно и снова откройте дело из таймлайна.",
         ),
+        "no_activity": (
+            "Это дело нельзя показать",
+            "Возможно, его удалили, или ваши права в Битрикс24 не позволяют его видеть. "
+            "Закройте окно и проверьте таймлайн.",
+        ),
     },
 }
 
@@ -201,3 +213,106 @@ def refusal(kind: str, lang: str | None, **values: str) -> tuple[str, str]:
     """The title and the sentence of a refusal page."""
     title, body = REFUSALS[language(lang)][kind]
     return title, body.format(**values)
+
+
+# Activity templates and API keys (administrators' main page) and the activity page's "create" action.
+TEXTS["en"].update(
+    {
+        "templates": "Activity templates",
+        "templates_about": "Ready-made app activities that users add from an activity's page. Write "
+        "{{SUBJECT}}, {{DESCRIPTION}}, {{ID}} and other fields of the opened activity in the subject, the "
+        "description and the text values of the content blocks.",
+        "no_templates": "No templates yet.",
+        "template_name": "Name",
+        "template_subject": "Subject",
+        "template_description": "Description",
+        "template_layout": "Content blocks (layout JSON)",
+        "template_add": "Add template",
+        "template_save": "Save",
+        "template_edit": "Edit",
+        "template_delete": "Delete",
+        "template_added": "Template \u201c{name}\u201d added.",
+        "template_updated": "Template \u201c{name}\u201d saved.",
+        "template_deleted": "Template \u201c{name}\u201d deleted.",
+        "template_refused": "The template was refused; nothing was saved:",
+        "template_missing": "This portal has no such template; it may have been deleted already.",
+        "api_keys": "API keys",
+        "api_keys_about": "External systems create activities on this portal through the JSON API at "
+        "{url} with one of these keys (Authorization: Bearer …). A key is shown once, when it is created.",
+        "no_api_keys": "No API keys yet.",
+        "api_key_label": "Label",
+        "api_key_prefix": "Key",
+        "api_key_created_at": "Created",
+        "api_key_last_used": "Last used",
+        "api_key_never": "never",
+        "api_key_revoked": "revoked",
+        "api_key_active": "active",
+        "api_key_create": "Create key",
+        "api_key_revoke": "Revoke",
+        "api_key_shown_once": "Copy this key now: it is shown only once and cannot be read again.",
+        "api_key_created": "Key \u201c{label}\u201d created.",
+        "api_key_revoked_notice": "Key \u201c{label}\u201d revoked; requests with it are now refused.",
+        "api_key_missing": "This portal has no such key.",
+        "api_key_label_long": "The label is longer than 255 characters.",
+        "create_title": "Add a linked activity",
+        "create_template": "Template",
+        "create_submit": "Add",
+        "create_no_templates": "An administrator has not set up any activity templates yet.",
+        "create_done": "Activity #{id} added from \u201c{name}\u201d.",
+        "create_fallback": "Activity #{id} added from \u201c{name}\u201d. It was made as a to-do because "
+        "this portal doesn't accept content blocks on app activities.",
+        "create_no_template": "Choose one of the templates; the one chosen no longer exists.",
+        "create_bad_template": "The template \u201c{name}\u201d does not fit this activity "
+        "({path}: {message}). Ask an administrator to correct it.",
+    }
+)
+TEXTS["ru"].update(
+    {
+        "templates": "Шаблоны дел",
+        "templates_about": "Готовые дела приложения, которые пользователи добавляют со страницы дела. "
+        "В теме, описании и текстах блоков можно писать {{SUBJECT}}, {{DESCRIPTION}}, {{ID}} и другие поля "
+        "открытого дела.",
+        "no_templates": "Шаблонов пока нет.",
+        "template_name": "Название",
+        "template_subject": "Тема",
+        "template_description": "Описание",
+        "template_layout": "Блоки (JSON)",
+        "template_add": "Добавить шаблон",
+        "template_save": "Сохранить",
+        "template_edit": "Изменить",
+        "template_delete": "Удалить",
+        "template_added": "Шаблон «{name}» добавлен.",
+        "template_updated": "Шаблон «{name}» сохранён.",
+        "template_deleted": "Шаблон «{name}» удалён.",
+        "template_refused": "Шаблон не принят, ничего не сохранено:",
+        "template_missing": "У портала нет такого шаблона; возможно, его уже удалили.",
+        "api_keys": "Ключи API",
+        "api_keys_about": "Внешние системы создают дела на этом портале через JSON API по адресу {url} "
+        "с одним из этих ключей (Authorization: Bearer …). Ключ показывается один раз, при создании.",
+        "no_api_keys": "Ключей пока нет.",
+        "api_key_label": "Подпись",
+        "api_key_prefix": "Ключ",
+        "api_key_created_at": "Создан",
+        "api_key_last_used": "Использован",
+        "api_key_never": "ни разу",
+        "api_key_revoked": "отозван",
+        "api_key_active": "действует",
+        "api_key_create": "Создать ключ",
+        "api_key_revoke": "Отозвать",
+        "api_key_shown_once": "Скопируйте ключ сейчас: он показывается только один раз.",
+        "api_key_created": "Ключ «{label}» создан.",
+        "api_key_revoked_notice": "Ключ «{label}» отозван; запросы с ним больше не принимаются.",
+        "api_key_missing": "У портала нет такого ключа.",
+        "api_key_label_long": "Подпись длиннее 255 символов.",
+        "create_title": "Добавить связанное дело",
+        "create_template": "Шаблон",
+        "create_submit": "Добавить",
+        "create_no_templates": "Администратор ещё не настроил шаблоны дел.",
+        "create_done": "Дело №{id} добавлено по шаблону «{name}».",
+        "create_fallback": "Дело №{id} добавлено по шаблону «{name}». Оно создано как задача-дело, "
+        "потому что этот портал не принимает блоки в делах приложений.",
+        "create_no_template": "Выберите один из шаблонов; выбранного больше нет.",
+        "create_bad_template": "Шаблон «{name}» не подходит к этому делу ({path}: {message}). "
+        "Попросите администратора исправить его.",
+    }
+)

@@ -29,13 +29,17 @@ def index() -> ResponseReturnValue:
     frame = parse_frame(request)
     # Until the portal is known only a refusal can be shown; the allow-listed frame origin may frame it.
     g.frame_origin = frame.origin
+    activity_id = service.asked_activity(frame.options)
     try:
         portal = service.portal_for(frame.member_id, frame.domain)
         g.frame_origin = service.portal_origin(portal)
+        if activity_id is not None:  # any user: the activity page verifies them in its own one batch
+            from app.timeline.page import open_from_frame  # app.timeline imports this module
+
+            return open_from_frame(frame, portal, activity_id)
         opened = service.open_page(user_client(portal, frame.auth_id))
     except service.Refused as refused:
         return refused_page(refused, frame.lang)
-    activity_id = service.asked_activity(frame.options)
     if not opened.viewer.is_admin:
         return render_page("main/user.html", frame.lang, viewer=opened.viewer, activity_id=activity_id)
     return admin_page(frame, portal, opened, activity_id)

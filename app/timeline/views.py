@@ -1,3 +1,283 @@
 """Routes of the activity page: the entry points and the actions (each module adds its own)."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, get_template_attribute, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.bitrix24 import activities
+from app.bitrix24.activities import Binding
+from app.bitrix24.errors import (
+    AccessDenied,
+    AuthError,
+    Bitrix24Error,
+    InvalidParameter,
+    NotFound,
+    ServerError,
+    TransportError,
+)
+from app.frames import parse_frame
+from app.layout import LayoutError
+from app.main import service as main_service
+from app.main.texts import language, refusal
+from app.main.views import refused_page
+from app.timeline import bp, page, service
+from app.timeline import texts as words
+from app.timeline.access import Acting, acting
+
+log = logging.getLogger(__name__)
+
+
+@bp.post("/placements/activity-menu")
+def activity_menu() -> ResponseReturnValue:
+    """CRM_ACTIVITY_LIST_MENU (notes §3.3): PLACEMENT_OPTIONS {"ID": …} names the activity."""
+    frame = parse_frame(request)
+    g.frame_origin = frame.origin  # until the portal is known only a refusal can be shown
+    try:
+        portal = main_service.portal_for(frame.member_id, frame.domain)
+    except main_service.Refused as refused:
+        return refused_page(refused, frame.lang)
+    g.frame_origin = main_service.portal_origin(portal)
+    value = str(frame.options.get("ID") or "")
+    if not value.isdigit() or int(value) <= 0:
+        return refused_page(main_service.Refused("no_activity", 404), frame.lang)
+    return page.open_from_frame(frame, portal, int(value))
+
+
+def form_lang() -> str:
+    return request.form.get("lang", "en")[:8]
+
+
+def act(
+    name: str, activity_id: int, action: Callable[[Acting], str], *, draft: str | None = None
+) -> ResponseReturnValue:
+    """Check the page token, run the action as the user, and show the page again with what happened.
+
+    `draft` (the editor's layout) is shown again in the editor when the action fails.
+    """
+    lang = form_lang()
+    try:
+        who = acting(name, activity_id=activity_id)
+    except main_service.Refused as refused:
+        return refused_page(refused, lang)
+    try:
+        notice_key = action(who)
+    except LayoutError as error:
+        first = error.problems[0]
+        problem = words.texts(lang)["bad_layout"].format(path=first.path or "layout", message=first.message)
+        return page.show(who, lang=lang, problem=problem, status=400, draft=draft)
+    except InvalidParameter as error:
+        return page.show(who, lang=lang, problem=invalid_words(error, lang), status=400, draft=draft)
+    except AuthError:
+        return refused_page(main_service.Refused("reopen", 401), lang)
+    except Bitrix24Error as error:
+        log.info("%s on activity %s refused: %s", name, activity_id, error.code or type(error).__name__)
+        problem = words.error_words(error, lang)
+        return page.show(who, lang=lang, problem=problem, status=error_status(error), draft=draft)
+    return page.show(who, lang=lang, notice=words.texts(lang)[notice_key])
+
+
+def invalid_words(error: InvalidParameter, lang: str) -> str:
+    """Our own check refused a form value before anything was sent."""
+    t = words.texts(lang)
+    if error.parameter == "deadline":
+        return t["bad_deadline"]
+    if error.parameter == "colorId":
+        return t["bad_color"]
+    if error.parameter == "value":  # a description over the 65535 characters a text field takes
+        return t["too_long"]
+    return t["bad_number"].format(field=t.get(error.parameter, error.parameter))
+
+
+def error_status(error: Bitrix24Error) -> int:
+    if isinstance(error, AccessDenied):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, TransportError | ServerError):
+        return 502
+    return 400
+
+
+def owner() -> tuple[int, int]:
+    """The activity's owner as the page rendered it; the portal refuses an owner the activity lacks."""
+    return (
+        service.positive(request.form.get("owner_type_id", ""), "entity_type"),
+        service.positive(request.form.get("owner_id", ""), "entity_id"),
+    )
+
+
+# --- content blocks ---
+
+
+@bp.post("/activity/<int:activity_id>/blocks")
+def set_blocks(activity_id: int) -> ResponseReturnValue:
+    """crm.activity.layout.blocks.set with the editor's layout (form field `layout`, JSON)."""
+
+    def action(who: Acting) -> str:
+        layout = service.read_layout(request.form.get("layout", ""))
+        type_id, owner_id = owner()
+        service.run(who.client, activities.blocks_set(type_id, owner_id, activity_id, layout))
+        return "saved_blocks"
+
+    return act("set blocks", activity_id, action, draft=request.form.get("layout", ""))
+
+
+@bp.post("/activity/<int:activity_id>/blocks/delete")
+def delete_blocks(activity_id: int) -> ResponseReturnValue:
+    """crm.activity.layout.blocks.delete."""
+
+    def action(who: Acting) -> str:
+        type_id, owner_id = owner()
+        service.run(who.client, activities.blocks_delete(type_id, owner_id, activity_id))
+        return "deleted_blocks"
+
+    return act("delete blocks", activity_id, action)
+
+
+@bp.post("/activity/<int:activity_id>/blocks/check")
+def check_blocks(activity_id: int) -> ResponseReturnValue:
+    """The editor's live check: {"ok", "problems": [{path, code, message}], "preview"}; no portal call."""
+    body = request.get_json(silent=True)
+    lang = str(body.get("lang") or "en")[:8] if isinstance(body, dict) else form_lang()
+    try:
+        who = acting("check blocks", activity_id=activity_id)
+    except main_service.Refused as refused:
+        return jsonify(error=refused.kind, message=refused_words(refused, lang)), refused.status
+    data: Any = body.get("layout") if isinstance(body, dict) else None
+    if data is None and "layout" in request.form:
+        try:
+            data = service.read_layout(request.form["layout"])
+        except LayoutError as error:
+            return jsonify(ok=False, problems=[p.to_dict() for p in error.problems], preview="")
+    wire, problems = service.check_layout(data)
+    if wire is None:
+        return jsonify(ok=False, problems=[p.to_dict() for p in problems], preview="")
+    blocks = get_template_attribute("timeline/_blocks.html", "blocks")
+    context = {
+        "lang": language(lang),
+        "deadline": str(body.get("deadline") or "") if isinstance(body, dict) else "",
+        "incoming": False,
+        "readonly": True,
+        "portal_origin": main_service.portal_origin(who.portal),
+    }
+    return jsonify(ok=True, problems=[], preview=str(blocks(wire["blocks"], context)))
+
+
+def refused_words(refused: main_service.Refused, lang: str) -> str:
+    return refusal(refused.kind, lang, message=refused.message)[1]
+
+
+# --- to-do changes (crm.activity.todo.update*) ---
+
+
+@bp.post("/activity/<int:activity_id>/todo/<any(deadline, description, color, responsible):change>")
+def change_todo(activity_id: int, change: str) -> ResponseReturnValue:
+    """Change one thing of a to-do: form field `value` (and `offset` for the deadline)."""
+
+    def action(who: Acting) -> str:
+        type_id, owner_id = owner()
+        value = request.form.get("value", "")
+        if change == "deadline":
+            moment = service.deadline_value(value, request.form.get("offset", ""))
+            request_ = activities.todo_update_deadline(activity_id, type_id, owner_id, moment)
+        elif change == "description":
+            request_ = activities.todo_update_description(activity_id, type_id, owner_id, value)
+        elif change == "color":
+            request_ = activities.todo_update_color(activity_id, type_id, owner_id, value.strip())
+        else:
+            user = service.positive(value, "responsible_id")
+            request_ = activities.todo_update_responsible_user(activity_id, type_id, owner_id, user)
+        service.run(who.client, request_)
+        return f"saved_{change}"
+
+    return act(f"change {change}", activity_id, action)
+
+
+# --- bindings (crm.activity.binding.*) ---
+
+
+@bp.post("/activity/<int:activity_id>/bindings/add")
+def add_binding(activity_id: int) -> ResponseReturnValue:
+    """Link the activity to one more CRM item: `entity_type_id`, `entity_id`."""
+
+    def action(who: Acting) -> str:
+        target = posted_binding("entity_type_id", "entity_id")
+        request_ = activities.binding_add(activity_id, target.entity_type_id, target.entity_id)
+        service.run(who.client, request_)
+        return "binding_added"
+
+    return act("add binding", activity_id, action)
+
+
+@bp.post("/activity/<int:activity_id>/bindings/move")
+def move_binding(activity_id: int) -> ResponseReturnValue:
+    """Move a link: `entity_type_id`, `entity_id` (the current one), `target_entity_id` (same type)."""
+
+    def action(who: Acting) -> str:
+        source = posted_binding("entity_type_id", "entity_id")
+        target_id = service.positive(request.form.get("target_entity_id", ""), "entity_id")
+        target = Binding(source.entity_type_id, target_id)
+        service.run(who.client, activities.binding_move(activity_id, source, target))
+        return "binding_moved"
+
+    return act("move binding", activity_id, action)
+
+
+@bp.post("/activity/<int:activity_id>/bindings/delete")
+def delete_binding(activity_id: int) -> ResponseReturnValue:
+    """Remove a link: `entity_type_id`, `entity_id`."""
+
+    def action(who: Acting) -> str:
+        source = posted_binding("entity_type_id", "entity_id")
+        request_ = activities.binding_delete(activity_id, source.entity_type_id, source.entity_id)
+        service.run(who.client, request_)
+        return "binding_deleted"
+
+    return act("delete binding", activity_id, action)
+
+
+def posted_binding(type_field: str, id_field: str) -> Binding:
+    return Binding(
+        service.positive(request.form.get(type_field, ""), "entity_type"),
+        service.positive(request.form.get(id_field, ""), "entity_id"),
+    )
+
+
+# --- complete, delete ---
+
+
+@bp.post("/activity/<int:activity_id>/complete")
+def complete(activity_id: int) -> ResponseReturnValue:
+    """crm.activity.update COMPLETED=Y."""
+
+    def action(who: Acting) -> str:
+        service.run(who.client, activities.update(activity_id, {"COMPLETED": "Y"}))
+        return "completed"
+
+    return act("complete", activity_id, action)
+
+
+@bp.post("/activity/<int:activity_id>/delete")
+def delete(activity_id: int) -> ResponseReturnValue:
+    """crm.activity.delete; afterwards there is nothing left to show but that it is gone."""
+    lang = form_lang()
+    try:
+        who = acting("delete", activity_id=activity_id)
+    except main_service.Refused as refused:
+        return refused_page(refused, lang)
+    try:
+        service.run(who.client, activities.delete(activity_id))
+    except AuthError:
+        return refused_page(main_service.Refused("reopen", 401), lang)
+    except Bitrix24Error as error:
+        log.info("delete of activity %s refused: %s", activity_id, error.code or type(error).__name__)
+        return page.show(who, lang=lang, problem=words.error_words(error, lang), status=error_status(error))
+    return page.show_deleted(who, lang=lang)
+
+
+from app.timeline import configurable_views, create_views  # noqa: E402, F401  (their routes on bp)

@@ -111,3 +111,31 @@ def test_seed_demo_defaults_to_one_portal() -> None:
     portal = seed_demo(state)
     assert list(state.portals.values()) == [portal]
     assert portal.users[1].is_admin
+
+
+def test_requests_are_counted_per_portal_method_batch_commands_and_status(sandbox: RunningSandbox) -> None:
+    sandbox.call("user.admin")
+    sandbox.call(
+        "batch", {"cmd": {"a": "crm.activity.get?id=1", "b": "user.admin", "c": "crm.activity.get?id=2"}}
+    )
+    sandbox.control("faults", {"kind": "status", "status": 500, "count": 1})
+    sandbox.call("user.admin")
+    rows = sandbox.control("requests", method="GET").json()["requests"]
+    counts = {(r["method"], r["commands"], r["status"]): r["count"] for r in rows}
+    assert counts == {
+        ("user.admin", "", 200): 1,
+        ("batch", "crm.activity.get+user.admin", 200): 1,
+        ("user.admin", "", 500): 1,
+    }
+    assert {r["domain"] for r in rows} == {sandbox.portal.domain}
+    assert sandbox.control("requests", method="DELETE").json()["requests"] == []
+
+
+def test_deliveries_after_an_id_lists_only_the_newer_ones(sandbox: RunningSandbox) -> None:
+    sandbox.call("event.bind", {"event": "ONAPPTEST", "handler": "http://127.0.0.1:9/x"})
+    for _ in range(3):
+        sandbox.call("event.test")
+    sandbox.wait_for_deliveries(3)
+    first = sandbox.control("deliveries", method="GET").json()["deliveries"][0]["id"]
+    newer = requests.get(f"{sandbox.oauth_url}/_sandbox/deliveries?after={first}", timeout=5).json()
+    assert [d["id"] for d in newer["deliveries"]] == [first + 1, first + 2]

@@ -151,3 +151,33 @@ def test_faults_leave_non_rest_pages_alone(sandbox: RunningSandbox) -> None:
     assert sandbox.control("state", method="GET").status_code == 200
     assert requests.get(f"{sandbox.portal_url}/no-such-page", timeout=5).status_code == 404
     assert sandbox.call("user.admin").status_code == 500
+
+
+def test_a_fault_filtered_by_domain_hits_only_that_portal(sandbox: RunningSandbox) -> None:
+    other = sandbox.portals[1]
+    sandbox.control("faults", {"kind": "status", "status": 500, "count": 1, "domain": other.domain})
+    assert sandbox.call("user.admin").status_code == 200
+    token = sandbox.token(1, portal=other)
+    assert sandbox.call("user.admin", token=token, portal_url=sandbox.portal_urls[1]).status_code == 500
+    assert sandbox.call("user.admin", token=token, portal_url=sandbox.portal_urls[1]).status_code == 200
+
+
+def test_a_429_fault_answers_operation_time_limit_with_its_reset_time(sandbox: RunningSandbox) -> None:
+    sandbox.control("faults", {"kind": "status", "status": 429, "count": 1, "reset_in": 30})
+    response = sandbox.call("user.admin")
+    body = response.json()
+    assert response.status_code == 429 and body["error"] == "OPERATION_TIME_LIMIT"
+    assert time.time() + 25 < body["operating_reset_at"] <= time.time() + 31
+
+
+def test_a_blocked_method_answers_429_until_its_reset_time_inside_a_batch_too(
+    sandbox: RunningSandbox,
+) -> None:
+    answer = sandbox.control("operating/block", {"method": "crm.activity.get", "seconds": 1.2}).json()
+    assert time.time() < answer["operating_reset_at"] + 1 <= time.time() + 3
+    refused = sandbox.call("crm.activity.get", {"id": 1})
+    assert refused.status_code == 429 and refused.json()["error"] == "OPERATION_TIME_LIMIT"
+    batch = sandbox.call("batch", {"cmd": {"a": "crm.activity.get?id=1", "b": "user.admin"}}).json()["result"]
+    assert batch["result_error"]["a"]["error"] == "OPERATION_TIME_LIMIT" and batch["result"]["b"] is True
+    time.sleep(1.3)
+    assert sandbox.call("crm.activity.get", {"id": 1}).status_code == 200

@@ -257,3 +257,30 @@ def test_another_apps_credentials_do_not_burn_a_refresh_token(sandbox: RunningSa
         token_call(sandbox, grant_type="refresh_token", refresh_token=body["refresh_token"]).status_code
         == 200
     )
+
+
+def test_the_grants_log_records_each_token_request_without_secrets(sandbox: RunningSandbox) -> None:
+    first = exchange(sandbox)
+    token_call(sandbox, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    token_call(sandbox, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    grants = sandbox.control("grants", method="GET").json()["grants"]
+    assert [(g["grant_type"], g["ok"], g["error"]) for g in grants] == [
+        ("authorization_code", True, None),
+        ("refresh_token", True, None),
+        ("refresh_token", False, "invalid_grant"),
+    ]
+    assert {g["member_id"] for g in grants} == {sandbox.portal.member_id}
+    assert first["refresh_token"] not in str(grants) and sandbox.app.client_secret not in str(grants)
+    assert sandbox.control("grants", method="DELETE").json()["grants"] == []
+
+
+def test_an_expiry_storm_expires_the_portals_live_tokens_only(sandbox: RunningSandbox) -> None:
+    mine, other = sandbox.token(fresh=True), sandbox.token(1, portal=sandbox.portals[1])
+    answer = sandbox.control("tokens/expire", {"member_id": sandbox.portal.member_id}).json()
+    assert answer["expired"] >= 1
+    expired = sandbox.call("user.current", token=mine)
+    assert expired.status_code == 401 and expired.json()["error"] == "expired_token"
+    alive = sandbox.call("user.current", token=other, portal_url=sandbox.portal_urls[1])
+    assert alive.status_code == 200
+    sandbox.control("tokens/expire", {"all": True})
+    assert sandbox.call("user.current", token=other, portal_url=sandbox.portal_urls[1]).status_code == 401

@@ -1,0 +1,102 @@
+"""The administrators' activity templates on the main page: add, save and delete for a page token's portal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from app import activity_templates
+from app.activity_templates import TemplateError
+from app.extensions import db
+from app.layout import LayoutError
+from app.main import bp, service
+from app.main.texts import texts
+from app.main.views import admin_portal, refused_page, render_page
+from app.models import ActivityTemplate, Portal
+
+FIELDS = ("name", "subject", "description", "layout")
+
+
+@bp.post("/templates")
+def add_template() -> ResponseReturnValue:
+    """Add a template; a refused one shows its problems by path and keeps what was typed."""
+    return _save(None)
+
+
+@bp.post("/templates/<int:template_id>")
+def update_template(template_id: int) -> ResponseReturnValue:
+    """Save new values for one of the portal's templates."""
+    return _save(template_id)
+
+
+@bp.post("/templates/<int:template_id>/delete")
+def delete_template(template_id: int) -> ResponseReturnValue:
+    """Delete one of the portal's templates; activities made from it stay."""
+    lang = request.form.get("lang", "en")[:8]
+    try:
+        portal, page_token, _ = admin_portal("delete template")
+    except service.Refused as refused:
+        return refused_page(refused, lang)
+    template = activity_templates.find_template(portal.member_id, template_id)
+    if template is None:
+        return templates_page(portal, lang, page_token, message=texts(lang)["template_missing"]), 404
+    name = template.name
+    activity_templates.delete_template(template)
+    db.session.commit()
+    notice = texts(lang)["template_deleted"].format(name=name)
+    return templates_page(portal, lang, page_token, notice=notice)
+
+
+def _save(template_id: int | None) -> ResponseReturnValue:
+    lang = request.form.get("lang", "en")[:8]
+    try:
+        portal, page_token, _ = admin_portal("save template")
+    except service.Refused as refused:
+        return refused_page(refused, lang)
+    form = {name: request.form.get(name, "") for name in FIELDS}
+    context: dict[str, Any] = {"form": form, "editing": template_id}
+    try:
+        template = _stage(portal, template_id, form)
+    except LookupError:
+        return templates_page(portal, lang, page_token, message=texts(lang)["template_missing"]), 404
+    except LayoutError as error:
+        db.session.rollback()
+        return templates_page(portal, lang, page_token, problems=error.problems, **context), 400
+    except TemplateError as error:
+        db.session.rollback()
+        return templates_page(portal, lang, page_token, message=str(error), **context), 400
+    db.session.commit()
+    key = "template_added" if template_id is None else "template_updated"
+    return templates_page(portal, lang, page_token, notice=texts(lang)[key].format(name=template.name))
+
+
+def _stage(portal: Portal, template_id: int | None, form: dict[str, str]) -> ActivityTemplate:
+    if template_id is None:
+        return activity_templates.add_template(portal.member_id, form)
+    template = activity_templates.find_template(portal.member_id, template_id)
+    if template is None:
+        raise LookupError(template_id)
+    return activity_templates.update_template(template, form)
+
+
+def templates_page(portal: Portal, lang: str, page_token: str, **context: Any) -> str:
+    """The portal's templates after an action: what happened (or what was wrong), the list and the form."""
+    templates = activity_templates.portal_templates(portal.member_id)
+    return render_page("main/templates.html", lang, templates=templates, page_token=page_token, **context)
+
+
+@bp.app_template_global()
+def portal_activity_templates(member_id: str) -> list[ActivityTemplate]:
+    """The admin page's templates section reads the list itself (templates/main/_templates.html)."""
+    return activity_templates.portal_templates(member_id)
+
+
+def template_json(template: ActivityTemplate) -> str:
+    """A template's layout as indented JSON for its edit form."""
+    return json.dumps(template.layout, indent=2, ensure_ascii=False)
+
+
+bp.add_app_template_filter(template_json, "template_layout_json")

@@ -1,0 +1,88 @@
+"""POST /activity/<id>/create: add a linked app activity from one of the portal's templates.
+
+The new activity is bound to the opened activity's owner, made as the user (their permissions apply,
+they are responsible) with app.app_activities, its template filled from the opened activity's fields.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from app import activity_templates, page_tokens
+from app.app_activities import Created, create_app_activity
+from app.bitrix24 import activities
+from app.bitrix24.errors import AuthError, Bitrix24Error
+from app.layout import LayoutError
+from app.main import service as main_service
+from app.main.texts import texts
+from app.main.views import refused_page
+from app.models import ActivityTemplate
+from app.timeline import bp, page
+from app.timeline import texts as words
+from app.timeline.access import Acting, acting
+from app.timeline.views import error_status, form_lang
+
+log = logging.getLogger(__name__)
+
+
+@bp.post("/activity/<int:activity_id>/create")
+def create_from_template(activity_id: int) -> ResponseReturnValue:
+    """Make a linked app activity from the chosen template and show the page again with what happened."""
+    lang = form_lang()
+    try:
+        who = acting("create", activity_id=activity_id)
+    except main_service.Refused as refused:
+        return refused_page(refused, lang)
+    t = texts(lang)
+    template = activity_templates.find_template(who.portal.member_id, request.form.get("template_id", ""))
+    if template is None:
+        return page.show(who, lang=lang, problem=t["create_no_template"], status=404)
+    try:
+        created = create_linked(who, activity_id, template)
+    except LayoutError as error:
+        first = error.problems[0]
+        problem = t["create_bad_template"].format(
+            name=template.name, path=first.path or "layout", message=first.message
+        )
+        return page.show(who, lang=lang, problem=problem, status=422)
+    except AuthError:
+        return refused_page(main_service.Refused("reopen", 401), lang)
+    except Bitrix24Error as error:
+        log.info("create on activity %s refused: %s", activity_id, error.code or type(error).__name__)
+        return page.show(who, lang=lang, problem=words.error_words(error, lang), status=error_status(error))
+    key = "create_fallback" if created.fallback else "create_done"
+    return page.show(who, lang=lang, notice=t[key].format(id=created.activity_id, name=template.name))
+
+
+def create_linked(who: Acting, activity_id: int, template: ActivityTemplate) -> Created:
+    """Read the opened activity as the user, fill the template from it, create on the same owner."""
+    opened = who.client.run(activities.get(activity_id))
+    rendered = activity_templates.render(template, opened.fields)
+    return create_app_activity(
+        who.client,
+        owner_type_id=opened.owner_type_id,
+        owner_id=opened.owner_id,
+        subject=rendered.subject,
+        description=rendered.description,
+        layout=rendered.layout,
+        responsible_id=who.page.user_id,
+    )
+
+
+@bp.app_template_global()
+def activity_templates_for(page_token: str) -> list[ActivityTemplate]:
+    """The templates of the portal a page token is for (templates/timeline/_create_form.html's select)."""
+    try:
+        member_id = page_tokens.read(page_token).member_id
+    except page_tokens.PageTokenError:
+        return []
+    return activity_templates.portal_templates(member_id)
+
+
+@bp.app_template_global()
+def create_form_texts(lang: str) -> dict[str, str]:
+    """The create form's words (kept with the main page's, app.main.texts)."""
+    return texts(lang)

@@ -1,0 +1,161 @@
+"""The activity page's data: who is looking and everything the page shows, in one batch; the actions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.bitrix24 import activities
+from app.bitrix24.activities import Activity, Binding
+from app.bitrix24.client import Client, Command
+from app.bitrix24.errors import (
+    AccessDenied,
+    AuthError,
+    Bitrix24Error,
+    InvalidParameter,
+    NotFound,
+    UnsuitableActivityType,
+)
+from app.bitrix24.prepared import Request
+from app.layout import LayoutError, Problem, parse_layout
+from app.layout.problems import Code
+from app.main.service import Refused
+
+TODO_PROVIDER = "CRM_TODO"
+CONFIGURABLE_PROVIDER = "CONFIGURABLE_REST_APP"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The user the portal vouched for with their own token (user.current)."""
+
+    user_id: int
+    name: str
+
+
+@dataclass
+class ActivityPage:
+    """One round trip's answer: the viewer, the activity, its links and this app's content blocks."""
+
+    viewer: Viewer
+    activity: Activity
+    bindings: list[Binding] = field(default_factory=list)
+    bindings_error: Bitrix24Error | None = None
+    layout: dict[str, Any] | None = None
+    blocks_error: Bitrix24Error | None = None
+
+    @property
+    def is_todo(self) -> bool:
+        return self.activity.provider_id == TODO_PROVIDER
+
+    @property
+    def blocks_allowed(self) -> bool:
+        """Configurable activities never take blocks (notes §6.1); for others the portal says so on set."""
+        unsuitable = isinstance(self.blocks_error, UnsuitableActivityType)
+        return not unsuitable and self.activity.provider_id != CONFIGURABLE_PROVIDER
+
+
+def page_commands(activity_id: int) -> dict[str, Command]:
+    """The page's one batch; the blocks' owner comes from the activity by a `$result` reference (§5.5)."""
+    return {
+        "user": ("user.current", {}),
+        "activity": ("crm.activity.get", {"id": activity_id}),
+        "bindings": ("crm.activity.binding.list", {"activityId": activity_id}),
+        "blocks": (
+            "crm.activity.layout.blocks.get",
+            {
+                "entityTypeId": "$result[activity][OWNER_TYPE_ID]",
+                "entityId": "$result[activity][OWNER_ID]",
+                "activityId": activity_id,
+            },
+        ),
+    }
+
+
+def load(client: Client, activity_id: int) -> ActivityPage:
+    """Ask the portal, as the user, who they are and what the page shows; Refused when it cannot be shown."""
+    try:
+        found = client.batch(page_commands(activity_id))
+    except AuthError:
+        raise Refused("reopen", 401) from None
+    except Bitrix24Error as error:
+        raise Refused("unavailable", 502, message=error.user_message) from None
+    if isinstance(found.errors.get("user"), AuthError):
+        raise Refused("reopen", 401)
+    viewer = _viewer(found.results.get("user"))
+    activity_error = found.errors.get("activity")
+    if isinstance(activity_error, NotFound | AccessDenied):
+        raise Refused("no_activity", 404 if isinstance(activity_error, NotFound) else 403)
+    if activity_error is not None:
+        raise Refused("unavailable", 502, message=activity_error.user_message)
+    activity = activities.parse_activity(found.results.get("activity"))
+    if activity.id != activity_id:
+        raise Refused("no_activity", 404)
+    page = ActivityPage(viewer, activity)
+    page.bindings_error = found.errors.get("bindings")
+    if page.bindings_error is None:
+        page.bindings = activities.binding_list(activity_id).parse(found.results.get("bindings"))
+    page.blocks_error = found.errors.get("blocks")
+    blocks = found.results.get("blocks")
+    if page.blocks_error is None and isinstance(blocks, Mapping) and isinstance(blocks.get("layout"), dict):
+        page.layout = blocks["layout"]
+    return page
+
+
+def _viewer(user: Any) -> Viewer:
+    """The user from user.current; a refused or inactive user's token shows nothing."""
+    if not isinstance(user, Mapping) or not str(user.get("ID") or "").isdigit():
+        raise Refused("reopen", 401)
+    name = " ".join(str(user.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
+    return Viewer(int(user["ID"]), name)
+
+
+# --- actions: each one portal call as the user; a Bitrix24Error (or InvalidParameter) says what failed ---
+
+
+def run(client: Client, request: Request[Any]) -> None:
+    """Send one prepared request; the typed error propagates."""
+    client.run(request)
+
+
+def read_layout(raw: str) -> dict[str, Any]:
+    """The editor's layout JSON, checked by app.layout; LayoutError with paths if the portal would refuse."""
+    try:
+        data = json.loads(raw or "")
+    except ValueError:
+        raise LayoutError([Problem(Code.WRONG_FIELD_VALUE, "", "not JSON")]) from None
+    return parse_layout(data).to_wire()
+
+
+def check_layout(data: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Validate a layout for the live editor: the wire form, or the problems by path."""
+    try:
+        return parse_layout(data).to_wire(), []
+    except LayoutError as error:
+        return None, error.problems
+
+
+def deadline_value(value: str, offset: str) -> str:
+    """A datetime-local value with the activity's UTC offset, as ISO 8601; InvalidParameter when unfit."""
+    value = value.strip()
+    if len(value) == 16:  # YYYY-MM-DDTHH:MM from <input type="datetime-local">
+        value += ":00"
+    offset = offset.strip() or "+00:00"
+    try:
+        moment = datetime.fromisoformat(value + offset)
+    except ValueError:
+        raise InvalidParameter("deadline", "not a date and a time") from None
+    if moment.tzinfo is None:
+        raise InvalidParameter("deadline", "not a date and a time")
+    return moment.isoformat(timespec="seconds")
+
+
+def positive(value: str, name: str) -> int:
+    """A positive integer from a form field; InvalidParameter when it is not one."""
+    value = (value or "").strip()
+    if not value.isdigit() or int(value) <= 0:
+        raise InvalidParameter(name, "must be a positive integer")
+    return int(value)

@@ -1,0 +1,426 @@
+"""The drill's figures, each from evidence outside the app's own say-so where there is any:
+
+- the sandbox's delivery log (what the portal sent, and the status the app answered),
+- the database (inbox rows, their settlement, the activity mirror, the portals' states),
+- the sandbox's token-endpoint log (refreshes) and its per-portal request counts,
+- gunicorn's access log (every status the app answered, to anyone),
+- the load's own record of what pages, actions and API calls answered, and the workers' output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench.drill_load import FORGED_HANDLER, USER_KINDS, natural_key
+from bench.drill_stack import Stack, sandbox_control
+
+BATCH_LINE = re.compile(r"batch: (\d+) claimed, (\d+) done, (\d+) failed")
+FENCE_MISS = re.compile(r"(\d+) events were claimed again by another worker")
+ACCESS_LINE = re.compile(r"^\[([^\]]+)\] (\S+) (\S+) (\d{3}) ([\d.]+)$")
+WORKER_FETCH = {"crm.activity.get"}
+WORKER_ENRICH = {"crm.activity.layout.blocks.set"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] if ordered else 0.0
+
+
+def build_report(*, run: Any, stack: Stack, load: Any, portals: list[Any], features: Any, args: Any) -> dict:
+    """Gather every figure and check the must-be ones."""
+    deliveries = sandbox_control(stack, "deliveries", method="GET")["deliveries"]
+    inbox, mirror, states = read_database(stack.database_url)
+    events = event_figures(deliveries, inbox, load, stack)
+    report: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_seconds": round(run.load_ended - run.load_started, 1),
+        "total_seconds": round(datetime.now(UTC).timestamp() - run.started, 1),
+        "setup": {
+            "portals": len(portals),
+            "web": "gunicorn --preload, 4 workers x 4 threads (the Procfile's web, APP_ENV=production)",
+            "workers": "2 x flask --app app worker --lease 20 --backoff 1 --idle 0.5",
+            "database": "PostgreSQL (throwaway cluster)" if not args.database_url else "DRILL_DATABASE_URL",
+            "portal_states_at_end": dict(Counter(states.values())),
+        },
+        "load_kinds": {
+            "placement": features.placement,
+            "actions": features.actions,
+            "api": features.api,
+            "notes": features.notes,
+        },
+        "faults": run.faults,
+        "events": events,
+        "refreshes": refresh_figures(stack, run, portals),
+        "users": user_figures(load, run.started),
+        "app_5xx": access_figures(stack, run),
+        "inbox_lag": lag_figures(inbox, load),
+        "portal_requests": request_figures(stack, inbox),
+        "mirror": mirror_figures(stack, portals, deliveries, mirror),
+        "workers": worker_figures(stack, inbox),
+        "reconcile": run.reconcile,
+        "load_counts": dict(sorted(load.changes.items())),
+        "drained": run.drained,
+        "process_exits": run.exits,
+    }
+    report["must"] = must_be(report)
+    report["ok"] = all(item["ok"] for item in report["must"])
+    return report
+
+
+def read_database(url: str) -> tuple[list[dict], dict[tuple[str, int], bool], dict[str, str]]:
+    engine = create_engine(url, pool_pre_ping=True)
+    with engine.connect() as connection:
+        inbox = [
+            dict(row._mapping)
+            for row in connection.execute(
+                text(
+                    "SELECT id, event, member_id, payload, status, attempts, received_at, processed_at"
+                    " FROM inbox"
+                )
+            )
+        ]
+        mirror = {
+            (row.member_id, int(row.activity_id)): bool(row.deleted)
+            for row in connection.execute(text("SELECT member_id, activity_id, deleted FROM activities"))
+        }
+        states = dict(connection.execute(text("SELECT member_id, state FROM portals")).tuples().all())
+    engine.dispose()
+    return inbox, mirror, states
+
+
+def row_key(row: dict) -> tuple[str, str, str, str, str]:
+    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
+    return (
+        row["member_id"],
+        str(payload.get("event", "")).upper(),
+        str(payload.get("event_handler_id", "")),
+        str(fields.get("ID", "")),
+        str(payload.get("ts", "")),
+    )
+
+
+def event_figures(deliveries: list[dict], inbox: list[dict], load: Any, stack: Stack) -> dict[str, Any]:
+    """Sent, accepted, rejected, processed, lost, processed twice: deliveries against inbox rows."""
+    activity = [d for d in deliveries if d["event"].startswith("ONCRMACTIVITY")]
+    answered = Counter(str(d["status"] or d["error"] or "not sent")[:40] for d in activity)
+    delivered = [d for d in activity if d["status"] == 200]
+    keys_delivered = Counter(natural_key(d["body"]) for d in delivered)
+    rows_by_key: dict[tuple, list[dict]] = defaultdict(list)
+    for row in inbox:
+        rows_by_key[row_key(row)].append(row)
+    done = {k for k, rows in rows_by_key.items() if any(r["status"] == "done" for r in rows)}
+    lost = [k for k in keys_delivered if k not in done]
+    samples = load.recorder.samples
+    forged = [s for s in samples if s.kind == "forged"]
+    duplicates = [s for s in samples if s.kind == "duplicate"]
+    fence_misses = worker_fence_misses(stack)
+    twice_rows = sum(len(rows) - 1 for rows in rows_by_key.values() if len(rows) > 1)
+    forged_stored = sum(1 for k in rows_by_key if k[2] == FORGED_HANDLER)
+    return {
+        "sent_by_portal": len(activity),
+        "portal_delivery_answers": dict(answered),
+        "accepted": len(delivered),
+        "same_second_collisions": sum(n - 1 for n in keys_delivered.values() if n > 1),
+        "duplicates_reposted": len(duplicates),
+        "duplicate_answers": dict(Counter(f"{s.status}:{s.note}" for s in duplicates)),
+        "forged_sent": len(forged),
+        "rejected_forged": sum(1 for s in forged if s.status == 401),
+        "forged_answers": dict(Counter(str(s.status) for s in forged)),
+        "forged_stored": forged_stored,
+        "inbox_rows": len(inbox),
+        "inbox_by_status": dict(Counter(r["status"] for r in inbox)),
+        "processed": sum(1 for r in inbox if r["status"] == "done"),
+        "retried": sum(1 for r in inbox if r["status"] == "done" and r["attempts"] > 1),
+        "lost": len(lost),
+        "lost_examples": [list(k) for k in lost[:5]],
+        "processed_twice": twice_rows + fence_misses,
+        "processed_twice_evidence": {
+            "inbox_rows_sharing_a_delivery": twice_rows,
+            "worker_fence_misses": fence_misses,
+        },
+        "stored_without_delivery": sum(1 for k in rows_by_key if k not in keys_delivered),
+    }
+
+
+def worker_fence_misses(stack: Stack) -> int:
+    """Events a worker settled after another had claimed them again (its effects applied a second time)."""
+    total = 0
+    for path in stack.workdir.glob("worker*.log"):
+        total += sum(int(m.group(1)) for m in FENCE_MISS.finditer(path.read_text(errors="replace")))
+    return total
+
+
+def worker_figures(stack: Stack, inbox: list[dict]) -> dict[str, Any]:
+    """The workers' own tally (stdout) against the inbox: settles reported vs rows done."""
+    claimed = settled = failed = 0
+    for path in stack.workdir.glob("worker*.log"):
+        for match in BATCH_LINE.finditer(path.read_text(errors="replace")):
+            claimed += int(match.group(1))
+            settled += int(match.group(2))
+            failed += int(match.group(3))
+    done = sum(1 for r in inbox if r["status"] == "done")
+    return {
+        "claims_reported": claimed,
+        "settles_reported": settled,
+        "failures_reported": failed,
+        "rows_done": done,
+        "note": "settles reported <= rows done unless a worker settled an event twice "
+        "(a SIGKILLed worker's last batch may be missing from its output)",
+    }
+
+
+def refresh_figures(stack: Stack, run: Any, portals: list[Any]) -> dict[str, Any]:
+    """Refresh requests that reached the OAuth server, per portal, between one storm and the next."""
+    grants = [
+        g
+        for g in sandbox_control(stack, "grants", method="GET")["grants"]
+        if g["grant_type"] == "refresh_token"
+    ]
+    bounds = [*run.storms, float("inf")]
+    per_expiry = []
+    for index, start in enumerate(run.storms):
+        for portal in portals:
+            count = sum(
+                1
+                for g in grants
+                if g["member_id"] == portal.member_id and start <= g["at"] < bounds[index + 1]
+            )
+            per_expiry.append({"storm": index + 1, "portal": portal.domain, "refreshes": count})
+    before = sum(1 for g in grants if not run.storms or g["at"] < run.storms[0])
+    return {
+        "storms": len(run.storms),
+        "per_expiry": per_expiry,
+        "refresh_requests": len(grants),
+        "refused": sum(1 for g in grants if not g["ok"]),
+        "before_first_storm": before,
+        "min": min((p["refreshes"] for p in per_expiry), default=0),
+        "max": max((p["refreshes"] for p in per_expiry), default=0),
+    }
+
+
+def user_figures(load: Any, started: float) -> dict[str, Any]:
+    """What people (and external systems) got: statuses and latency per kind."""
+    out: dict[str, Any] = {}
+    for kind in (*USER_KINDS, "metrics"):
+        samples = [s for s in load.recorder.samples if s.kind == kind]
+        if not samples:
+            continue
+        seconds = [s.seconds * 1000 for s in samples if s.status]
+        out[kind] = {
+            "requests": len(samples),
+            "answers": dict(Counter(str(s.status) for s in samples)),
+            "p50_ms": round(percentile(seconds, 0.5), 1),
+            "p99_ms": round(percentile(seconds, 0.99), 1),
+            "max_ms": round(max(seconds, default=0.0), 1),
+        }
+    slowest = sorted((s for s in load.recorder.samples if s.kind in USER_KINDS), key=lambda s: -s.seconds)[:8]
+    out["slowest"] = [
+        {"kind": s.kind, "at": round(s.at - started, 1), "seconds": round(s.seconds, 2), "status": s.status}
+        for s in slowest
+    ]
+    out["503_to_users"] = sum(1 for s in load.recorder.samples if s.kind in USER_KINDS and s.status == 503)
+    return out
+
+
+def access_figures(stack: Stack, run: Any) -> dict[str, Any]:
+    """Every 5xx in gunicorn's access log, split by whether the request was in flight during the outage."""
+    inside: Counter[str] = Counter()
+    outside: Counter[str] = Counter()
+    total = 0
+    window = run.outage
+    for line in stack.access_log.read_text(errors="replace").splitlines():
+        match = ACCESS_LINE.match(line.strip())
+        if not match:
+            continue
+        total += 1
+        status = int(match.group(4))
+        if status < 500:
+            continue
+        ended = datetime.strptime(match.group(1), "%d/%b/%Y:%H:%M:%S %z").timestamp()
+        began = ended - float(match.group(5))
+        path = re.sub(r"/\d+", "/N", match.group(3))
+        label = f"{status} {match.group(2)} {path}"
+        # in flight while the database restarted (the log has whole seconds: one second of slack each side)
+        if window and began - 1 <= window[1] and ended + 1 >= window[0]:
+            inside[label] += 1
+        else:
+            outside[label] += 1
+    return {
+        "requests_answered": total,
+        "outside_outage": sum(outside.values()),
+        "outside_outage_by_route": dict(outside),
+        "during_outage": sum(inside.values()),
+        "during_outage_by_route": dict(inside),
+        "outage_seconds": round(window[1] - window[0], 1) if window else None,
+    }
+
+
+def lag_figures(inbox: list[dict], load: Any) -> dict[str, Any]:
+    """Receive-to-processed time per event (database), and the /metrics lag gauge as scraped."""
+    lags = [
+        (r["processed_at"] - r["received_at"]).total_seconds()
+        for r in inbox
+        if r["status"] == "done" and r["processed_at"] and r["received_at"]
+    ]
+    gauge = [lag for _, lag, _ in load.lag_samples]
+    return {
+        "per_event_p50_s": round(percentile(lags, 0.5), 2),
+        "per_event_p99_s": round(percentile(lags, 0.99), 2),
+        "per_event_max_s": round(max(lags, default=0.0), 2),
+        "metrics_gauge_p99_s": round(percentile(gauge, 0.99), 2),
+        "metrics_gauge_max_s": round(max(gauge, default=0.0), 2),
+        "metrics_scrapes": len(gauge),
+    }
+
+
+def request_figures(stack: Stack, inbox: list[dict]) -> dict[str, Any]:
+    """Portal HTTP requests (the sandbox's count, faulted and limited ones included), by what made them."""
+    rows = sandbox_control(stack, "requests", method="GET")["requests"]
+    kinds: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for row in rows:
+        commands = set(filter(None, row["commands"].split("+")))
+        if row["method"] == "batch" and commands and commands <= WORKER_FETCH:
+            kind = "worker fetch (batch of crm.activity.get)"
+        elif row["method"] == "batch" and commands and commands <= WORKER_ENRICH:
+            kind = "worker enrichment (batch of layout.blocks.set)"
+        elif row["method"] == "batch" and "profile" in commands:
+            kind = "page opens (batch with profile)"
+        else:
+            kind = row["method"]
+        kinds[kind] += row["count"]
+        statuses[str(row["status"])] += row["count"]
+    processed = sum(1 for r in inbox if r["status"] == "done")
+    fetched = sum(1 for r in inbox if r["status"] == "done" and r["event"] != "ONCRMACTIVITYDELETE")
+    worker = sum(n for k, n in kinds.items() if k.startswith("worker"))
+    return {
+        "by_kind": dict(kinds.most_common()),
+        "by_status": dict(statuses),
+        "worker_requests": worker,
+        "per_processed_event": round(worker / processed, 4) if processed else None,
+        "fetch_per_fetched_event": round(kinds["worker fetch (batch of crm.activity.get)"] / fetched, 4)
+        if fetched
+        else None,
+    }
+
+
+def mirror_figures(stack: Stack, portals: list[Any], deliveries: list[dict], mirror: dict) -> dict[str, Any]:
+    """Activities the portal sent events about, against the mirror after the drain and the reconcile."""
+    named: dict[str, set[int]] = defaultdict(set)
+    for d in deliveries:
+        key = natural_key(d["body"])
+        if d["event"].startswith("ONCRMACTIVITY") and key[3].isdigit():
+            named[key[0]].add(int(key[3]))
+    wrong: Counter[str] = Counter()
+    checked = 0
+    for portal in portals:
+        alive = portal_activity_ids(stack, portal.member_id)
+        for activity_id in named[portal.member_id]:
+            checked += 1
+            deleted = mirror.get((portal.member_id, activity_id))
+            if activity_id in alive and deleted is None:
+                wrong["exists, not mirrored"] += 1
+            elif activity_id in alive and deleted:
+                wrong["exists, mirrored as deleted"] += 1
+            elif activity_id not in alive and deleted is False:
+                wrong["deleted, mirrored as alive"] += 1
+    return {"activities_checked": checked, "diverging": sum(wrong.values()), "by_kind": dict(wrong)}
+
+
+def portal_activity_ids(stack: Stack, member_id: str) -> set[int]:
+    """Every activity id on the portal, read as a robot (no rate limit, no token), keyset pages by ID."""
+    ids: set[int] = set()
+    last = 0
+    while True:
+        params = {"select": ["ID"], "order": {"ID": "ASC"}, "filter": {">ID": last}, "start": -1}
+        payload = {"member_id": member_id, "method": "crm.activity.list", "params": params}
+        page = [int(item["ID"]) for item in sandbox_control(stack, "robot", payload)["result"]]
+        ids.update(page)
+        if len(page) < 50:
+            return ids
+        last = max(page)
+
+
+def must_be(report: dict[str, Any]) -> list[dict[str, Any]]:
+    events, refreshes = report["events"], report["refreshes"]
+    checks = [
+        ("events lost (delivered with 200, never processed)", events["lost"], 0),
+        ("events processed twice", events["processed_twice"], 0),
+        ("forged events stored", events["forged_stored"], 0),
+        ("forged events answered 200", events["forged_answers"].get("200", 0), 0),
+        ("duplicates stored again", report["events"]["duplicate_answers"].get("200:accepted", 0), 0),
+        ("inbox drained after the load", int(report["drained"]), 1),
+        ("processes that ended on their own (web, workers, sandbox)", len(report["process_exits"]), 0),
+        ("503s that reached a user", report["users"]["503_to_users"], 0),
+        ("5xx the app answered outside the database outage", report["app_5xx"]["outside_outage"], 0),
+        (
+            "portals needing reinstall at the end",
+            report["setup"]["portal_states_at_end"].get("needs_reinstall", 0),
+            0,
+        ),
+    ]
+    if refreshes["storms"]:
+        checks += [
+            ("fewest refreshes per expiry (per portal and storm)", refreshes["min"], 1),
+            ("most refreshes per expiry (per portal and storm)", refreshes["max"], 1),
+        ]
+    return [{"name": n, "value": v, "expected": e, "ok": v == e} for n, v, e in checks]
+
+
+def write_report(report: dict[str, Any], base: Path) -> None:
+    base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    base.with_suffix(".md").write_text(markdown(report))
+
+
+def markdown(report: dict[str, Any]) -> str:
+    events, users, lag, requests_ = (
+        report["events"],
+        report["users"],
+        report["inbox_lag"],
+        report["portal_requests"],
+    )
+    page = users.get("page", {})
+    lines = [
+        f"# Drill report ({report['generated_at']})",
+        "",
+        f"{report['load_seconds']:g} s of load on {report['setup']['portals']} portals, "
+        f"{report['total_seconds']:g} s in all; {len(report['faults'])} faults injected. "
+        f"Result: **{'PASS' if report['ok'] else 'FAIL'}**.",
+        "",
+        "| figure | value | must be |",
+        "|---|---|---|",
+        f"| events sent by the portal / duplicates re-posted / forged | {events['sent_by_portal']} / "
+        f"{events['duplicates_reposted']} / {events['forged_sent']} | |",
+        f"| accepted (portal deliveries answered 200) | {events['accepted']} | |",
+        f"| rejected (forged: 401; 503 while the database was down) | {events['rejected_forged']} of "
+        f"{events['forged_sent']}; stored {events['forged_stored']} | none stored or answered 200 |",
+        f"| processed | {events['processed']} | |",
+        f"| lost | {events['lost']} | 0 |",
+        f"| processed twice | {events['processed_twice']} | 0 |",
+        f"| refreshes per expiry (min–max over portals × storms) | {report['refreshes']['min']}–"
+        f"{report['refreshes']['max']} ({report['refreshes']['storms']} storms) | 1 |",
+        f"| 503s that reached a user | {users['503_to_users']} | 0 |",
+        f"| 5xx the app answered (outside the DB outage) | {report['app_5xx']['outside_outage']} | 0 |",
+        f"| 5xx during the DB outage ({report['app_5xx']['outage_seconds']} s) | "
+        f"{report['app_5xx']['during_outage']} | reported |",
+        f"| page-open p50 / p99 | {page.get('p50_ms', 0)} ms / {page.get('p99_ms', 0)} ms | |",
+        f"| inbox lag p99 (received → processed) | {lag['per_event_p99_s']} s | |",
+        f"| portal requests per processed event (worker) | {requests_['per_processed_event']} | |",
+        f"| mirror rows diverging from the portal after reconcile | {report['mirror']['diverging']} "
+        "| reported |",
+        "",
+    ]
+    failed = [m for m in report["must"] if not m["ok"]]
+    lines += [f"- VIOLATED: {m['name']}: {m['value']} (must be {m['expected']})" for m in failed]
+    lines += [f"- {note}" for note in report["load_kinds"]["notes"]]
+    return "\n".join(lines) + "\n"

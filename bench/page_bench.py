@@ -1,0 +1,152 @@
+"""Opening an activity page: server time and portal round trips per open, against the bare batch it waits for.
+
+Each open is what the portal's slider does: a fresh AUTH_ID for the user, the frame form POSTed to
+`POST /placements/activity-menu` (the app's real code, in process, on a real database), which verifies the
+user and fetches the page's data from the sandbox portal over HTTP. The baseline, run alternately in the same
+process: the very same batch POSTed to the sandbox with a bare pooled `requests.Session` — the one round trip
+a page open cannot avoid. Figures:
+
+- portal requests per page open (target: 1), counted by the sandbox's own request log;
+- server time per open, p50/p99, and the same for the bare batch; their ratio and their difference (what the
+  app adds: parsing the frame, the database, the page token, rendering).
+
+Run: .venv/bin/python -m bench.page_bench [--opens 300] [--database-url …]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from app import create_app
+from app.bitrix24.phpquery import build_query
+from app.extensions import db
+from app.setup import register_portal
+from app.timeline.service import page_commands
+from bench.client_bench import config
+from bench.loadgen import install_portal
+from sandbox.apps import find_app
+from sandbox.testing import RunningSandbox, start_sandbox
+from sandbox.tokens import issue_token
+from sandbox.ui.frame import open_frame
+
+PLACEMENT = "CRM_ACTIVITY_LIST_MENU"
+
+
+def main() -> None:
+    args = parse_args()
+    sandbox = start_sandbox(portals=1)
+    try:
+        app = create_app(config(args.database_url, sandbox))
+        with app.app_context():
+            db.create_all()
+            register_portal(install_portal(sandbox))  # binds the placement, as the installer does
+            db.session.commit()
+            sandbox.configure(limits_enabled=False)
+            report = measure(app, sandbox, args.opens)
+            db.drop_all()
+    finally:
+        sandbox.stop()
+    print_report(report, args.opens)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--opens", type=int, default=300, help="page opens (and as many bare batches)")
+    parser.add_argument("--database-url", default="", help="default: a temporary SQLite file")
+    return parser.parse_args()
+
+
+def measure(app: Any, sandbox: RunningSandbox, opens: int) -> dict[str, Any]:
+    """Alternate page opens and bare batches over the portal's activities; count the portal's requests."""
+    client = app.test_client()
+    session = requests.Session()
+    activity_ids = sorted(sandbox.portal.crm.activities)
+    page_times: list[float] = []
+    bare_times: list[float] = []
+    portal_requests = 0
+    for n in range(opens + 10):
+        activity_id = activity_ids[n % len(activity_ids)]
+        before = served(sandbox)
+        page = open_page(client, sandbox, activity_id)
+        portal_requests += served(sandbox) - before if n >= 10 else 0
+        bare = bare_batch(session, sandbox, activity_id)
+        if n >= 10:  # the first ten warm the caches, the pools and the template loader
+            page_times.append(page)
+            bare_times.append(bare)
+    session.close()
+    return {"page": page_times, "bare": bare_times, "portal_requests": portal_requests}
+
+
+def open_page(client: Any, sandbox: RunningSandbox, activity_id: int) -> float:
+    """One open from the activity's context menu; the seconds the app took to answer it."""
+    portal = sandbox.portal
+    opened = open_frame(
+        sandbox.state,
+        portal,
+        find_app(sandbox.state, portal),
+        portal.users[1],
+        lang="en",
+        placement=PLACEMENT,
+        options={"ID": activity_id},
+    )
+    url = urlsplit(opened.url)
+    start = time.perf_counter()
+    response = client.post(url.path, query_string=dict(parse_qsl(url.query)), data=opened.fields)
+    elapsed = time.perf_counter() - start
+    if response.status_code != 200 or b'id="tb-activity"' not in response.data:
+        raise RuntimeError(f"the page did not open: {response.status_code}")
+    return elapsed
+
+
+def bare_batch(session: requests.Session, sandbox: RunningSandbox, activity_id: int) -> float:
+    """The page's batch sent by a bare requests.Session with a fresh user token; its seconds."""
+    portal = sandbox.portal
+    token = issue_token(sandbox.state, portal, find_app(sandbox.state, portal), 1).access_token
+    body = {
+        "auth": token,
+        "halt": 0,
+        "cmd": {key: f"{name}?{build_query(p)}" for key, (name, p) in page_commands(activity_id).items()},
+    }
+    start = time.perf_counter()
+    answer = session.post(f"{portal.client_endpoint}batch", json=body, timeout=10)
+    elapsed = time.perf_counter() - start
+    if answer.status_code != 200 or answer.json()["result"]["result_error"]:
+        raise RuntimeError(f"the bare batch failed: {answer.text[:200]}")
+    return elapsed
+
+
+def served(sandbox: RunningSandbox) -> int:
+    """REST requests the sandbox's portal hosts have answered so far (its own request counts)."""
+    with sandbox.state.lock:
+        return sum(sandbox.state.requests.values())
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] * 1000
+
+
+def print_report(report: dict[str, Any], opens: int) -> None:
+    page, bare = report["page"], report["bare"]
+    print(f"Activity page opens vs the bare batch they wait for ({opens} each, alternating, in process)")
+    for label, times in (("page open", page), ("bare batch", bare)):
+        print(f"  {label:<11} p50 {percentile(times, 0.5):6.2f} ms   p99 {percentile(times, 0.99):6.2f} ms")
+    median_page, median_bare = statistics.median(page), statistics.median(bare)
+    print(
+        f"  ratio page/bare (p50) = {median_page / median_bare:.2f}; "
+        f"the app adds {(median_page - median_bare) * 1000:.2f} ms per open"
+    )
+    print(f"  portal requests per page open = {report['portal_requests'] / opens:.2f}  (target 1)")
+
+
+if __name__ == "__main__":
+    main()
