@@ -28,9 +28,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 # Production drill (bench/drill.py): PostgreSQL, gunicorn, two workers, the sandbox; faults under load.
-# DRILL_SECONDS sets the load time (default 240); DRILL_DATABASE_URL uses that server instead of a throwaway one.
+# DRILL_SECONDS: load time (default 240); DRILL_REPORT: report path without suffix (default bench/drill-report);
+# DRILL_DATABASE_URL: use that server instead of a throwaway cluster (then the database is not restarted).
 drill: $(STAMP)
-	$(BIN)/python -m bench.drill $(if $(DRILL_SECONDS),--seconds $(DRILL_SECONDS))
+	$(BIN)/python -m bench.drill $(if $(DRILL_SECONDS),--seconds $(DRILL_SECONDS)) \
+		$(if $(DRILL_REPORT),--report $(DRILL_REPORT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -12,7 +12,18 @@ from app.bitrix24.errors import Bitrix24Error
 from app.bitrix24.hosts import url_allowed
 from app.bitrix24.oauth import AppInfo, OAuthClient
 from app.extensions import AnySession
-from app.models import Activity, InboxEvent, Portal, PortalState, RateLimitBucket
+from app.models import (
+    Activity,
+    ActivityTemplate,
+    ApiKey,
+    ApiRequest,
+    EnrichmentRule,
+    InboxEvent,
+    Portal,
+    PortalState,
+    RateLimitBucket,
+    TemplateSeed,
+)
 from app.portals import erase_tokens, expiry, set_application_token, write_tokens
 from app.vault import TokenVault
 
@@ -118,10 +129,14 @@ def uninstall(session: AnySession, portal: Portal, *, clean: bool) -> None:
     portal.uninstalled_at = datetime.now(UTC)
 
 
+# Every table keyed by member_id; a clean uninstall or the purge empties them all for the portal.
+PORTAL_ROWS = (Activity, InboxEvent, EnrichmentRule, ActivityTemplate, TemplateSeed, ApiKey, ApiRequest)
+
+
 def forget_portal(session: AnySession, portal: Portal) -> None:
     """Delete the portal and everything the app kept about it."""
-    session.execute(delete(Activity).where(Activity.member_id == portal.member_id))
-    session.execute(delete(InboxEvent).where(InboxEvent.member_id == portal.member_id))
+    for kept in PORTAL_ROWS:
+        session.execute(delete(kept).where(kept.member_id == portal.member_id))
     session.execute(delete(RateLimitBucket).where(RateLimitBucket.portal_id == portal.id))
     session.delete(portal)
     session.flush()

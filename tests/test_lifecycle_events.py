@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.activity_templates import portal_templates
+from app.api.keys import create_key
+from app.enrichment import add_rule
 from app.extensions import db
 from app.models import Activity, InboxEvent, Portal, PortalState
 from app.portals import read_tokens
 from sandbox.apps import add_app, find_app, uninstall_app, update_app
 from tests.conftest import post_event
 from tests.test_install import open_installer, stored
+
+TEXT_BLOCK = {"type": "text", "properties": {"value": "{{SUBJECT}}"}}
 
 
 def test_installed_portal_is_active_with_a_version(installed: Portal) -> None:
@@ -43,11 +48,27 @@ def test_uninstall_without_clean_erases_tokens_and_keeps_rows(installed, live_ap
 
 
 def test_uninstall_with_clean_deletes_every_row(installed, live_app, sandbox) -> None:
-    db.session.add(Activity(member_id=installed.member_id, activity_id=5, fields={}))
+    member_id = installed.member_id
+    db.session.add(Activity(member_id=member_id, activity_id=5, fields={}))
     db.session.commit()
+    portal_templates(member_id)  # seeds the default templates
+    create_key(member_id, "crm sync")
+    add_rule({"member_id": member_id, "name": "r", "layout": {"blocks": {"a": TEXT_BLOCK}}})
+    db.session.commit()
+    assert rows_of(member_id) > 0
     uninstall_app(sandbox.state, sandbox.portal, clean=True)
     assert sandbox.wait_for_deliveries(2)[-1].status == 200
-    assert stored() == [] and db.session.query(Activity).count() == 0
+    assert stored() == [] and rows_of(member_id) == 0
+
+
+def rows_of(member_id: str) -> int:
+    """Rows of every table with a member_id column that belong to this portal."""
+    db.session.expire_all()
+    tables = [t for t in db.metadata.sorted_tables if "member_id" in t.c]
+    return sum(
+        db.session.scalar(select(func.count()).select_from(t).where(t.c.member_id == member_id)) or 0
+        for t in tables
+    )
 
 
 def test_after_uninstall_no_token_remains_in_the_database_file(

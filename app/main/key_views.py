@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from app.api import keys
 from app.extensions import db
 from app.main import bp, service
+from app.main.pages import refused_page, render_page
 from app.main.texts import texts
-from app.main.views import admin_portal, refused_page, render_page
+from app.main.views import admin_portal
 from app.models import ApiKey, Portal
 
 

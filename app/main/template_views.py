@@ -13,8 +13,9 @@ from app.activity_templates import TemplateError
 from app.extensions import db
 from app.layout import LayoutError
 from app.main import bp, service
+from app.main.pages import refused_page, render_page
 from app.main.texts import texts
-from app.main.views import admin_portal, refused_page, render_page
+from app.main.views import admin_portal
 from app.models import ActivityTemplate, Portal
 
 FIELDS = ("name", "subject", "description", "layout")

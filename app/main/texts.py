@@ -8,8 +8,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "about": "Timeline Bridge puts activities from your other systems into the CRM timeline, "
         "and lets you open and act on them from the activity list.",
         "hello": "Hello, {name}.",
-        "activity_asked": "You asked to open activity #{id}. "
-        "Viewing activities here is coming in a later version.",
         "health": "Installation health",
         "health_ok": "Everything the app needs is registered on this portal.",
         "health_bad": "Some registrations are missing, so parts of the app will not work:",
@@ -71,7 +69,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "about": "Timeline Bridge добавляет в таймлайн CRM дела из ваших других систем "
         "и позволяет открывать их и работать с ними из списка дел.",
         "hello": "Здравствуйте, {name}.",
-        "activity_asked": "Вы хотели открыть дело №{id}. Просмотр дел здесь появится в следующей версии.",
         "health": "Состояние установки",
         "health_ok": "Всё, что нужно приложению, зарегистрировано на портале.",
         "health_bad": "Некоторые регистрации отсутствуют, поэтому часть приложения не работает:",

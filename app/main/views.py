@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, g, render_template, request, session
+from flask import g, request, session
 from flask.typing import ResponseReturnValue
 
 from app import enrichment, page_tokens
@@ -15,8 +15,10 @@ from app.enrichment import RuleError
 from app.frames import Frame, parse_frame
 from app.layout import LayoutError
 from app.main import bp, service
-from app.main.texts import refusal, texts
+from app.main.pages import refused_page, render_page
+from app.main.texts import texts
 from app.models import Portal
+from app.timeline.page import open_from_frame
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +36,16 @@ def index() -> ResponseReturnValue:
         portal = service.portal_for(frame.member_id, frame.domain)
         g.frame_origin = service.portal_origin(portal)
         if activity_id is not None:  # any user: the activity page verifies them in its own one batch
-            from app.timeline.page import open_from_frame  # app.timeline imports this module
-
             return open_from_frame(frame, portal, activity_id)
         opened = service.open_page(user_client(portal, frame.auth_id))
     except service.Refused as refused:
         return refused_page(refused, frame.lang)
     if not opened.viewer.is_admin:
-        return render_page("main/user.html", frame.lang, viewer=opened.viewer, activity_id=activity_id)
-    return admin_page(frame, portal, opened, activity_id)
+        return render_page("main/user.html", frame.lang, viewer=opened.viewer)
+    return admin_page(frame, portal, opened)
 
 
-def admin_page(
-    frame: Frame, portal: Portal, opened: service.Opened, activity_id: int | None
-) -> ResponseReturnValue:
+def admin_page(frame: Frame, portal: Portal, opened: service.Opened) -> ResponseReturnValue:
     """The overview, with a page token so the Repair form can act for this administrator."""
     viewer = opened.viewer
     token = page_tokens.issue(
@@ -55,10 +53,9 @@ def admin_page(
         user_id=viewer.user_id,
         is_admin=True,
         access_token=frame.auth_id,
-        activity_id=activity_id,
     )
     overview = service.overview_with(portal, opened.health, opened.health_error)
-    context = {"viewer": viewer, "overview": overview, "page_token": token, "activity_id": activity_id}
+    context = {"viewer": viewer, "overview": overview, "page_token": token}
     return render_page("main/admin.html", frame.lang, **context)
 
 
@@ -149,21 +146,3 @@ def repair_page(portal: Portal, lang: str, page_token: str, *, framed: bool) -> 
     overview = service.Overview(portal=portal, health=health, health_error=health_error)
     context = {"report": report, "overview": overview, "page_token": page_token, "framed": framed}
     return render_page("main/repaired.html", lang, **context), 200 if report.ok else 502
-
-
-def refused_page(refused: service.Refused, lang: str) -> ResponseReturnValue:
-    """A page that says what to do and shows nothing else."""
-    title, sentence = refusal(refused.kind, lang, message=refused.message)
-    return render_page("main/refused.html", lang, title=title, sentence=sentence), refused.status
-
-
-def render_page(template: str, lang: str, **context: object) -> str:
-    """Render a main page with the portal's language and the BX24 library."""
-    return render_template(
-        template,
-        lang=lang,
-        t=texts(lang),
-        bx24_js=current_app.config["B24_JS_URL"],
-        matchers=enrichment.matchers_text,
-        **context,
-    )

@@ -18,7 +18,7 @@ from app.bitrix24 import activities
 from app.bitrix24.errors import AuthError, Bitrix24Error, InvalidParameter
 from app.layout import LayoutError
 from app.main import service as main_service
-from app.main.views import refused_page
+from app.main.pages import refused_page
 from app.timeline import bp, page
 from app.timeline import configurable_texts as ct
 from app.timeline import texts as words

@@ -17,8 +17,8 @@ from app.bitrix24 import activities
 from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.layout import LayoutError
 from app.main import service as main_service
+from app.main.pages import refused_page
 from app.main.texts import texts
-from app.main.views import refused_page
 from app.models import ActivityTemplate
 from app.timeline import bp, page
 from app.timeline import texts as words

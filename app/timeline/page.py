@@ -13,8 +13,8 @@ from app.bitrix24.activities import Activity, Binding
 from app.connections import user_client
 from app.frames import Frame
 from app.main import service as main_service
+from app.main.pages import refused_page
 from app.main.texts import language
-from app.main.views import refused_page
 from app.models import Portal
 from app.timeline import texts as words
 from app.timeline.access import Acting

@@ -23,8 +23,8 @@ from app.bitrix24.errors import (
 from app.frames import parse_frame
 from app.layout import LayoutError
 from app.main import service as main_service
+from app.main.pages import refused_page
 from app.main.texts import language, refusal
-from app.main.views import refused_page
 from app.timeline import bp, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting

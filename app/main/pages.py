@@ -1,0 +1,28 @@
+"""Pages every blueprint in the portal's frame shares: a refusal, and a page in the portal's language."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask.typing import ResponseReturnValue
+
+from app import enrichment
+from app.main.service import Refused
+from app.main.texts import refusal, texts
+
+
+def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
+    """A page that says what to do and shows nothing else."""
+    title, sentence = refusal(refused.kind, lang, message=refused.message)
+    return render_page("main/refused.html", lang, title=title, sentence=sentence), refused.status
+
+
+def render_page(template: str, lang: str, **context: object) -> str:
+    """Render a main page with the portal's language and the BX24 library."""
+    return render_template(
+        template,
+        lang=lang,
+        t=texts(lang),
+        bx24_js=current_app.config["B24_JS_URL"],
+        matchers=enrichment.matchers_text,
+        **context,
+    )
