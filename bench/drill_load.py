@@ -37,6 +37,7 @@ class Sample:
     seconds: float
     status: int  # 0 when no HTTP answer came
     note: str = ""
+    portal: str = ""
 
 
 @dataclass
@@ -56,18 +57,19 @@ class Recorder:
         send: Callable[[], requests.Response],
         note: str = "",
         note_of: Callable[[requests.Response], str] | None = None,
+        portal: str = "",
     ) -> requests.Response | None:
         """Send a request to the app and record its status and latency (status 0 on a transport error)."""
         began, wall = time.perf_counter(), time.time()
         try:
             response = send()
         except requests.RequestException as error:
-            self.add(Sample(kind, wall, time.perf_counter() - began, 0, type(error).__name__))
+            self.add(Sample(kind, wall, time.perf_counter() - began, 0, type(error).__name__, portal))
             return None
         seconds = time.perf_counter() - began
         if note_of is not None:
             note = note_of(response)
-        self.add(Sample(kind, wall, seconds, response.status_code, note))
+        self.add(Sample(kind, wall, seconds, response.status_code, note, portal))
         return response
 
 
@@ -101,9 +103,12 @@ def frame(portal: PortalInfo, body: dict[str, Any], user_id: int) -> dict[str, A
     return response.json() if response.status_code == 200 else None
 
 
-def post_frame(recorder: Recorder, kind: str, opened: dict[str, Any]) -> requests.Response | None:
+def post_frame(
+    recorder: Recorder, kind: str, opened: dict[str, Any], portal: PortalInfo
+) -> requests.Response | None:
     """Submit the frame form to the app, as the slider's <form target=app-frame> does."""
-    return recorder.timed(kind, lambda: requests.post(opened["url"], data=opened["fields"], timeout=60))
+    send = lambda: requests.post(opened["url"], data=opened["fields"], timeout=60)  # noqa: E731
+    return recorder.timed(kind, send, portal=portal.domain)
 
 
 class Load:
@@ -131,15 +136,15 @@ class Load:
     def start(self) -> None:
         plan: list[tuple[Callable[[], None], float, int]] = [
             (self.change_activity, 10.0, 3),  # per second in all, threads
-            (self.open_page, 2.5, 2),
+            (self.open_page, 2.0, 2),
             (self.post_duplicates, 0.4, 1),
             (self.post_forged, 1.5, 1),
             (self.scrape_metrics, 0.5, 1),
         ]
         if self.features.placement:
-            plan.append((self.open_placement, 1.5, 2))
+            plan.append((self.open_placement, 1.0, 2))
         if self.features.api:
-            plan.append((self.call_api, 2.0, 1))
+            plan.append((self.call_api, 1.0, 1))
         for step, rate, threads in plan:
             for _ in range(threads):
                 thread = threading.Thread(
@@ -231,7 +236,7 @@ class Load:
         if opened is None:
             self._count("frame refused")
             return
-        response = post_frame(self.recorder, "page", opened)
+        response = post_frame(self.recorder, "page", opened, portal)
         if response is None or response.status_code != 200 or user_id != 1 or portal.rule_id is None:
             return
         token = PAGE_TOKEN.search(response.text)
@@ -253,7 +258,7 @@ class Load:
         if opened is None:
             self._count("placement frame refused")
             return
-        response = post_frame(self.recorder, "placement", opened)
+        response = post_frame(self.recorder, "placement", opened, portal)
         if not self.features.actions or response is None or response.status_code != 200:
             return
         if random.random() < 0.3:

@@ -49,6 +49,12 @@ def build_report(*, run: Any, stack: Stack, load: Any, portals: list[Any], featu
             "workers": "2 x flask --app app worker --lease 20 --backoff 1 --idle 0.5",
             "database": "PostgreSQL (throwaway cluster)" if not args.database_url else "DRILL_DATABASE_URL",
             "portal_states_at_end": dict(Counter(states.values())),
+            "plans": {
+                p.domain: "enterprise (5/s, burst 250)"
+                if i < len(portals) // 2
+                else "standard (2/s, burst 50)"
+                for i, p in enumerate(portals)
+            },
         },
         "load_kinds": {
             "placement": features.placement,
@@ -223,9 +229,25 @@ def user_figures(load: Any, started: float) -> dict[str, Any]:
             "p99_ms": round(percentile(seconds, 0.99), 1),
             "max_ms": round(max(seconds, default=0.0), 1),
         }
+    pages = [s for s in load.recorder.samples if s.kind == "page" and s.status]
+    out["page_by_portal"] = {
+        portal: {
+            "opens": len(mine),
+            "p50_ms": round(percentile([s.seconds * 1000 for s in mine], 0.5), 1),
+            "p99_ms": round(percentile([s.seconds * 1000 for s in mine], 0.99), 1),
+        }
+        for portal in sorted({s.portal for s in pages})
+        for mine in [[s for s in pages if s.portal == portal]]
+    }
     slowest = sorted((s for s in load.recorder.samples if s.kind in USER_KINDS), key=lambda s: -s.seconds)[:8]
     out["slowest"] = [
-        {"kind": s.kind, "at": round(s.at - started, 1), "seconds": round(s.seconds, 2), "status": s.status}
+        {
+            "kind": s.kind,
+            "portal": s.portal,
+            "at": round(s.at - started, 1),
+            "seconds": round(s.seconds, 2),
+            "status": s.status,
+        }
         for s in slowest
     ]
     out["503_to_users"] = sum(1 for s in load.recorder.samples if s.kind in USER_KINDS and s.status == 503)

@@ -6,55 +6,41 @@ they are responsible) with app.app_activities, its template filled from the open
 
 from __future__ import annotations
 
-import logging
-
 from flask import request
 from flask.typing import ResponseReturnValue
 
 from app import activity_templates, page_tokens
 from app.app_activities import Created, create_app_activity
 from app.bitrix24 import activities
-from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.layout import LayoutError
-from app.main import service as main_service
-from app.main.pages import refused_page
 from app.main.texts import texts
 from app.models import ActivityTemplate
-from app.timeline import bp, page
-from app.timeline import texts as words
-from app.timeline.access import Acting, acting
-from app.timeline.views import error_status, form_lang
-
-log = logging.getLogger(__name__)
+from app.timeline import bp
+from app.timeline.access import Acting
+from app.timeline.actions import Problem, act
 
 
 @bp.post("/activity/<int:activity_id>/create")
 def create_from_template(activity_id: int) -> ResponseReturnValue:
     """Make a linked app activity from the chosen template and show the page again with what happened."""
-    lang = form_lang()
-    try:
-        who = acting("create", activity_id=activity_id)
-    except main_service.Refused as refused:
-        return refused_page(refused, lang)
-    t = texts(lang)
-    template = activity_templates.find_template(who.portal.member_id, request.form.get("template_id", ""))
-    if template is None:
-        return page.show(who, lang=lang, problem=t["create_no_template"], status=404)
-    try:
-        created = create_linked(who, activity_id, template)
-    except LayoutError as error:
-        first = error.problems[0]
-        problem = t["create_bad_template"].format(
-            name=template.name, path=first.path or "layout", message=first.message
-        )
-        return page.show(who, lang=lang, problem=problem, status=422)
-    except AuthError:
-        return refused_page(main_service.Refused("reopen", 401), lang)
-    except Bitrix24Error as error:
-        log.info("create on activity %s refused: %s", activity_id, error.code or type(error).__name__)
-        return page.show(who, lang=lang, problem=words.error_words(error, lang), status=error_status(error))
-    key = "create_fallback" if created.fallback else "create_done"
-    return page.show(who, lang=lang, notice=t[key].format(id=created.activity_id, name=template.name))
+
+    def action(who: Acting, lang: str) -> str:
+        t = texts(lang)
+        template = activity_templates.find_template(who.portal.member_id, request.form.get("template_id", ""))
+        if template is None:
+            raise Problem(t["create_no_template"], 404)
+        try:
+            created = create_linked(who, activity_id, template)
+        except LayoutError as error:
+            first = error.problems[0]
+            path = first.path or "layout"
+            raise Problem(
+                t["create_bad_template"].format(name=template.name, path=path, message=first.message), 422
+            ) from None
+        key = "create_fallback" if created.fallback else "create_done"
+        return t[key].format(id=created.activity_id, name=template.name)
+
+    return act("create", activity_id, action)
 
 
 def create_linked(who: Acting, activity_id: int, template: ActivityTemplate) -> Created:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from flask import g, get_template_attribute, jsonify, request
@@ -11,15 +10,6 @@ from flask.typing import ResponseReturnValue
 
 from app.bitrix24 import activities
 from app.bitrix24.activities import Binding
-from app.bitrix24.errors import (
-    AccessDenied,
-    AuthError,
-    Bitrix24Error,
-    InvalidParameter,
-    NotFound,
-    ServerError,
-    TransportError,
-)
 from app.frames import parse_frame
 from app.layout import LayoutError
 from app.main import service as main_service
@@ -28,6 +18,7 @@ from app.main.texts import language, refusal
 from app.timeline import bp, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
+from app.timeline.actions import act, form_lang
 
 log = logging.getLogger(__name__)
 
@@ -48,61 +39,6 @@ def activity_menu() -> ResponseReturnValue:
     return page.open_from_frame(frame, portal, int(value))
 
 
-def form_lang() -> str:
-    return request.form.get("lang", "en")[:8]
-
-
-def act(
-    name: str, activity_id: int, action: Callable[[Acting], str], *, draft: str | None = None
-) -> ResponseReturnValue:
-    """Check the page token, run the action as the user, and show the page again with what happened.
-
-    `draft` (the editor's layout) is shown again in the editor when the action fails.
-    """
-    lang = form_lang()
-    try:
-        who = acting(name, activity_id=activity_id)
-    except main_service.Refused as refused:
-        return refused_page(refused, lang)
-    try:
-        notice_key = action(who)
-    except LayoutError as error:
-        first = error.problems[0]
-        problem = words.texts(lang)["bad_layout"].format(path=first.path or "layout", message=first.message)
-        return page.show(who, lang=lang, problem=problem, status=400, draft=draft)
-    except InvalidParameter as error:
-        return page.show(who, lang=lang, problem=invalid_words(error, lang), status=400, draft=draft)
-    except AuthError:
-        return refused_page(main_service.Refused("reopen", 401), lang)
-    except Bitrix24Error as error:
-        log.info("%s on activity %s refused: %s", name, activity_id, error.code or type(error).__name__)
-        problem = words.error_words(error, lang)
-        return page.show(who, lang=lang, problem=problem, status=error_status(error), draft=draft)
-    return page.show(who, lang=lang, notice=words.texts(lang)[notice_key])
-
-
-def invalid_words(error: InvalidParameter, lang: str) -> str:
-    """Our own check refused a form value before anything was sent."""
-    t = words.texts(lang)
-    if error.parameter == "deadline":
-        return t["bad_deadline"]
-    if error.parameter == "colorId":
-        return t["bad_color"]
-    if error.parameter == "value":  # a description over the 65535 characters a text field takes
-        return t["too_long"]
-    return t["bad_number"].format(field=t.get(error.parameter, error.parameter))
-
-
-def error_status(error: Bitrix24Error) -> int:
-    if isinstance(error, AccessDenied):
-        return 403
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, TransportError | ServerError):
-        return 502
-    return 400
-
-
 def owner() -> tuple[int, int]:
     """The activity's owner as the page rendered it; the portal refuses an owner the activity lacks."""
     return (
@@ -118,11 +54,11 @@ def owner() -> tuple[int, int]:
 def set_blocks(activity_id: int) -> ResponseReturnValue:
     """crm.activity.layout.blocks.set with the editor's layout (form field `layout`, JSON)."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         layout = service.read_layout(request.form.get("layout", ""))
         type_id, owner_id = owner()
         service.run(who.client, activities.blocks_set(type_id, owner_id, activity_id, layout))
-        return "saved_blocks"
+        return words.texts(lang)["saved_blocks"]
 
     return act("set blocks", activity_id, action, draft=request.form.get("layout", ""))
 
@@ -131,10 +67,10 @@ def set_blocks(activity_id: int) -> ResponseReturnValue:
 def delete_blocks(activity_id: int) -> ResponseReturnValue:
     """crm.activity.layout.blocks.delete."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         type_id, owner_id = owner()
         service.run(who.client, activities.blocks_delete(type_id, owner_id, activity_id))
-        return "deleted_blocks"
+        return words.texts(lang)["deleted_blocks"]
 
     return act("delete blocks", activity_id, action)
 
@@ -179,7 +115,7 @@ def refused_words(refused: main_service.Refused, lang: str) -> str:
 def change_todo(activity_id: int, change: str) -> ResponseReturnValue:
     """Change one thing of a to-do: form field `value` (and `offset` for the deadline)."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         type_id, owner_id = owner()
         value = request.form.get("value", "")
         if change == "deadline":
@@ -193,7 +129,7 @@ def change_todo(activity_id: int, change: str) -> ResponseReturnValue:
             user = service.positive(value, "responsible_id")
             request_ = activities.todo_update_responsible_user(activity_id, type_id, owner_id, user)
         service.run(who.client, request_)
-        return f"saved_{change}"
+        return words.texts(lang)[f"saved_{change}"]
 
     return act(f"change {change}", activity_id, action)
 
@@ -205,11 +141,11 @@ def change_todo(activity_id: int, change: str) -> ResponseReturnValue:
 def add_binding(activity_id: int) -> ResponseReturnValue:
     """Link the activity to one more CRM item: `entity_type_id`, `entity_id`."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         target = posted_binding("entity_type_id", "entity_id")
         request_ = activities.binding_add(activity_id, target.entity_type_id, target.entity_id)
         service.run(who.client, request_)
-        return "binding_added"
+        return words.texts(lang)["binding_added"]
 
     return act("add binding", activity_id, action)
 
@@ -218,12 +154,12 @@ def add_binding(activity_id: int) -> ResponseReturnValue:
 def move_binding(activity_id: int) -> ResponseReturnValue:
     """Move a link: `entity_type_id`, `entity_id` (the current one), `target_entity_id` (same type)."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         source = posted_binding("entity_type_id", "entity_id")
         target_id = service.positive(request.form.get("target_entity_id", ""), "entity_id")
         target = Binding(source.entity_type_id, target_id)
         service.run(who.client, activities.binding_move(activity_id, source, target))
-        return "binding_moved"
+        return words.texts(lang)["binding_moved"]
 
     return act("move binding", activity_id, action)
 
@@ -232,11 +168,11 @@ def move_binding(activity_id: int) -> ResponseReturnValue:
 def delete_binding(activity_id: int) -> ResponseReturnValue:
     """Remove a link: `entity_type_id`, `entity_id`."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         source = posted_binding("entity_type_id", "entity_id")
         request_ = activities.binding_delete(activity_id, source.entity_type_id, source.entity_id)
         service.run(who.client, request_)
-        return "binding_deleted"
+        return words.texts(lang)["binding_deleted"]
 
     return act("delete binding", activity_id, action)
 
@@ -255,9 +191,9 @@ def posted_binding(type_field: str, id_field: str) -> Binding:
 def complete(activity_id: int) -> ResponseReturnValue:
     """crm.activity.update COMPLETED=Y."""
 
-    def action(who: Acting) -> str:
+    def action(who: Acting, lang: str) -> str:
         service.run(who.client, activities.update(activity_id, {"COMPLETED": "Y"}))
-        return "completed"
+        return words.texts(lang)["completed"]
 
     return act("complete", activity_id, action)
 
@@ -265,19 +201,12 @@ def complete(activity_id: int) -> ResponseReturnValue:
 @bp.post("/activity/<int:activity_id>/delete")
 def delete(activity_id: int) -> ResponseReturnValue:
     """crm.activity.delete; afterwards there is nothing left to show but that it is gone."""
-    lang = form_lang()
-    try:
-        who = acting("delete", activity_id=activity_id)
-    except main_service.Refused as refused:
-        return refused_page(refused, lang)
-    try:
+
+    def action(who: Acting, lang: str) -> str:
         service.run(who.client, activities.delete(activity_id))
-    except AuthError:
-        return refused_page(main_service.Refused("reopen", 401), lang)
-    except Bitrix24Error as error:
-        log.info("delete of activity %s refused: %s", activity_id, error.code or type(error).__name__)
-        return page.show(who, lang=lang, problem=words.error_words(error, lang), status=error_status(error))
-    return page.show_deleted(who, lang=lang)
+        return ""
+
+    return act("delete", activity_id, action, finish=lambda who, lang: page.show_deleted(who, lang=lang))
 
 
 from app.timeline import configurable_views, create_views  # noqa: E402, F401  (their routes on bp)
