@@ -132,3 +132,28 @@ def test_reconcile_refuses_a_bad_time_or_an_unknown_portal(portal, runner_for, c
     assert bad_time.exit_code == 2 and "is not an ISO 8601 time" in bad_time.output
     unknown = runner.invoke(args=["events", "reconcile", "--portal", "0" * 32, "--since", "2026-01-01"])
     assert unknown.exit_code == 1 and "no portal with member_id" in unknown.output
+
+
+def test_the_worker_waits_out_a_lost_database_instead_of_exiting(tmp_path, capsys) -> None:
+    """A database that is not there yet (a restart, a failover) is retried with backoff, then drained."""
+    from app import create_app
+    from app.events_cli import run_through_outages
+    from tests.conftest import make_config
+
+    home = tmp_path / "not-yet"
+    app = create_app(make_config(f"sqlite:///{home / 'db.sqlite3'}"))
+    waits: list[float] = []
+
+    def database_comes_back(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            home.mkdir()
+            db.create_all()
+
+    with app.app_context():
+        runner = Worker(Inbox(db.session))
+        batches = run_through_outages(runner, once=True, max_batches=None, sleep=database_comes_back)
+        assert batches == 0 and waits == [1.0, 2.0]
+        assert inbox_rows() == []
+        db.engine.dispose()
+    assert "database unavailable (OperationalError); trying again in 1 s" in capsys.readouterr().err

@@ -9,21 +9,18 @@ from flask.typing import ResponseReturnValue
 
 from app.api import keys
 from app.extensions import db
-from app.main import bp, service
-from app.main.pages import refused_page, render_page
+from app.main import bp
+from app.main.admin import Admin, as_admin
+from app.main.pages import render_page
 from app.main.texts import texts
-from app.main.views import admin_portal
 from app.models import ApiKey, Portal
 
 
 @bp.post("/api-keys")
-def create_api_key() -> ResponseReturnValue:
+@as_admin("create API key")
+def create_api_key(admin: Admin) -> ResponseReturnValue:
     """Create a key for the page token's portal and show it this once (never cached, never again)."""
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, _ = admin_portal("create API key")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+    portal, lang, page_token = admin.portal, admin.lang, admin.page_token
     label = request.form.get("label", "").strip()
     if len(label) > keys.LABEL_LENGTH:
         return keys_page(portal, lang, page_token, message=texts(lang)["api_key_label_long"]), 400
@@ -35,13 +32,10 @@ def create_api_key() -> ResponseReturnValue:
 
 
 @bp.post("/api-keys/<int:key_id>/revoke")
-def revoke_api_key(key_id: int) -> ResponseReturnValue:
+@as_admin("revoke API key")
+def revoke_api_key(admin: Admin, key_id: int) -> ResponseReturnValue:
     """Revoke one of the portal's keys: requests carrying it are refused from now on."""
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, _ = admin_portal("revoke API key")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+    portal, lang, page_token = admin.portal, admin.lang, admin.page_token
     key = keys.find_key(portal.member_id, key_id)
     if key is None:
         return keys_page(portal, lang, page_token, message=texts(lang)["api_key_missing"]), 404

@@ -12,35 +12,34 @@ from app import activity_templates
 from app.activity_templates import TemplateError
 from app.extensions import db
 from app.layout import LayoutError
-from app.main import bp, service
-from app.main.pages import refused_page, render_page
+from app.main import bp
+from app.main.admin import Admin, as_admin
+from app.main.pages import render_page
 from app.main.texts import texts
-from app.main.views import admin_portal
 from app.models import ActivityTemplate, Portal
 
 FIELDS = ("name", "subject", "description", "layout")
 
 
 @bp.post("/templates")
-def add_template() -> ResponseReturnValue:
+@as_admin("add template")
+def add_template(admin: Admin) -> ResponseReturnValue:
     """Add a template; a refused one shows its problems by path and keeps what was typed."""
-    return _save(None)
+    return _save(admin, None)
 
 
 @bp.post("/templates/<int:template_id>")
-def update_template(template_id: int) -> ResponseReturnValue:
+@as_admin("save template")
+def update_template(admin: Admin, template_id: int) -> ResponseReturnValue:
     """Save new values for one of the portal's templates."""
-    return _save(template_id)
+    return _save(admin, template_id)
 
 
 @bp.post("/templates/<int:template_id>/delete")
-def delete_template(template_id: int) -> ResponseReturnValue:
+@as_admin("delete template")
+def delete_template(admin: Admin, template_id: int) -> ResponseReturnValue:
     """Delete one of the portal's templates; activities made from it stay."""
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, _ = admin_portal("delete template")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+    portal, lang, page_token = admin.portal, admin.lang, admin.page_token
     template = activity_templates.find_template(portal.member_id, template_id)
     if template is None:
         return templates_page(portal, lang, page_token, message=texts(lang)["template_missing"]), 404
@@ -51,12 +50,8 @@ def delete_template(template_id: int) -> ResponseReturnValue:
     return templates_page(portal, lang, page_token, notice=notice)
 
 
-def _save(template_id: int | None) -> ResponseReturnValue:
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, _ = admin_portal("save template")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+def _save(admin: Admin, template_id: int | None) -> ResponseReturnValue:
+    portal, lang, page_token = admin.portal, admin.lang, admin.page_token
     form = {name: request.form.get(name, "") for name in FIELDS}
     context: dict[str, Any] = {"form": form, "editing": template_id}
     try:

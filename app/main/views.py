@@ -15,6 +15,7 @@ from app.enrichment import RuleError
 from app.frames import Frame, parse_frame
 from app.layout import LayoutError
 from app.main import bp, service
+from app.main.admin import Admin, as_admin
 from app.main.pages import refused_page, render_page
 from app.main.texts import texts
 from app.models import Portal
@@ -72,24 +73,17 @@ def outside_frame(member_id: str, user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/repair")
-def repair() -> ResponseReturnValue:
+@as_admin("repair")
+def repair(admin: Admin) -> ResponseReturnValue:
     """Register the manifest again for an administrator's page token, then show the steps and the health."""
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, framed = admin_portal("repair")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
-    return repair_page(portal, lang, page_token, framed=framed)
+    return repair_page(admin.portal, admin.lang, admin.page_token, framed=admin.framed)
 
 
 @bp.post("/rules")
-def add_rule() -> ResponseReturnValue:
+@as_admin("add rule")
+def add_rule(admin: Admin) -> ResponseReturnValue:
     """Add an enrichment rule for an administrator's page token; a refused template shows its paths."""
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, _ = admin_portal("add rule")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+    portal, lang, page_token = admin.portal, admin.lang, admin.page_token
     try:
         rule = service.add_rule(portal, request.form)
     except LayoutError as error:
@@ -100,33 +94,15 @@ def add_rule() -> ResponseReturnValue:
 
 
 @bp.post("/rules/<int:rule_id>/<any(enable, disable, delete):action>")
-def change_rule(rule_id: int, action: str) -> ResponseReturnValue:
+@as_admin("change rule")
+def change_rule(admin: Admin, rule_id: int, action: str) -> ResponseReturnValue:
     """Enable, disable or delete one of the page's portal's rules."""
-    lang = request.form.get("lang", "en")[:8]
-    try:
-        portal, page_token, _ = admin_portal(f"{action} rule")
-    except service.Refused as refused:
-        return refused_page(refused, lang)
+    portal, lang, page_token = admin.portal, admin.lang, admin.page_token
     rule = service.change_rule(portal, rule_id, action)
     if rule is None:
         return rules_page(portal, lang, page_token, message=texts(lang)["rule_missing"]), 404
     notice = texts(lang)[f"rule_{action}d"].format(name=rule.name)
     return rules_page(portal, lang, page_token, notice=notice)
-
-
-def admin_portal(action: str) -> tuple[Portal, str, bool]:
-    """The portal an administrator's page token acts for, the token, and whether it came from the frame."""
-    raw = request.form.get(page_tokens.FIELD) or request.headers.get(page_tokens.HEADER, "")
-    try:
-        page = page_tokens.read(raw)
-    except page_tokens.PageTokenError as error:
-        log.info("%s refused: %s", action, error.reason)
-        raise service.Refused("reopen", 401) from None
-    portal = service.installed_portal(page.member_id)
-    g.frame_origin = service.portal_origin(portal)
-    if not page.is_admin:
-        raise service.Refused("admins_only", 403)
-    return portal, raw, bool(page.access_token)
 
 
 def rules_page(portal: Portal, lang: str, page_token: str, **context: Any) -> str:

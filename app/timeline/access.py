@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import g, request
-
-from app import page_tokens
 from app.bitrix24.client import Client
 from app.connections import user_client
-from app.main.service import Refused, installed_portal, portal_origin
+from app.main.admin import opened_page
+from app.main.service import Refused
 from app.models import Portal
 from app.page_tokens import PageSession
 
@@ -29,17 +27,11 @@ class Acting:
 
 def acting(action: str, *, activity_id: int | None = None) -> Acting:
     """Check the request's page token (form field or header); Refused when it cannot act for `activity_id`."""
-    raw = request.form.get(page_tokens.FIELD) or request.headers.get(page_tokens.HEADER, "")
-    try:
-        page = page_tokens.read(raw)
-    except page_tokens.PageTokenError as error:
-        log.info("%s refused: %s", action, error.reason)
-        raise Refused("reopen", 401) from None
-    portal = installed_portal(page.member_id)
-    g.frame_origin = portal_origin(portal)
-    if not page.access_token:
+    opened = opened_page(action)
+    if not opened.page.access_token:
         raise Refused("reopen", 401)  # a token made outside the frame cannot act as a portal user
-    if activity_id is not None and page.activity_id != activity_id:
+    if activity_id is not None and opened.page.activity_id != activity_id:
         log.info("%s refused: the page token was issued for another activity", action)
         raise Refused("wrong_activity", 403)
-    return Acting(portal, page, raw, user_client(portal, page.access_token))
+    client = user_client(opened.portal, opened.page.access_token)
+    return Acting(opened.portal, opened.page, opened.token, client)

@@ -1,0 +1,76 @@
+"""Who a page's form acts for: the page token read and checked, and the administrators-only views."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec
+
+from flask import g, request
+from flask.typing import ResponseReturnValue
+
+from app import page_tokens
+from app.main.pages import refused_page
+from app.main.service import Refused, installed_portal, portal_origin
+from app.models import Portal
+from app.page_tokens import PageSession
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A page token that checked out, the session it vouches for and its installed portal."""
+
+    page: PageSession
+    portal: Portal
+    token: str
+
+
+def opened_page(action: str) -> Opened:
+    """Read the request's page token (form field or header); Refused when it is bad or its portal gone."""
+    raw = request.form.get(page_tokens.FIELD) or request.headers.get(page_tokens.HEADER, "")
+    try:
+        page = page_tokens.read(raw)
+    except page_tokens.PageTokenError as error:
+        log.info("%s refused: %s", action, error.reason)
+        raise Refused("reopen", 401) from None
+    portal = installed_portal(page.member_id)
+    g.frame_origin = portal_origin(portal)  # the refusal or the page may be framed by this portal only
+    return Opened(page, portal, raw)
+
+
+@dataclass(frozen=True)
+class Admin:
+    """An administrator's page: the portal, the page's language and token, and whether it is framed."""
+
+    portal: Portal
+    lang: str
+    page_token: str
+    framed: bool
+
+
+def as_admin(
+    action: str,
+) -> Callable[[Callable[Concatenate[Admin, P], ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Run the view for the administrator the page token names; everyone else gets a refusal page."""
+
+    def wrap(view: Callable[Concatenate[Admin, P], ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        def run(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            lang = request.form.get("lang", "en")[:8]
+            try:
+                opened = opened_page(action)
+                if not opened.page.is_admin:
+                    raise Refused("admins_only", 403)
+            except Refused as refused:
+                return refused_page(refused, lang)
+            admin = Admin(opened.portal, lang, opened.token, framed=bool(opened.page.access_token))
+            return view(admin, *args, **kwargs)
+
+        return run
+
+    return wrap
