@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.enrichment import FIELD_NAMES, check_template, fill_values, render_layout
+from app.enrichment import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.extensions import db
 from app.layout import Code, LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed
@@ -194,7 +194,7 @@ def validate(data: Mapping[str, Any]) -> dict[str, Any]:
     name = _bounded(data.get("name"), "the name", NAME_LENGTH, required=True)
     subject = _bounded(data.get("subject"), "the subject", SUBJECT_LENGTH, required=True)
     description = _bounded(data.get("description"), "the description", DESCRIPTION_LENGTH, required=False)
-    layout = layout_json(data.get("layout"))
+    layout = layout_json(data.get("layout"), refuse=TemplateError)
     problems = _text_problems("subject", subject) + _text_problems("description", description)
     if problems:
         raise LayoutError(problems)
@@ -217,18 +217,6 @@ def _text_problems(path: str, text: str) -> list[Problem]:
         for name in sorted(placeholders(text))
         if name not in FIELD_NAMES
     ]
-
-
-def layout_json(raw: Any) -> dict[str, Any]:
-    """A layout given as JSON text or as an object; TemplateError if it is neither."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise TemplateError(f"the layout is not JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise TemplateError('the layout must be a JSON object such as {"blocks": {…}}')
-    return raw
 
 
 # --- rendering ---

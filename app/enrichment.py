@@ -104,7 +104,7 @@ def validate_rule(data: Mapping[str, Any]) -> EnrichmentRule:
     member_id = str(data.get("member_id") or "").strip()
     if not member_id:
         raise RuleError("a rule needs a portal (member_id)")
-    layout = _layout_json(data.get("layout"))
+    layout = layout_json(data.get("layout"))
     check_template(layout)
     return EnrichmentRule(
         member_id=member_id,
@@ -143,14 +143,15 @@ def _placeholder_paths(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _placeholder_paths(item, f"{path}.{index}" if path else str(index))
 
 
-def _layout_json(raw: Any) -> dict[str, Any]:
+def layout_json(raw: Any, *, refuse: type[Exception] = RuleError) -> dict[str, Any]:
+    """A layout given as JSON text or as an object; `refuse` (with words) if it is neither."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as error:
-            raise RuleError(f"the layout is not JSON: {error}") from None
+            raise refuse(f"the layout is not JSON: {error}") from None
     if not isinstance(raw, dict):
-        raise RuleError('the layout must be a JSON object such as {"blocks": {…}}')
+        raise refuse('the layout must be a JSON object such as {"blocks": {…}}')
     return raw
 
 
