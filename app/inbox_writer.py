@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class InboxWriter:
         self._queue: list[PendingRow] = []
         self._lock = threading.Lock()
         self._writing = False  # a leader is writing a group; while False the queue is empty
+        self._connection: Connection | None = None  # used by the leader only
+        event.listen(engine, "engine_disposed", self._close)  # a disposed engine must leave nothing open
 
     def write(self, values: dict[str, Any], token_sha256: str, *, timeout: float = 30.0) -> Outcome:
         """Store a row once its group commits, if its sender checks out; WriteFailed if nothing committed."""
@@ -116,7 +119,7 @@ class InboxWriter:
 
     def _flush(self, batch: list[PendingRow]) -> None:
         try:
-            self._commit(batch)
+            self._commit_once_more_if_disconnected(batch)
         except Exception as error:  # every row of the group fails with it: none was committed
             log.error(
                 "inbox: a group of %d events was not committed (%s); answered 503, and the portal "
@@ -130,9 +133,23 @@ class InboxWriter:
             row.written, row.leads = True, False
             row.wake.set()
 
+    def _commit_once_more_if_disconnected(self, batch: list[PendingRow]) -> None:
+        """Commit the group; if the kept connection had died (a database restart), once more on a new one.
+
+        Safe to repeat: the insert does nothing for keys already there, so a commit that did land before the
+        connection broke turns into "duplicate" answers (still 200, still stored), never a second row.
+        """
+        try:
+            self._commit(batch)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("inbox: the writer's database connection was lost; writing the group again")
+            self._commit(batch)
+
     def _commit(self, batch: list[PendingRow]) -> None:
         """Verify the group's senders, insert the verified rows, commit; set each row's outcome."""
-        with self._writers_queue(), self.engine.begin() as connection:
+        with self._writers_queue(), self._transaction() as connection:
             digests = self._digests(connection, {row.values["member_id"] for row in batch})
             first: dict[str, PendingRow] = {}
             for row in batch:
@@ -149,6 +166,27 @@ class InboxWriter:
         for key, row in first.items():
             if key in new:
                 row.outcome = Outcome.STORED
+
+    def _close(self, _engine: Engine) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:  # the engine's pool is gone already: close the driver's connection itself
+            connection.invalidate()
+            connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on the writer's own connection (no pool checkout per group); drop it if it breaks."""
+        # Only the leader writes, so one connection serves every group of this process.
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        connection = self._connection
+        try:
+            with connection.begin():
+                yield connection
+        except BaseException:
+            self._connection = None
+            connection.close()
+            raise
 
     def _digests(self, connection: Connection, member_ids: set[str]) -> dict[str, str]:
         """The stored application_token digests of these portals, in one read."""

@@ -18,7 +18,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app import enrichment, item_actions
@@ -39,6 +39,7 @@ DELETED = "ONCRMACTIVITYDELETE"
 CLICKED = item_actions.EVENT
 # A 429 waits in the inbox (retry_at = operating_reset_at), not in a worker holding a lease.
 WORKER_RETRY = RetryPolicy(max_reset_wait=0.0)
+LEASE_MARGIN = timedelta(seconds=5)  # apply only with this much of the lease left (a commit takes ms)
 Connect = Callable[[Portal], Client]
 
 
@@ -159,9 +160,27 @@ class Worker:
             self._failed(claim, events, str(error), report, retry_at=_reset_at(error))
             db.session.commit()
             return
+        if self._lease_lapsing(claim):
+            log.warning(
+                "member_id=%s: the lease on %d events ran out while the portal was called; "
+                "left to the next claim, nothing applied",
+                member_id,
+                len(events),
+            )
+            return
         self._apply(claim, member_id, events, results, report)
         db.session.commit()
         self._enrich(client, member_id, results)
+
+    def _lease_lapsing(self, claim: Claim) -> bool:
+        """Whether the claim's lease is over (or nearly): another worker may hold these events by now.
+
+        The settle is fenced by the lease, but the mirror writes and the enrichment beside it are not:
+        applied after the lease, they would be a second processing of events another claim also processes
+        (the limiter can hold a call for longer than a short lease).
+        """
+        margin = min(LEASE_MARGIN, self.inbox.lease / 10)
+        return self.inbox.clock() >= claim.lease_until - margin
 
     def _carry_out(
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport

@@ -81,7 +81,7 @@ def build_report(*, run: Any, stack: Stack, load: Any, portals: list[Any], featu
     return report
 
 
-def read_database(url: str) -> tuple[list[dict], dict[tuple[str, int], bool], dict[str, str]]:
+def read_database(url: str) -> tuple[list[dict], dict[tuple[str, int], tuple[bool, str]], dict[str, str]]:
     engine = create_engine(url, pool_pre_ping=True)
     with engine.connect() as connection:
         inbox = [
@@ -94,12 +94,19 @@ def read_database(url: str) -> tuple[list[dict], dict[tuple[str, int], bool], di
             )
         ]
         mirror = {
-            (row.member_id, int(row.activity_id)): bool(row.deleted)
-            for row in connection.execute(text("SELECT member_id, activity_id, deleted FROM activities"))
+            (row.member_id, int(row.activity_id)): (bool(row.deleted), last_updated(row.fields))
+            for row in connection.execute(
+                text("SELECT member_id, activity_id, deleted, fields FROM activities")
+            )
         }
         states = dict(connection.execute(text("SELECT member_id, state FROM portals")).tuples().all())
     engine.dispose()
     return inbox, mirror, states
+
+
+def last_updated(fields: Any) -> str:
+    values = fields if isinstance(fields, dict) else json.loads(fields or "{}")
+    return str(values.get("LAST_UPDATED") or "")
 
 
 def row_key(row: dict) -> tuple[str, str, str, str, str]:
@@ -346,30 +353,40 @@ def mirror_figures(stack: Stack, portals: list[Any], deliveries: list[dict], mir
     wrong: Counter[str] = Counter()
     checked = 0
     for portal in portals:
-        alive = portal_activity_ids(stack, portal.member_id)
+        alive = portal_activities(stack, portal.member_id)
         for activity_id in named[portal.member_id]:
             checked += 1
-            deleted = mirror.get((portal.member_id, activity_id))
+            deleted, updated = mirror.get((portal.member_id, activity_id), (None, ""))
             if activity_id in alive and deleted is None:
                 wrong["exists, not mirrored"] += 1
             elif activity_id in alive and deleted:
                 wrong["exists, mirrored as deleted"] += 1
             elif activity_id not in alive and deleted is False:
                 wrong["deleted, mirrored as alive"] += 1
+            elif activity_id in alive and updated != alive[activity_id]:
+                wrong["mirrored, but an older version (LAST_UPDATED differs)"] += 1
     return {"activities_checked": checked, "diverging": sum(wrong.values()), "by_kind": dict(wrong)}
 
 
-def portal_activity_ids(stack: Stack, member_id: str) -> set[int]:
-    """Every activity id on the portal, read as a robot (no rate limit, no token), keyset pages by ID."""
-    ids: set[int] = set()
+def portal_activities(stack: Stack, member_id: str) -> dict[int, str]:
+    """Every activity on the portal with its LAST_UPDATED, read as a robot (no rate limit), keyset pages."""
+    found: dict[int, str] = {}
     last = 0
     while True:
-        params = {"select": ["ID"], "order": {"ID": "ASC"}, "filter": {">ID": last}, "start": -1}
+        params = {
+            "select": ["ID", "LAST_UPDATED"],
+            "order": {"ID": "ASC"},
+            "filter": {">ID": last},
+            "start": -1,
+        }
         payload = {"member_id": member_id, "method": "crm.activity.list", "params": params}
-        page = [int(item["ID"]) for item in sandbox_control(stack, "robot", payload)["result"]]
-        ids.update(page)
+        page = {
+            int(i["ID"]): str(i.get("LAST_UPDATED") or "")
+            for i in sandbox_control(stack, "robot", payload)["result"]
+        }
+        found.update(page)
         if len(page) < 50:
-            return ids
+            return found
         last = max(page)
 
 
@@ -440,6 +457,21 @@ def markdown(report: dict[str, Any]) -> str:
         f"| portal requests per processed event (worker) | {requests_['per_processed_event']} | |",
         f"| mirror rows diverging from the portal after reconcile | {report['mirror']['diverging']} "
         "| reported |",
+        "",
+    ]
+    plans = report["setup"]["plans"]
+    by_portal = ", ".join(
+        f"{plans.get(d, '?').split(' ')[0]} {v['p99_ms']:g} ms"
+        for d, v in users.get("page_by_portal", {}).items()
+    )
+    lines += [
+        f"Page-open p99 by portal: {by_portal}. Faults: "
+        + "; ".join(
+            f["fault"]
+            for f in report["faults"]
+            if f["fault"] not in ("drained", "reconciled the outage window")
+        )
+        + ".",
         "",
     ]
     failed = [m for m in report["must"] if not m["ok"]]

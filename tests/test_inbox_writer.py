@@ -19,7 +19,7 @@ from app.inbox import INBOX, inbox_row
 from app.inbox_writer import InboxWriter, Outcome, WriteFailed
 from app.models import InboxEvent, Portal, utcnow
 from app.portals import digest, set_application_token
-from tests.conftest import post_event
+from tests.conftest import POSTGRES_URL, post_event
 from tests.test_inbox import inbox_rows, real_auth
 
 
@@ -220,3 +220,22 @@ def test_many_threads_form_groups_and_every_row_is_stored_once(portal, connected
     assert outcomes == [Outcome.STORED] * 400
     assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == list(range(400))
     assert not writer._writing and not writer._queue  # the last leader let go
+
+
+@pytest.mark.skipif(
+    not POSTGRES_URL, reason="TEST_DATABASE_URL not set: needs a server whose backend can be killed"
+)
+def test_a_writer_whose_connection_died_writes_the_next_group_on_a_new_one(portal, connected_app) -> None:
+    writer = group_writer(portal, "real-token")
+    member_id = portal.member_id
+
+    def row(n: int) -> dict:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        return inbox_row(event, member_id, utcnow())
+
+    assert writer.write(row(1), digest("real-token")) is Outcome.STORED
+    backend = writer._connection.connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
+    with db.engine.connect() as killer:  # what a database restart does to every open connection
+        killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    assert writer.write(row(2), digest("real-token")) is Outcome.STORED
+    assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == [1, 2]

@@ -23,7 +23,7 @@ def parse(body: str) -> dict[Sample, float]:
     """A small parser of the text format 0.0.4: every line a comment or a sample of a declared family."""
     samples: dict[Sample, float] = {}
     types: dict[str, str] = {}
-    for line in body.splitlines():
+    for line in body.split("\n")[:-1]:  # the format's lines end in \n only
         comment = COMMENT.match(line)
         if comment:
             if comment.group(1) == "TYPE":
@@ -127,3 +127,18 @@ def test_each_counter_says_it_is_counted_per_process(client) -> None:
     body = client.get("/metrics").get_data(as_text=True)
     helps = [line for line in body.splitlines() if line.startswith("# HELP tb_") and "_total " in line]
     assert helps and all("each web process reports its own" in line for line in helps)
+
+
+def test_a_made_up_event_name_is_counted_as_other_and_makes_no_series(portal, sandbox, connected_app) -> None:
+    client = connected_app.test_client()
+    member_id, _ = installed_with_token(portal, sandbox)
+    before = scrape(client)
+    answers = [post(client, member_id, "0" * 32, f"ONMADEUP{n}\x1c\u2028", 5) for n in range(3)]
+    assert [a.status_code for a in answers] == [401] * 3
+    after = scrape(client)
+    assert (
+        value(after, "tb_events_received_total", event="OTHER")
+        - value(before, "tb_events_received_total", event="OTHER")
+        == 3
+    )
+    assert not [sample for sample in after if "ONMADEUP" in str(sample)]

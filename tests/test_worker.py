@@ -238,6 +238,25 @@ def test_an_expired_lease_makes_claimed_events_due_again_and_fences_the_old_clai
     assert statuses() == {InboxStatus.DONE: 1}
 
 
+def test_a_worker_whose_lease_ran_out_during_the_portal_call_applies_nothing(portal, sandbox) -> None:
+    [activity_id] = make_activities(sandbox, 1)
+    accept_all(portal, [event("ONCRMACTIVITYUPDATE", activity_id)])
+    clock = FakeClock()
+    inbox = Inbox(db.session, clock=clock, lease=timedelta(seconds=60))
+
+    def slow(portal: Portal) -> Client:  # the portal call outlasts the lease (a long wait for the limiter)
+        client = counting([])(portal)
+        client.observe = lambda method, outcome: clock.advance(61)
+        return client
+
+    late = Worker(inbox, connect=slow).run_batch()
+    assert late.claimed and late.settled == [] and late.failed == []
+    assert mirror(portal.member_id) == {} and statuses() == {InboxStatus.PENDING: 1}
+    again = Worker(inbox, connect=counting([])).run_batch()  # the next claim processes it, once
+    assert again.settled == again.claimed and statuses() == {InboxStatus.DONE: 1}
+    assert list(mirror(portal.member_id)) == [activity_id]
+
+
 def test_an_event_whose_workers_keep_dying_is_parked(portal, sandbox) -> None:
     [activity_id] = make_activities(sandbox, 1)
     accept_all(portal, [event("ONCRMACTIVITYUPDATE", activity_id)])
