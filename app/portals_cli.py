@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from app.api.service import forget_answered
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import client_for
 from app.extensions import db
@@ -81,12 +82,15 @@ def repair_portal(member_id: str) -> None:
 @portals_cli.command("purge")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(min=0), help="Keep this long.")
 def purge_portals(days: int) -> None:
-    """Delete every row of portals uninstalled more than --days ago."""
-    gone = purge(db.session, now=datetime.now(UTC), keep=timedelta(days=days))
+    """Delete every row of portals uninstalled more than --days ago, and API idempotency keys that old."""
+    now = datetime.now(UTC)
+    gone = purge(db.session, now=now, keep=timedelta(days=days))
+    keys = forget_answered(now - timedelta(days=days))
     db.session.commit()
     for member_id in gone:
         click.echo(f"deleted {member_id}")
     click.echo(f"purged {len(gone)} portal{'s' if len(gone) != 1 else ''} uninstalled over {days} days ago")
+    click.echo(f"forgot {keys} API idempotency key{'s' if keys != 1 else ''} answered over {days} days ago")
 
 
 def describe(portal: Portal, now: datetime) -> dict[str, str]:

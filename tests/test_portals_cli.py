@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.connections import client_for
 from app.extensions import db
-from app.models import Activity, InboxEvent, Portal, PortalState
+from app.models import Activity, ApiRequest, ApiRequestState, InboxEvent, Portal, PortalState
 from app.portals import read_tokens
 from app.registration import check
 from app.setup import register_portal
@@ -137,3 +137,24 @@ def test_purge_honours_days(connected_app, runner_for) -> None:
 
 def test_purge_refuses_negative_days(connected_app, runner_for) -> None:
     assert run(runner_for, connected_app, "purge", "--days", "-1").exit_code == 2
+
+
+def test_purge_forgets_answered_api_keys_as_old_as_the_portals_it_purges(
+    connected_app, portal, runner_for
+) -> None:
+    now = datetime.now(UTC)
+    for key, age, state in (("old", 31, "done"), ("recent", 2, "done"), ("stuck", 40, "pending")):
+        db.session.add(
+            ApiRequest(
+                member_id=portal.member_id,
+                idempotency_key=key,
+                request_sha256="0" * 64,
+                state=ApiRequestState(state),
+                created_at=now - timedelta(days=age),
+            )
+        )
+    db.session.commit()
+    result = run(runner_for, connected_app, "purge")
+    assert result.exit_code == 0 and "forgot 1 API idempotency key answered" in result.output
+    db.session.expire_all()
+    assert set(db.session.scalars(db.select(ApiRequest.idempotency_key))) == {"recent", "stuck"}

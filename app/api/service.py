@@ -216,3 +216,9 @@ def set_layout(portal: Portal, activity_id: int, layout: dict[str, Any]) -> dict
     except Bitrix24Error as error:
         raise portal_error(error) from None
     return {"activity_id": activity_id, "blocks_set": True}
+
+
+def forget_answered(before: datetime) -> int:
+    """Delete the answered idempotency keys made before `before`; a key older than that creates anew."""
+    query = delete(ApiRequest).where(ApiRequest.state == ApiRequestState.DONE, ApiRequest.created_at < before)
+    return int(db.session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
