@@ -75,8 +75,11 @@ def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the
     page.screenshot(path=str(shots / "2-activity-page.png"))
 
     before = set(sandbox.portal.crm.activities)
-    frame.locator("#create-form select[name=template_id]").select_option(label="Follow-up call")
-    frame.locator("#create-submit").click()
+    frame.locator("#create-template").select_option(label="Follow-up call")
+    frame.locator("#create-template").focus()
+    page.keyboard.press("Tab")  # keyboard only: from the template's select to its button, then Enter
+    assert frame.locator("#create-submit").evaluate("button => button === document.activeElement")
+    page.keyboard.press("Enter")
     frame.locator("#tb-notice").wait_for()
     page.screenshot(path=str(shots / "3-app-activity-added.png"))
     (created,) = set(sandbox.portal.crm.activities) - before
