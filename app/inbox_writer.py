@@ -1,12 +1,13 @@
-"""Group commit for POST /events: the rows of concurrent requests written in one transaction.
+"""Group commit for POST /events: the rows of concurrent requests written in one statement.
 
 A request hands its row and the sender it claims to `InboxWriter.write`. If no group is being written, the
 request's own thread leads: it takes everything queued (at most `max_batch` rows, its own first), checks
 every claimed sender with ONE read of the portals' application_token digests, inserts the verified rows with
-`ON CONFLICT DO NOTHING RETURNING dedup_key` in the same transaction, commits, and only then wakes each
-follower with its own outcome (new, duplicate or refused). Rows that arrived meanwhile wait; the leader
-hands the lead to the first of them, which writes them as the next group. A failed transaction wakes its
-rows with the error, so no request is answered 200 for a row that is not committed.
+ONE `INSERT … ON CONFLICT DO NOTHING RETURNING dedup_key` (atomic, committed on its own: autocommit saves the
+BEGIN and COMMIT round trips), and only then wakes each follower with its own outcome (new, duplicate or
+refused). Rows that arrived meanwhile wait; the leader hands the lead to the first of them, which writes them
+as the next group. A failed insert wakes its rows with the error, so no request is answered 200 for a row
+that is not committed.
 
 Leading from a request thread, rather than from a flusher thread, saves two thread hand-offs per group:
 under the GIL each hand-off is a wake-up and a wait for the interpreter, which bench/events_bench.py showed
@@ -134,10 +135,10 @@ class InboxWriter:
             row.wake.set()
 
     def _commit_once_more_if_disconnected(self, batch: list[PendingRow]) -> None:
-        """Commit the group; if the kept connection had died (a database restart), once more on a new one.
+        """Write the group; if the kept connection had died (a database restart), once more on a new one.
 
-        Safe to repeat: the insert does nothing for keys already there, so a commit that did land before the
-        connection broke turns into "duplicate" answers (still 200, still stored), never a second row.
+        Safe to repeat: the insert does nothing for keys already there, so an insert that did commit before
+        the connection broke turns into "duplicate" answers (still 200, still stored), never a second row.
         """
         try:
             self._commit(batch)
@@ -148,8 +149,8 @@ class InboxWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[PendingRow]) -> None:
-        """Verify the group's senders, insert the verified rows, commit; set each row's outcome."""
-        with self._writers_queue(), self._transaction() as connection:
+        """Verify the group's senders, then insert the verified rows in one statement; set each outcome."""
+        with self._writers_queue(), self._group_connection() as connection:
             digests = self._digests(connection, {row.values["member_id"] for row in batch})
             first: dict[str, PendingRow] = {}
             for row in batch:
@@ -174,15 +175,15 @@ class InboxWriter:
             connection.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A transaction on the writer's own connection (no pool checkout per group); drop it if it breaks."""
-        # Only the leader writes, so one connection serves every group of this process.
+    def _group_connection(self) -> Iterator[Connection]:
+        """The writer's own autocommit connection (no pool checkout per group); dropped if it breaks."""
+        # Only the leader writes, so one connection serves every group of this process. The digest read
+        # needs no transaction around it: under READ COMMITTED it could not hold a portal's row still anyway.
         if self._connection is None or self._connection.closed or self._connection.invalidated:
-            self._connection = self.engine.connect()
+            self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         connection = self._connection
         try:
-            with connection.begin():
-                yield connection
+            yield connection
         except BaseException:
             self._connection = None
             connection.close()
