@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Engine, Table, event, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.exc import DBAPIError
+
+from app.inbox_statements import GroupStatements
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,7 @@ class InboxWriter:
         self.senders = senders
         self.max_batch = max_batch
         self.pid = os.getpid()
-        insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
-        self.statement = insert.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(
-            table.c.dedup_key
-        )
+        self.statements = GroupStatements(engine.dialect, table, senders)
         self._queue: list[PendingRow] = []
         self._lock = threading.Lock()
         self._writing = False  # a leader is writing a group; while False the queue is empty
@@ -162,8 +160,7 @@ class InboxWriter:
                     first.setdefault(row.values["dedup_key"], row)
             if not first:
                 return
-            # executemany (insertmanyvalues): compiled once and cached, unlike one VALUES per group size
-            new = set(connection.execute(self.statement, [row.values for row in first.values()]).scalars())
+            new = self._insert(connection, [row.values for row in first.values()])
         for key, row in first.items():
             if key in new:
                 row.outcome = Outcome.STORED
@@ -191,11 +188,15 @@ class InboxWriter:
 
     def _digests(self, connection: Connection, member_ids: set[str]) -> dict[str, str]:
         """The stored application_token digests of these portals, in one read."""
-        columns = self.senders.c
-        query = select(columns.member_id, columns.application_token_sha256).where(
-            columns.member_id.in_(sorted(member_ids))
-        )
-        return {member_id: digest for member_id, digest in connection.execute(query) if digest}
+        named = sorted(member_ids)
+        found = connection.exec_driver_sql(self.statements.digests_sql(len(named)), tuple(named))
+        return {member_id: digest for member_id, digest in found if digest}
+
+    def _insert(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert the rows in one statement; the keys that were new."""
+        names = tuple(rows[0])
+        sql = self.statements.insert_sql(names, len(rows))
+        return {key for (key,) in connection.exec_driver_sql(sql, self.statements.insert_params(names, rows))}
 
     @contextmanager
     def _writers_queue(self) -> Iterator[None]:

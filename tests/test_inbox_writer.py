@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -17,7 +18,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.inbox import INBOX, inbox_row
 from app.inbox_writer import InboxWriter, Outcome, WriteFailed
-from app.models import InboxEvent, Portal, utcnow
+from app.models import InboxEvent, InboxStatus, Portal, utcnow
 from app.portals import digest, set_application_token
 from tests.conftest import POSTGRES_URL, post_event
 from tests.test_inbox import inbox_rows, real_auth
@@ -239,3 +240,19 @@ def test_a_writer_whose_connection_died_writes_the_next_group_on_a_new_one(porta
         killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
     assert writer.write(row(2), digest("real-token")) is Outcome.STORED
     assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == [1, 2]
+
+
+def test_a_row_written_by_the_group_reads_back_through_the_models_unchanged(portal, connected_app) -> None:
+    writer = group_writer(portal, "real-token")
+    event = {"event": "ONCRMACTIVITYADD", "ts": "7", "data": {"FIELDS": {"ID": "7"}}, "auth": {"domain": "x"}}
+    now = datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=UTC)
+    values = inbox_row(event, portal.member_id, now)
+    assert writer.write(values, digest("real-token")) is Outcome.STORED
+    [row] = inbox_rows()
+    assert (row.dedup_key, row.event, row.member_id) == (
+        values["dedup_key"],
+        "ONCRMACTIVITYADD",
+        portal.member_id,
+    )
+    assert row.payload == values["payload"] and row.status is InboxStatus.PENDING and row.attempts == 0
+    assert row.received_at == now and row.next_attempt_at == now
