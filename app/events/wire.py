@@ -61,10 +61,11 @@ def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _path(key: str) -> list[str]:
-    match = KEY.match(key)
-    if not match:
+    if not KEY.match(key):
         raise BadRequest(f"The field name {key[:40]!r} is not a form key a portal sends.")
-    parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+    # KEY admits only `name[a][b]…` with no bracket inside a part, so splitting on "][" is exact.
+    head, _, rest = key.partition("[")
+    parts = [head, *rest[:-1].split("][")] if rest else [head]
     if len(parts) > MAX_DEPTH:
         raise BadRequest(f"The field name {key[:40]!r} is nested deeper than {MAX_DEPTH} levels.")
     return parts
