@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask
 from sqlalchemy import Connection, Engine, Table, event
@@ -74,6 +74,7 @@ class InboxWriter:
         self._lock = threading.Lock()
         self._writing = False  # a leader is writing a group; while False the queue is empty
         self._connection: Connection | None = None  # used by the leader only
+        self._lock_handle: IO[str] | None = None  # SQLite only: the leaders' lock file
         event.listen(engine, "engine_disposed", self._close)  # a disposed engine must leave nothing open
 
     def write(self, values: dict[str, Any], token_sha256: str, *, timeout: float = 30.0) -> Outcome:
@@ -166,6 +167,9 @@ class InboxWriter:
                 row.outcome = Outcome.STORED
 
     def _close(self, _engine: Engine) -> None:
+        handle, self._lock_handle = self._lock_handle, None
+        if handle is not None:
+            handle.close()
         connection, self._connection = self._connection, None
         if connection is not None:  # the engine's pool is gone already: close the driver's connection itself
             connection.invalidate()
@@ -200,21 +204,29 @@ class InboxWriter:
 
     @contextmanager
     def _writers_queue(self) -> Iterator[None]:
-        """On a SQLite file, queue the processes' flushers on a kernel lock beside the database.
+        """On a SQLite file, queue the processes' leaders on a kernel lock beside the database.
 
-        SQLite's own busy handler sleeps and polls (1, 2, 5 … 100 ms), so two processes' flushers
+        SQLite's own busy handler sleeps and polls (1, 2, 5 … 100 ms), so two processes' leaders
         colliding cost a group tens of milliseconds; a blocked flock wakes as soon as the other commits.
         """
-        path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
-        if not path or path == ":memory:":
+        handle = self._lock_file()
+        if handle is None:
             yield
             return
-        with open(f"{path}.inbox-lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _lock_file(self) -> IO[str] | None:
+        """The lock file beside a SQLite database, opened once per writer; None for other databases."""
+        path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not path or path == ":memory:":
+            return None
+        if self._lock_handle is None:
+            self._lock_handle = open(f"{path}.inbox-lock", "a")  # noqa: SIM115 (kept open: one per process)
+        return self._lock_handle
 
 
 _created = threading.Lock()
