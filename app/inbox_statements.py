@@ -32,10 +32,13 @@ class GroupStatements:
         self._processors: dict[str, Callable[[Any], Any] | None] = {
             column.name: column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.c
         }
-        member_id, digest = quote(senders.c.member_id.name), quote(senders.c.application_token_sha256.name)
-        portals = dialect.identifier_preparer.format_table(senders)
+        self._member_id = quote(senders.c.member_id.name)
+        self._digest = quote(senders.c.application_token_sha256.name)
+        self._portals = dialect.identifier_preparer.format_table(senders)
         # Every name comes from the models, quoted by the dialect; the values are bound parameters.
-        self._digests_head = f"SELECT {member_id}, {digest} FROM {portals} WHERE {member_id} IN "  # noqa: S608
+        self._digests_head = (
+            f"SELECT {self._member_id}, {self._digest} FROM {self._portals} WHERE {self._member_id} IN "  # noqa: S608
+        )
         self.insert_sql = lru_cache(maxsize=64)(self._insert_sql)
 
     def digests_sql(self, count: int) -> str:
@@ -43,19 +46,35 @@ class GroupStatements:
         return f"{self._digests_head}({', '.join([self._marker] * count)})"
 
     def _insert_sql(self, names: tuple[str, ...], rows: int) -> str:
-        """One INSERT of `rows` rows of these columns that skips known keys and returns the new ones."""
-        one = "(" + ", ".join([self._marker] * len(names)) + ")"
-        columns = ", ".join(self._quote(name) for name in names)
+        """One INSERT of `rows` rows whose claimed sender digest is the portal's; new keys returned.
+
+        Each row is its columns plus the digest of the application_token it came with (`claimed`). Only rows
+        whose digest equals the stored one are inserted; known keys are skipped. The database compares
+        SHA-256 digests, never a token: how long a prefix of the digest of one's own guess matches tells
+        nothing about the token, so this equality needs no constant time (tokens are compared in Python).
+        """
+        one = "(" + ", ".join([self._marker] * (len(names) + 1)) + ")"
+        columns = [self._quote(name) for name in names]
+        member_id = self._quote("member_id")
         return (
-            f"INSERT INTO {self._table} ({columns}) VALUES {', '.join([one] * rows)} "  # noqa: S608 (names only)
-            f"ON CONFLICT ({self._key}) DO NOTHING RETURNING {self._key}"
+            f"WITH claims ({', '.join(columns)}, claimed) AS (VALUES {', '.join([one] * rows)}) "  # noqa: S608
+            f"INSERT INTO {self._table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(f'claims.{column}' for column in columns)} FROM claims "
+            f"JOIN {self._portals} ON {self._portals}.{self._member_id} = claims.{member_id} "
+            f"AND {self._portals}.{self._digest} = claims.claimed "
+            f"WHERE true ON CONFLICT ({self._key}) DO NOTHING RETURNING {self._key}"  # SQLite needs the WHERE
         )
 
-    def insert_params(self, names: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
-        """The rows' values in column order, each through its column's bind processor."""
+    def insert_params(
+        self, names: tuple[str, ...], rows: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> tuple[Any, ...]:
+        """Each row's values in column order, through their columns' bind processors, then its digest."""
         processors = [self._processors[name] for name in names]
-        return tuple(
-            value if process is None else process(value)
-            for row in rows
-            for process, value in zip(processors, (row[name] for name in names), strict=True)
-        )
+        params: list[Any] = []
+        for values, claimed in rows:
+            params += [
+                value if process is None else process(value)
+                for process, value in zip(processors, (values[name] for name in names), strict=True)
+            ]
+            params.append(claimed)
+        return tuple(params)

@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,23 +149,34 @@ class InboxWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[PendingRow]) -> None:
-        """Verify the group's senders, then insert the verified rows in one statement; set each outcome."""
+        """Insert the rows whose sender checks out, in one statement; then give each row its outcome."""
         with self._writers_queue(), self._group_connection() as connection:
-            digests = self._digests(connection, {row.values["member_id"] for row in batch})
-            first: dict[str, PendingRow] = {}
+            claims: dict[tuple[str, str], PendingRow] = {}  # per key and claimed sender, the first row
             for row in batch:
-                stored = digests.get(row.values["member_id"])
-                row.outcome = Outcome.DUPLICATE
-                if not stored or not hmac.compare_digest(stored, row.token_sha256):
-                    row.outcome = Outcome.REFUSED
-                else:  # a key twice in one group: the first is the delivery, the rest duplicates
-                    first.setdefault(row.values["dedup_key"], row)
-            if not first:
-                return
-            new = self._insert(connection, [row.values for row in first.values()])
-        for key, row in first.items():
-            if key in new:
-                row.outcome = Outcome.STORED
+                claims.setdefault((row.values["dedup_key"], row.token_sha256), row)
+            new = self._insert(connection, list(claims.values()))
+            rivals = Counter(key for key, _ in claims)  # a key claimed with two different tokens
+            unsure = [
+                row
+                for row in batch
+                if row.values["dedup_key"] not in new or rivals[row.values["dedup_key"]] > 1
+            ]
+            digests = self._digests(connection, {row.values["member_id"] for row in unsure}) if unsure else {}
+        for row in batch:
+            key = row.values["dedup_key"]
+            first = claims[(key, row.token_sha256)] is row
+            if key in new and rivals[key] == 1:  # the database found this token the portal's
+                row.outcome = Outcome.STORED if first else Outcome.DUPLICATE
+            elif not self._genuine(row, digests):
+                row.outcome = Outcome.REFUSED
+            else:
+                row.outcome = Outcome.STORED if key in new and first else Outcome.DUPLICATE
+
+    @staticmethod
+    def _genuine(row: PendingRow, digests: dict[str, str]) -> bool:
+        """Whether the row came with its portal's application_token (digests compared in constant time)."""
+        stored = digests.get(row.values["member_id"])
+        return stored is not None and hmac.compare_digest(stored, row.token_sha256)
 
     def _close(self, _engine: Engine) -> None:
         handle, self._lock_handle = self._lock_handle, None
@@ -196,11 +208,12 @@ class InboxWriter:
         found = connection.exec_driver_sql(self.statements.digests_sql(len(named)), tuple(named))
         return {member_id: digest for member_id, digest in found if digest}
 
-    def _insert(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
-        """Insert the rows in one statement; the keys that were new."""
-        names = tuple(rows[0])
+    def _insert(self, connection: Connection, rows: list[PendingRow]) -> set[str]:
+        """Insert the rows whose claimed sender is their portal's, in one statement; the new keys."""
+        names = tuple(rows[0].values)
         sql = self.statements.insert_sql(names, len(rows))
-        return {key for (key,) in connection.exec_driver_sql(sql, self.statements.insert_params(names, rows))}
+        params = self.statements.insert_params(names, [(row.values, row.token_sha256) for row in rows])
+        return {key for (key,) in connection.exec_driver_sql(sql, params)}
 
     @contextmanager
     def _writers_queue(self) -> Iterator[None]:

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.inbox import INBOX, inbox_row
-from app.inbox_writer import InboxWriter, Outcome, WriteFailed
+from app.inbox_writer import InboxWriter, Outcome, PendingRow, WriteFailed
 from app.models import InboxEvent, InboxStatus, Portal, utcnow
 from app.portals import digest, set_application_token
 from tests.conftest import POSTGRES_URL, post_event
@@ -256,3 +256,20 @@ def test_a_row_written_by_the_group_reads_back_through_the_models_unchanged(port
     )
     assert row.payload == values["payload"] and row.status is InboxStatus.PENDING and row.attempts == 0
     assert row.received_at == now and row.next_attempt_at == now
+
+
+def test_a_forged_copy_in_the_same_group_neither_blocks_nor_rides_on_the_real_event(
+    portal, connected_app
+) -> None:
+    writer = group_writer(portal, "real-token")
+    event = {"event": "ONCRMACTIVITYADD", "ts": "9", "data": {"FIELDS": {"ID": "9"}}}
+    tokens = ["forged", "real-token", "forged", "real-token"]  # the copy with a wrong token comes first
+    group = [PendingRow(inbox_row(event, portal.member_id, utcnow()), digest(token)) for token in tokens]
+    writer._commit(group)  # one group, exactly as the leader writes it
+    assert [row.outcome for row in group] == [
+        Outcome.REFUSED,
+        Outcome.STORED,
+        Outcome.REFUSED,
+        Outcome.DUPLICATE,
+    ]
+    assert len(inbox_rows()) == 1
