@@ -210,3 +210,14 @@ def test_a_session_for_a_portal_since_uninstalled_shows_nothing(connected_app, s
     response = client.get("/")
     assert response.status_code == 404 and portal.member_id not in response.get_data(as_text=True)
     assert client.get("/").status_code == 400  # the session was cleared
+
+
+def test_an_administrator_signing_in_brings_a_portal_that_needs_reinstalling_back(
+    connected_app, sandbox, portal
+) -> None:
+    portal.state = PortalState.NEEDS_REINSTALL  # its refresh token was refused
+    db.session.commit()
+    client = connected_app.test_client()
+    assert client.get(sign_in(client, portal)).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Portal, portal.id).state is PortalState.ACTIVE

@@ -18,7 +18,7 @@ from app.bitrix24.hosts import host_allowed, url_allowed
 from app.bitrix24.oauth import AppInfo, TokenGrant
 from app.connections import oauth_client, user_client
 from app.extensions import db
-from app.lifecycle import Claim, NotVerified, store_installation, verify
+from app.lifecycle import Claim, NotVerified, activate, store_installation, verify
 from app.models import OAuthState, Portal, PortalState
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -83,7 +83,7 @@ def finish(args: Mapping[str, str], browser_nonce: str, *, now: datetime) -> Sig
     grant = _exchange(code, now)
     info = _verified(portal, grant)
     user_id = _administrator(portal, grant.access_token)
-    store_installation(
+    stored = store_installation(
         db.session,
         current_app.extensions["vault"],
         info,
@@ -92,6 +92,8 @@ def finish(args: Mapping[str, str], browser_nonce: str, *, now: datetime) -> Sig
         expires_in=max(int((grant.expires_at - now).total_seconds()), 0),
         user_id=user_id,
     )
+    if stored.state is PortalState.NEEDS_REINSTALL:
+        activate(stored)  # the refused refresh token was all it lacked: an administrator just gave a new pair
     return SignedIn(row.member_id, user_id)
 
 
