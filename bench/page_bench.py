@@ -50,6 +50,7 @@ def main() -> None:
             db.session.commit()
             sandbox.configure(limits_enabled=False)
             report = measure(app, sandbox, args.opens)
+            db.session.remove()  # the opens ran in this app context: end its transaction before dropping
             db.drop_all()
     finally:
         sandbox.stop()
