@@ -40,7 +40,7 @@ def user_client(portal: Portal, access_token: str, *, interactive: bool = True) 
     return Client(
         credentials,
         transport(),
-        limiter=limiter_for(db.engine, portal),
+        limiter=limiter_for(db.engine, portal, interactive=interactive),
         retry=RetryPolicy(interactive=interactive),
         observe=observe_call,
     )
@@ -51,7 +51,7 @@ def client_for(portal: Portal, *, interactive: bool = False) -> Client:
     return Client(
         credentials_for(portal.member_id),
         transport(),
-        limiter=limiter_for(db.engine, portal),
+        limiter=limiter_for(db.engine, portal, interactive=interactive),
         retry=RetryPolicy(interactive=interactive),
         observe=observe_call,
     )

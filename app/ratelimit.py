@@ -28,6 +28,12 @@ class Limits:
         and at a full bucket any bunching is a 503, so a tenth (at least one slot) stays free as headroom."""
         return max(1, self.burst - max(1, self.burst // 10))
 
+    @property
+    def background(self) -> int:
+        """What calls nobody is waiting on (the worker, cron) may fill: a fifth more stays for people,
+        so a page opened while the worker drains a backlog finds a slot instead of a queue."""
+        return max(1, self.usable - max(1, self.burst // 5))
+
 
 def limits_for(license_family: str | None, *, rate: float | None = None, burst: int | None = None) -> Limits:
     """A portal's limits from its plan, with per-portal overrides."""
@@ -44,12 +50,14 @@ class DatabaseRateLimiter:
         portal_id: int,
         limits: Limits,
         *,
+        ceiling: int | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.engine = engine
         self.portal_id = portal_id
         self.limits = limits
+        self.ceiling = ceiling or limits.usable  # how full this caller may make the bucket
         self.clock = clock
         self.sleep = sleep
         self._row_exists = False
@@ -80,7 +88,7 @@ class DatabaseRateLimiter:
         with self.engine.begin() as connection:
             taken = connection.execute(
                 update(BUCKETS)
-                .where(bucket.portal_id == self.portal_id, level_now + 1 <= self.limits.usable)
+                .where(bucket.portal_id == self.portal_id, level_now + 1 <= self.ceiling)
                 .values(
                     level=level_now + 1,
                     drained_at=case((bucket.drained_at > now, bucket.drained_at), else_=now),
@@ -91,7 +99,7 @@ class DatabaseRateLimiter:
             level = connection.execute(
                 select(level_now).where(bucket.portal_id == self.portal_id)
             ).scalar_one()
-        return max((level + 1 - self.limits.usable) / self.limits.rate, 0.005)
+        return max((level + 1 - self.ceiling) / self.limits.rate, 0.005)
 
     def _ensure_row(self) -> None:
         """Create the portal's bucket row once; later calls of this limiter skip the check."""
@@ -112,12 +120,14 @@ class DatabaseRateLimiter:
         self._row_exists = True
 
 
-def limiter_for(engine: Engine, portal: Portal) -> DatabaseRateLimiter:
-    """The shared limiter of a portal, sized by its plan and overrides."""
+def limiter_for(engine: Engine, portal: Portal, *, interactive: bool) -> DatabaseRateLimiter:
+    """The shared limiter of a portal, sized by its plan and overrides; people may fill more of it."""
     override = portal.rate_limit
     limits = limits_for(
         portal.license_family,
         rate=override.rate if override else None,
         burst=override.burst if override else None,
     )
-    return DatabaseRateLimiter(engine, portal.id, limits)
+    return DatabaseRateLimiter(
+        engine, portal.id, limits, ceiling=limits.usable if interactive else limits.background
+    )
