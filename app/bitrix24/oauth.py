@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.bitrix24.errors import UnexpectedAnswer
+from app.bitrix24.errors import ServerError, TransportError, UnexpectedAnswer
 from app.bitrix24.transport import Transport
 
 
@@ -46,10 +47,18 @@ class OAuthClient:
     client_id: str
     client_secret: str
     transport: Transport
+    retry_pause: float = 0.5  # before asking once more after a 5xx or no answer
 
     def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenGrant:
-        """Trade a (single-use) refresh token for a new pair."""
-        data = self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
+        """Trade a (single-use) refresh token for a new pair; once more if the server failed or was silent."""
+        params = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        try:
+            data = self._token(params)
+        except (ServerError, TransportError):
+            # Asking again is never worse: had the first attempt rotated the pair, its answer is lost anyway,
+            # and the second gets invalid_grant, as the next refresh would.
+            time.sleep(self.retry_pause)
+            data = self._token(params)
         return _grant(data, now or datetime.now(UTC))
 
     def exchange_code(self, code: str, *, now: datetime | None = None) -> TokenGrant:

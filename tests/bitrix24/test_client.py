@@ -251,3 +251,14 @@ def test_access_denied_is_typed(connected_app, sandbox) -> None:
     viewer = client_for(install_portal(sandbox, user_id=3))  # user 3 may not change CRM items
     with pytest.raises(AccessDenied):
         viewer.call("crm.activity.delete", {"id": activity_id})
+
+
+@pytest.mark.parametrize(("kind", "fault"), [("status", {"status": 500}), ("drop", {})])
+def test_a_refresh_the_oauth_server_failed_is_asked_once_more(
+    client: Client, sandbox, portal: Portal, kind: str, fault: dict
+) -> None:
+    expire_access_token(sandbox, portal, client)
+    add_fault(sandbox.state, kind, method="oauth.token", count=1, **fault)
+    assert str(client.call("user.current")["ID"]) == "1"
+    db.session.expire_all()
+    assert portal.state is PortalState.ACTIVE and portal.token_version == 2
