@@ -1,10 +1,11 @@
 """Group commit for POST /events: the rows of concurrent requests written in one statement.
 
 A request hands its row and the sender it claims to `InboxWriter.write`. If no group is being written, the
-request's own thread leads: it takes everything queued (at most `max_batch` rows, its own first), checks
-every claimed sender with ONE read of the portals' application_token digests, inserts the verified rows with
-ONE `INSERT … ON CONFLICT DO NOTHING RETURNING dedup_key` (atomic, committed on its own: autocommit saves the
-BEGIN and COMMIT round trips), and only then wakes each follower with its own outcome (new, duplicate or
+request's own thread leads: it takes everything queued (at most `max_batch` rows, its own first) and writes
+them with ONE statement that inserts only the rows whose claimed application_token digest is their portal's,
+skips known dedup keys and returns the new ones (atomic, committed on its own: autocommit saves the BEGIN and
+COMMIT round trips). Rows it did not insert are duplicates or forgeries: one read of their portals' digests,
+compared in constant time, tells which. Only then is each follower woken with its outcome (new, duplicate or
 refused). Rows that arrived meanwhile wait; the leader hands the lead to the first of them, which writes them
 as the next group. A failed insert wakes its rows with the error, so no request is answered 200 for a row
 that is not committed.
