@@ -28,8 +28,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 
 from app.extensions import AnySession
-from app.mirror import dialect_insert
-from app.models import InboxEvent, InboxStatus, Portal, utcnow
+from app.models import InboxEvent, InboxStatus, utcnow
 
 INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
 # What of the auth block is kept: never a token (style.md: no secret in the database in clear text).
@@ -137,7 +136,7 @@ def inbox_row(event: dict[str, Any], member_id: str, now: datetime) -> dict[str,
 
 
 class Inbox:
-    """The store behind POST /events and the worker; the caller commits."""
+    """The store the worker drains (POST /events fills it through app.inbox_writer); the caller commits."""
 
     def __init__(
         self,
@@ -151,17 +150,6 @@ class Inbox:
         self.clock = clock
         self.lease = lease
         self.backoff = backoff or Backoff()
-
-    def accept(self, event: dict[str, Any], portal: Portal) -> bool:
-        """Store a verified event once; False when it is a duplicate (already stored)."""
-        statement = dialect_insert(self.session, INBOX).values(
-            **inbox_row(event, portal.member_id, self.clock())
-        )
-        # RETURNING, not rowcount: PostgreSQL reports -1 for an INSERT that returns rows.
-        inserted = self.session.execute(
-            statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(INBOX.c.id)
-        )
-        return inserted.first() is not None
 
     def claim_batch(self, limit: int = 50) -> Claim:
         """Lease up to `limit` due pending rows, oldest first, skipping rows another worker holds; commits."""

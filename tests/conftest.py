@@ -6,19 +6,23 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import requests
 from cryptography.fernet import Fernet
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
 
 from app import create_app
 from app.extensions import db as _db
-from app.models import Portal
+from app.inbox import INBOX, inbox_row
+from app.inbox_writer import Outcome, writer_for
+from app.models import Portal, utcnow
+from app.portals import digest, set_application_token
 from bench.loadgen import install_portal
 from sandbox.apps import finish_install
 from sandbox.seed import reset_and_seed
@@ -217,3 +221,19 @@ def post_event(
         timeout=30,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+
+
+# --- events stored the way POST /events stores them ---
+
+SENDER_TOKEN = "sender-token-of-the-tests"
+
+
+def store_events(portal: Portal, events: list[dict], *, now: datetime | None = None) -> list[Outcome]:
+    """Store events through the group-commit writer, as POST /events does, from a sender of known token."""
+    set_application_token(portal, SENDER_TOKEN)
+    _db.session.commit()
+    writer = writer_for(current_app, _db.engine, INBOX, Portal.__table__)  # type: ignore[arg-type]
+    moment = now or utcnow()
+    return [
+        writer.write(inbox_row(event, portal.member_id, moment), digest(SENDER_TOKEN)) for event in events
+    ]

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.inbox import Inbox
+from app.inbox_writer import Outcome
 from app.models import Activity, InboxEvent, InboxStatus
 from app.worker import Worker
+from tests.conftest import store_events
 
 
 def mirror_row(member_id: str, activity_id: int) -> Activity | None:
@@ -54,19 +56,16 @@ def test_a_robots_change_and_a_deletion_reach_the_mirror(installed, live_app, sa
 
 def park_one_and_keep_one(portal) -> tuple[int, int]:
     """One event parked as failed (it names no activity) and one pending, through the worker."""
-    inbox = Inbox(db.session)
     nameless = {"event": "ONCRMACTIVITYADD", "event_handler_id": "1", "ts": "1", "data": {"FIELDS": {}}}
-    assert inbox.accept(nameless, portal)
-    db.session.commit()
-    Worker(inbox).run(once=True)
+    assert store_events(portal, [nameless]) == [Outcome.STORED]
+    Worker(Inbox(db.session)).run(once=True)
     pending = {
         "event": "ONCRMACTIVITYUPDATE",
         "event_handler_id": "1",
         "ts": "2",
         "data": {"FIELDS": {"ID": "1"}},
     }
-    assert inbox.accept(pending, portal)
-    db.session.commit()
+    assert store_events(portal, [pending]) == [Outcome.STORED]
     failed, waiting = inbox_rows()
     assert failed.status is InboxStatus.FAILED and waiting.status is InboxStatus.PENDING
     return failed.id, waiting.id

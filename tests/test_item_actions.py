@@ -15,12 +15,13 @@ from app.configurable import BADGE_CODE, Item, add_configurable
 from app.connections import client_for
 from app.extensions import db
 from app.inbox import Inbox, dedup_key
+from app.inbox_writer import Outcome
 from app.models import InboxEvent, InboxStatus, Portal, utcnow
 from app.worker import Worker
 from sandbox.apps import find_app
 from sandbox.limits import add_fault
 from sandbox.testing import wait_until
-from tests.conftest import post_event
+from tests.conftest import post_event, store_events
 
 CLICK = "ONCRMTIMELINEITEMACTION"
 CLICKER = 2  # John Smith, who may edit CRM
@@ -333,8 +334,6 @@ def test_clicks_in_the_same_second_get_their_own_keys_and_a_redelivery_the_same(
 
 
 def test_the_inbox_stores_two_clicks_of_one_second_and_drops_a_repeat(connected_app, portal) -> None:
-    inbox = Inbox(db.session)
-    assert inbox.accept(a_click(8), portal) and inbox.accept(a_click(9), portal)
-    assert not inbox.accept(a_click(8), portal)
-    db.session.commit()
+    outcomes = store_events(portal, [a_click(8), a_click(9), a_click(8)])
+    assert outcomes == [Outcome.STORED, Outcome.STORED, Outcome.DUPLICATE]
     assert len(click_rows()) == 2

@@ -22,13 +22,14 @@ from app.bitrix24.client import Client
 from app.bitrix24.retry import RetryPolicy
 from app.extensions import db
 from app.inbox import Backoff, Inbox
+from app.inbox_writer import Outcome
 from app.models import Activity, InboxEvent, InboxStatus, Portal
 from app.worker import BatchReport, Worker, worker_client
 from bench.loadgen import CHILD_CONFIG
 from sandbox.crm.seed import KINDS, add
 from sandbox.limits import add_fault
 from sandbox.testing import wait_until
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, store_events
 
 ROOT = Path(__file__).resolve().parent.parent
 TODO_KIND = KINDS[3]
@@ -85,10 +86,8 @@ def event(name: str, activity_id: int, ts: int = 1762089975) -> dict[str, Any]:
 
 
 def accept_all(portal: Portal, events: list[dict[str, Any]], clock: FakeClock | None = None) -> None:
-    inbox = Inbox(db.session, clock=clock) if clock else Inbox(db.session)
-    for item in events:
-        assert inbox.accept(item, portal)
-    db.session.commit()
+    outcomes = store_events(portal, events, now=clock() if clock else None)
+    assert outcomes == [Outcome.STORED] * len(events)
 
 
 def statuses() -> dict[InboxStatus, int]:
