@@ -37,6 +37,14 @@ def _portal(sandbox: Sandbox, payload: dict[str, Any]) -> Portal:
     return current_portal() or sandbox.portal()
 
 
+def _acting_user(portal: Portal, payload: dict[str, Any]) -> int:
+    """The payload's user_id (default the portal's administrator), which must be one of the portal's users."""
+    user_id = int(payload.get("user_id") or portal.admin.id)
+    if user_id not in portal.users:
+        raise KeyError(f"user {user_id}")
+    return user_id
+
+
 @bp.errorhandler(KeyError)
 def _unknown(error: KeyError) -> Response:
     return json_response({"error": "NOT_FOUND", "error_description": f"unknown {error}"}, 404)
@@ -194,10 +202,7 @@ def token() -> Response:
     with sandbox.lock:
         portal = _portal(sandbox, p)
         app = apps.find_app(sandbox, portal, p.get("client_id"))
-        user_id = int(p.get("user_id") or portal.admin.id)
-        if user_id not in portal.users:
-            raise KeyError(f"user {user_id}")
-        issued = issue_token(sandbox, portal, app, user_id)
+        issued = issue_token(sandbox, portal, app, _acting_user(portal, p))
         return json_response({**token_response(sandbox, issued), "application_token": app.application_token})
 
 
@@ -256,8 +261,6 @@ def timeline_action() -> Response:
     with sandbox.lock:
         portal = _portal(sandbox, p)
         app = apps.find_app(sandbox, portal, p.get("client_id"))
-        user_id = int(p.get("user_id") or portal.admin.id)
-        sent = deliver_timeline_action(
-            sandbox, portal, app.client_id, dict(p.get("data") or {}), user_id=user_id
-        )
+        data = dict(p.get("data") or {})
+        sent = deliver_timeline_action(sandbox, portal, app.client_id, data, user_id=_acting_user(portal, p))
     return json_response({"deliveries": [d.id for d in sent]})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from app import activity_templates, page_tokens
+from app import activity_templates
 from app.app_activities import Created, create_app_activity
 from app.bitrix24 import activities
 from app.layout import LayoutError
@@ -56,16 +56,6 @@ def create_linked(who: Acting, activity_id: int, template: ActivityTemplate) -> 
         layout=rendered.layout,
         responsible_id=who.page.user_id,
     )
-
-
-@bp.app_template_global()
-def activity_templates_for(page_token: str) -> list[ActivityTemplate]:
-    """The templates of the portal a page token is for (templates/timeline/_create_form.html's select)."""
-    try:
-        member_id = page_tokens.read(page_token).member_id
-    except page_tokens.PageTokenError:
-        return []
-    return activity_templates.portal_templates(member_id)
 
 
 @bp.app_template_global()

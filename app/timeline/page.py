@@ -94,10 +94,12 @@ def render(
     """Render the activity page (templates/timeline/activity.html) with a page token in every form."""
     lang = language(lang)
     t = words.texts(lang)
+    origin = main_service.portal_origin(portal)
     return render_template(
         "timeline/activity.html",
         lang=lang,
         t=t,
+        member_id=portal.member_id,
         page=page,
         activity=page.activity,
         viewer=page.viewer,
@@ -111,10 +113,10 @@ def render(
         colors=COLORS,
         deadline_input=deadline_input(page.activity),
         deadline_offset=deadline_offset(page.activity),
-        portal_origin=main_service.portal_origin(portal),
+        portal_origin=origin,
         owner_types=words.OWNER_TYPES[lang],
         bx24_js=current_app.config["B24_JS_URL"],
-        block_ctx={**block_context(page, lang), "portal_origin": main_service.portal_origin(portal)},
+        block_ctx={**block_context(page, lang), "portal_origin": origin},
         bindings_error_words=words.error_words(page.bindings_error, lang) if page.bindings_error else "",
     )
 
