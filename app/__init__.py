@@ -12,8 +12,10 @@ from app.config import load_config
 from app.errors import register_errorhandlers
 from app.extensions import db, migrate, release_session
 from app.frames import restrict_framing
+from app.limits import install_limits
 from app.logs import configure_logging
 from app.manifest import load_manifest
+from app.proxies import trust_proxies
 from app.sessions import CookieOnlySessions
 from app.vault import TokenVault
 
@@ -35,6 +37,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["manifest"] = load_manifest(ROOT / "manifest.json", Path(app.static_folder or ""))
     app.extensions["vault"] = TokenVault(app.config["TOKEN_KEYS"])
     configure_logging(app)
+    trust_proxies(app)
+    install_limits(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

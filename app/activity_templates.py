@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.enrichment import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.extensions import db
+from app.inputs import as_id
 from app.layout import Code, LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed
 
@@ -113,15 +114,14 @@ def find_template(member_id: str, reference: Any) -> ActivityTemplate | None:
         return None
     seed_defaults(member_id)
     query = select(ActivityTemplate).where(ActivityTemplate.member_id == member_id)
-    if _is_id(reference):
-        found = db.session.scalar(query.where(ActivityTemplate.id == int(text)))
+    template_id = as_id(reference)
+    if template_id is not None:
+        found = db.session.scalar(query.where(ActivityTemplate.id == template_id))
         if found is not None:
             return found
+    if isinstance(reference, int) or len(text) > 255:  # no name is a number or longer than the column
+        return None
     return db.session.scalar(query.where(ActivityTemplate.name == text))
-
-
-def _is_id(reference: Any) -> bool:
-    return isinstance(reference, int) or (isinstance(reference, str) and reference.strip().isdigit())
 
 
 def seed_defaults(member_id: str) -> bool:

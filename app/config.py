@@ -13,6 +13,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.limits import DEFAULTS as BODY_LIMITS
+
 ENVIRONMENTS = ("production", "development", "testing")
 DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 DEFAULT_JS_URL = "//api.bitrix24.com/api/v1/"
@@ -64,6 +66,9 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         # The session cookie only carries administrators signed in by /oauth/callback: first-party, unframed.
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": environ.get("APP_BASE_URL", "").strip().lower().startswith("https://"),
+        "TRUSTED_PROXY_COUNT": parse_count("TRUSTED_PROXY_COUNT", environ.get("TRUSTED_PROXY_COUNT", "0")),
+        "JSON_DEPTH_LIMIT": parse_count("JSON_DEPTH_LIMIT", environ.get("JSON_DEPTH_LIMIT", "32"), low=1),
+        **load_limits(environ),
     }
 
 
@@ -127,6 +132,23 @@ def engine_options(environ: Mapping[str, str]) -> dict[str, Any]:
         return {}
     threads = int(environ.get("WEB_THREADS", "") or 4)
     return {"pool_size": threads + 4, "max_overflow": 10, "pool_pre_ping": True}
+
+
+def load_limits(environ: Mapping[str, str]) -> dict[str, int]:
+    """The body and form-field limits (app.limits), positive whole numbers, with their defaults."""
+    limits = {}
+    for name, default in BODY_LIMITS.items():
+        raw = environ.get(name, "").strip()
+        limits[name] = parse_count(name, raw, low=1) if raw else default
+    return limits
+
+
+def parse_count(name: str, raw: str, *, low: int = 0) -> int:
+    """A small whole number (a count of proxies, a depth) of at least `low`."""
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and int(value) >= low):
+        raise ConfigError(f"{name} must be a whole number of at least {low}, not {raw!r}")
+    return int(value)
 
 
 def parse_base_url(name: str, raw: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import NotFound, ValidationError
+from app.inputs import MAX_ID, as_id, bounded_int
 from app.layout import (
     Body,
     ButtonType,
@@ -133,9 +134,10 @@ def _responsible(raw: str) -> int | None:
     raw = raw.strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) <= 0:
+    responsible = as_id(raw)
+    if responsible is None:
         raise ItemProblem("responsible", "not_an_id")
-    return int(raw)
+    return responsible
 
 
 # --- layouts ------------------------------------------------------------------------------------------------
@@ -206,8 +208,9 @@ def revision(layout: ConfigurableLayout) -> int | None:
         return None
     for button in layout.footer.buttons.values():
         params: Mapping[str, Any] = getattr(button.action, "action_params", None) or {}
-        if str(params.get("rev", "")).isdigit():
-            return int(params["rev"])
+        rev = bounded_int(params.get("rev"), -1, low=0, high=MAX_ID)
+        if rev >= 0:
+            return rev
     return None
 
 

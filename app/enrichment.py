@@ -23,6 +23,7 @@ from app.bitrix24.activities import Activity as PortalActivity
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, UnsuitableActivityType
 from app.extensions import AnySession, db
+from app.inputs import MAX_ID, JsonRefused, bounded_int, load_json
 from app.layout import Code, LayoutError, Problem, fill, parse_layout, placeholders
 from app.models import Activity, EnrichmentRule
 
@@ -147,9 +148,9 @@ def layout_json(raw: Any, *, refuse: type[Exception] = RuleError) -> dict[str, A
     """A layout given as JSON text or as an object; `refuse` (with words) if it is neither."""
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise refuse(f"the layout is not JSON: {error}") from None
+            raw = load_json(raw)
+        except JsonRefused as refused:
+            raise refuse(f"the layout {refused}") from None
     if not isinstance(raw, dict):
         raise refuse('the layout must be a JSON object such as {"blocks": {…}}')
     return raw
@@ -166,10 +167,10 @@ def _int_matcher(raw: Any, label: str) -> int | None:
     text = str(raw).strip() if raw is not None else ""
     if not text:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise RuleError(f"the {label} must be a number, not {text!r}") from None
+    number = bounded_int(text, None, low=-MAX_ID, high=MAX_ID)
+    if number is None:
+        raise RuleError(f"the {label} must be a number, not {text[:40]!r}")
+    return number
 
 
 # --- the worker step ---

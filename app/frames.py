@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +10,10 @@ from flask import Request, Response, current_app, g
 from werkzeug.exceptions import BadRequest
 
 from app.bitrix24.hosts import host_allowed
+from app.inputs import JsonRefused, bounded_int, load_json
 
 MAX_OPTIONS_LENGTH = 8192
+MAX_AUTH_EXPIRES = 86400  # relative seconds (notes §1.2: 3600); a frame token never lives a day
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def parse_frame(request: Request) -> Frame:
         lang=(query.get("LANG") or "en")[:8].lower(),
         app_sid=query.get("APP_SID", "")[:64],
         auth_id=required["AUTH_ID"],
-        auth_expires=_int(form.get("AUTH_EXPIRES"), 3600),
+        auth_expires=bounded_int(form.get("AUTH_EXPIRES"), 3600, low=0, high=MAX_AUTH_EXPIRES),
         refresh_id=form.get("REFRESH_ID", "").strip(),
         member_id=required["member_id"],
         status=form.get("status", "")[:2],
@@ -75,8 +76,8 @@ def parse_options(raw: str) -> dict[str, Any]:
     if not raw or len(raw) > MAX_OPTIONS_LENGTH:
         return {}
     try:
-        options = json.loads(raw)
-    except ValueError:
+        options = load_json(raw)
+    except JsonRefused:
         return {}
     return dict(options) if isinstance(options, Mapping) else {}
 
@@ -95,9 +96,3 @@ def restrict_framing(response: Response) -> Response:
 def _scheme(query: Mapping[str, str]) -> str:
     return "http" if query.get("PROTOCOL") == "0" else "https"
 
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value or default)
-    except ValueError:
-        return default

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 
 from app.extensions import AnySession
+from app.inputs import as_id
 from app.models import InboxEvent, InboxStatus, utcnow
 
 INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
@@ -103,7 +104,7 @@ def _click(event: dict[str, Any]) -> str:
 def entity_id(payload: dict[str, Any]) -> int | None:
     """The positive integer id in `data[FIELDS][ID]`, else None."""
     raw = _raw_entity_id(payload)
-    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+    return as_id(raw)
 
 
 def _raw_entity_id(event: dict[str, Any]) -> str:

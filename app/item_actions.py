@@ -23,10 +23,12 @@ from app import configurable
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import ApplicationContextRequired, InvalidParameter, NotFound, ValidationError
+from app.inputs import as_id, bounded_int
 from app.layout import ConfigurableLayout, LayoutError
 
 EVENT = "ONCRMTIMELINEITEMACTION"
 SNOOZE_BY = timedelta(days=1)
+MAX_TS = 253402300799  # 9999-12-31 23:59:59 UTC: the last second datetime can hold
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,11 @@ def read_click(payload: Mapping[str, Any], *, now: datetime) -> Click:
     raw_id = str(data.get("activityId", ""))
     ts = str(payload.get("ts", ""))
     return Click(
-        activity_id=int(raw_id) if raw_id.isdigit() and int(raw_id) > 0 else None,
+        activity_id=as_id(raw_id),
         action=str(data.get("id", "")),
         rev=str(data.get("rev", "")),
         user_id=str(auth.get("user_id") or "?"),
-        at=datetime.fromtimestamp(int(ts), UTC) if ts.isdigit() else now,
+        at=_moment(ts, now),
     )
 
 
@@ -136,3 +138,9 @@ def _deadline(value: Any) -> datetime | None:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _moment(ts: str, now: datetime) -> datetime:
+    """The event's `ts` (Unix seconds) as a time; `now` when it is none or beyond what a clock can say."""
+    seconds = bounded_int(ts, -1, low=0, high=MAX_TS)
+    return datetime.fromtimestamp(seconds, UTC) if seconds >= 0 else now

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Request
 
 from app.api.errors import ApiError, bad_request, layout_problems, problem
+from app.inputs import MAX_ID, JsonRefused, as_id, load_json
 from app.layout import LayoutError, parse_layout
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
@@ -52,8 +53,11 @@ class CreateBody:
 
 
 def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, or 400."""
-    data = request.get_json(silent=True)
+    """The body as a JSON object (bounded in depth and numbers by app.inputs), or 400."""
+    try:
+        data = load_json(request.get_data(cache=True)) if request.is_json else None
+    except JsonRefused as refused:
+        raise ApiError(400, "invalid_json", f"The body {refused}; nothing was created.") from None
     if not isinstance(data, dict):
         raise ApiError(
             400, "invalid_json", "The body must be a JSON object (Content-Type: application/json)."
@@ -140,8 +144,8 @@ def _positive(value: Any, path: str, problems: list[dict[str, Any]], *, required
         if required:
             problems.append(problem(path, "is required", "required"))
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        problems.append(problem(path, "must be a positive integer"))
+    if not isinstance(value, int) or as_id(value) is None:
+        problems.append(problem(path, f"must be a positive integer of at most {MAX_ID}"))
         return None
     return value
 
@@ -164,8 +168,10 @@ def _template(value: Any, problems: list[dict[str, Any]]) -> str | int | None:
         isinstance(value, bool)
         or not isinstance(value, int | str)
         or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, int) and as_id(value) is None)
+        or (isinstance(value, str) and len(value) > 255)
     ):
-        problems.append(problem("template", "must be a template's id (a number) or its name"))
+        problems.append(problem("template", f"must be a template's id (1 to {MAX_ID}) or its name"))
         return None
     return value.strip() if isinstance(value, str) else value
 

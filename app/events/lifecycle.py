@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest, Unauthorized
 from app import portals
 from app.connections import oauth_client
 from app.extensions import db
+from app.inputs import MAX_ID, bounded_int
 from app.lifecycle import Claim, NotVerified, activate, store_installation, uninstall, verify
 from app.models import Portal
 from app.setup import register_portal
@@ -109,7 +110,5 @@ def _required(auth: dict[str, Any], name: str) -> str:
 
 
 def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    """A count or id from the event; `default` when it is none or beyond any real one (app.inputs)."""
+    return bounded_int(value, default, low=0, high=MAX_ID)

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from flask import Request, current_app
+from werkzeug.exceptions import BadRequest
 
-MAX_BODY = 64 * 1024  # an activity event is well under 2 KB
-MAX_KEYS = 500
+from app.inputs import JsonRefused, load_json
+
 MAX_DEPTH = 8
 KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
 
 def parse_body(request: Request) -> dict[str, Any]:
-    """Parse an event body as a PHP server would (parse_str), or as JSON; refuse oversized or odd input."""
-    if (request.content_length or 0) > MAX_BODY:
-        raise RequestEntityTooLarge("An event body is at most 64 KB.")
-    raw = request.get_data(cache=True)[: MAX_BODY + 1]
-    if len(raw) > MAX_BODY:
-        raise RequestEntityTooLarge("An event body is at most 64 KB.")
+    """Parse an event body as a PHP server would (parse_str), or as JSON; refuse odd input.
+
+    The body was read bounded (BODY_LIMIT_EVENTS) and a form's fields counted by app.limits already.
+    """
+    raw = request.get_data(cache=True)
     if request.mimetype == "application/json":
         return _json_body(raw)
     if request.mimetype == "application/x-www-form-urlencoded" and raw:
@@ -30,20 +28,24 @@ def parse_body(request: Request) -> dict[str, Any]:
     return nest(list(request.form.items(multi=True)))  # multipart, a form a view has read already, or none
 
 
+def max_keys() -> int:
+    return int(current_app.config["FORM_FIELDS_LIMIT"])
+
+
 def _form_pairs(raw: bytes) -> list[tuple[str, str]]:
     """The body's fields in order, decoded as werkzeug decodes a form (UTF-8, bad bytes replaced)."""
     # Read from the cached body directly: werkzeug's form parser wraps it in streams again.
     try:
-        return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_KEYS)
+        return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_keys())
     except ValueError:
-        raise BadRequest(f"An event carries at most {MAX_KEYS} fields.") from None
+        raise BadRequest(f"An event carries at most {max_keys()} fields.") from None
 
 
 def _json_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("The event body is not valid JSON.") from None
+        body = load_json(raw)
+    except JsonRefused as refused:
+        raise BadRequest(f"The event body {refused}.") from None
     if not isinstance(body, dict):
         raise BadRequest("The event body must be a JSON object.")
     return body
@@ -51,8 +53,8 @@ def _json_body(raw: bytes) -> dict[str, Any]:
 
 def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """Build nested dicts from bracket keys; maps keyed 0..n-1 become lists, as PHP arrays would be used."""
-    if len(pairs) > MAX_KEYS:
-        raise BadRequest(f"An event carries at most {MAX_KEYS} fields.")
+    if len(pairs) > max_keys():
+        raise BadRequest(f"An event carries at most {max_keys()} fields.")
     root: dict[str, Any] = {}
     for key, value in pairs:
         path = _path(key)

@@ -14,6 +14,7 @@ from app import enrichment, portals
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.extensions import db
+from app.inputs import as_id
 from app.lifecycle import same_host
 from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
@@ -108,18 +109,18 @@ def open_page(client: Client) -> Opened:
 
 def _viewer(profile: Any) -> Viewer:
     """The user from `profile`; an inactive user gets an empty result (notes §7), a refused token none."""
-    if not isinstance(profile, Mapping) or not str(profile.get("ID") or "").isdigit():
+    user_id = as_id(profile.get("ID")) if isinstance(profile, Mapping) else None
+    if user_id is None:
         raise Refused("reopen", 401)
     name = " ".join(str(profile.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
-    return Viewer(int(profile["ID"]), name, profile.get("ADMIN") in (True, "Y", "1"))
+    return Viewer(user_id, name, profile.get("ADMIN") in (True, "Y", "1"))
 
 
 def asked_activity(options: Mapping[str, Any]) -> int | None:
     """The activity PLACEMENT_OPTIONS {"action":"view_activity","activity_id":…} asks for, if any."""
     if options.get("action") != "view_activity":
         return None
-    value = str(options.get("activity_id") or "")
-    return int(value) if value.isdigit() else None
+    return as_id(options.get("activity_id"))
 
 
 def overview(portal: Portal, client: Client) -> Overview:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from app.bitrix24.errors import (
     UnsuitableActivityType,
 )
 from app.bitrix24.prepared import Request
+from app.inputs import MAX_ID, JsonRefused, as_id, load_json
 from app.layout import LayoutError, Problem, parse_layout
 from app.layout.problems import Code
 from app.main.service import Refused
@@ -107,10 +107,11 @@ def load(client: Client, activity_id: int) -> ActivityPage:
 
 def _viewer(user: Any) -> Viewer:
     """The user from user.current; a refused or inactive user's token shows nothing."""
-    if not isinstance(user, Mapping) or not str(user.get("ID") or "").isdigit():
+    user_id = as_id(user.get("ID")) if isinstance(user, Mapping) else None
+    if user_id is None:
         raise Refused("reopen", 401)
     name = " ".join(str(user.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
-    return Viewer(int(user["ID"]), name)
+    return Viewer(user_id, name)
 
 
 # --- actions: each one portal call as the user; a Bitrix24Error (or InvalidParameter) says what failed ---
@@ -124,9 +125,9 @@ def run(client: Client, request: Request[Any]) -> None:
 def read_layout(raw: str) -> dict[str, Any]:
     """The editor's layout JSON, checked by app.layout; LayoutError with paths if the portal would refuse."""
     try:
-        data = json.loads(raw or "")
-    except ValueError:
-        raise LayoutError([Problem(Code.WRONG_FIELD_VALUE, "", "not JSON")]) from None
+        data = load_json(raw or "")
+    except JsonRefused as refused:
+        raise LayoutError([Problem(Code.WRONG_FIELD_VALUE, "", f"The layout {refused}.")]) from None
     return parse_layout(data).to_wire()
 
 
@@ -155,7 +156,7 @@ def deadline_value(value: str, offset: str) -> str:
 
 def positive(value: str, name: str) -> int:
     """A positive integer from a form field; InvalidParameter when it is not one."""
-    value = (value or "").strip()
-    if not value.isdigit() or int(value) <= 0:
-        raise InvalidParameter(name, "must be a positive integer")
-    return int(value)
+    number = as_id(value or "")
+    if number is None:
+        raise InvalidParameter(name, f"must be a positive integer of at most {MAX_ID}")
+    return number

@@ -16,6 +16,7 @@ from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language, refusal
 from app.timeline import bp, page, service
+from app.inputs import as_id
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
 from app.timeline.actions import act, form_lang
@@ -33,10 +34,10 @@ def activity_menu() -> ResponseReturnValue:
     except main_service.Refused as refused:
         return refused_page(refused, frame.lang)
     g.frame_origin = main_service.portal_origin(portal)
-    value = str(frame.options.get("ID") or "")
-    if not value.isdigit() or int(value) <= 0:
+    activity_id = as_id(frame.options.get("ID"))
+    if activity_id is None:
         return refused_page(main_service.Refused("no_activity", 404), frame.lang)
-    return page.open_from_frame(frame, portal, int(value))
+    return page.open_from_frame(frame, portal, activity_id)
 
 
 def owner() -> tuple[int, int]:

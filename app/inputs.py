@@ -1,0 +1,95 @@
+"""Untrusted input made safe to hold: JSON bounded in depth and number size, and ids as small integers.
+
+Every JSON text a stranger can send (event bodies, PLACEMENT_OPTIONS, API bodies, layouts in forms,
+rules and templates) goes through `load_json`, so nothing later — rendering, fingerprinting, the layout
+reader, the database — meets a structure deep enough to exhaust the stack or a number too big for a column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from flask import current_app, has_app_context
+
+DEFAULT_DEPTH = 32  # a content-block layout nests 9 levels deep at most (lineOfBlocks > … > actionParams)
+MAX_DIGITS = 19  # an int64 has at most 19 digits; a longer number is no id, count or amount we take
+MAX_ID = 2**31 - 1  # Bitrix24 ids are MySQL INT columns; ours are INTEGER (PostgreSQL: int4)
+T = TypeVar("T")
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also admits '²', which int() refuses
+
+
+class JsonRefused(ValueError):
+    """A JSON text refused, with words a person can act on."""
+
+
+def json_depth() -> int:
+    """The nesting depth allowed: JSON_DEPTH_LIMIT from the configuration, else the default."""
+    return int(current_app.config.get("JSON_DEPTH_LIMIT", DEFAULT_DEPTH)) if has_app_context() else DEFAULT_DEPTH
+
+
+def load_json(raw: str | bytes, *, max_depth: int | None = None) -> Any:
+    """Parse JSON that may come from anyone; JsonRefused when it is not JSON, too deep or has huge numbers."""
+    depth = max_depth or json_depth()
+    try:
+        value = json.loads(raw, parse_int=_int, parse_constant=_constant)
+    except RecursionError:
+        raise _too_deep(depth) from None
+    except JsonRefused:
+        raise
+    except ValueError as error:
+        raise JsonRefused(f"is not JSON ({error})") from None
+    if too_deep(value, depth):
+        raise _too_deep(depth)
+    return value
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Tell whether arrays and objects nest deeper than `limit`, without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def as_id(value: Any) -> int | None:
+    """A positive id from a form field, a JSON number or a string of ASCII digits; None if it is none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _ID.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def bounded_int(value: Any, default: T, *, low: int, high: int) -> int | T:
+    """An integer from untrusted text within [low, high]; `default` when it is not one or out of range."""
+    text = str(value if value is not None else "").strip()
+    if not re.fullmatch(r"-?[0-9]{1,19}", text):
+        return default
+    number = int(text)
+    return number if low <= number <= high else default
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise JsonRefused(f"has a number longer than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _constant(name: str) -> Any:
+    raise JsonRefused(f"uses {name}, which is not JSON")
+
+
+def _too_deep(depth: int) -> JsonRefused:
+    return JsonRefused(f"nests arrays and objects deeper than {depth} levels")
