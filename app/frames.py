@@ -95,4 +95,3 @@ def restrict_framing(response: Response) -> Response:
 
 def _scheme(query: Mapping[str, str]) -> str:
     return "http" if query.get("PROTOCOL") == "0" else "https"
-

@@ -26,7 +26,9 @@ class JsonRefused(ValueError):
 
 def json_depth() -> int:
     """The nesting depth allowed: JSON_DEPTH_LIMIT from the configuration, else the default."""
-    return int(current_app.config.get("JSON_DEPTH_LIMIT", DEFAULT_DEPTH)) if has_app_context() else DEFAULT_DEPTH
+    return (
+        int(current_app.config.get("JSON_DEPTH_LIMIT", DEFAULT_DEPTH)) if has_app_context() else DEFAULT_DEPTH
+    )
 
 
 def load_json(raw: str | bytes, *, max_depth: int | None = None) -> Any:

@@ -8,7 +8,7 @@ so they are the same whichever process answers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,8 @@ HELP = {
     "tb_events_rejected_total": "Events refused with 401 (unknown portal or bad token)." + PER_PROCESS,
     "tb_events_duplicate_total": "Verified events already in the inbox, answered 200." + PER_PROCESS,
     "tb_events_unstored_total": "Verified events answered 503: their group commit failed." + PER_PROCESS,
+    "tb_events_ignored_total": "Events the manifest does not bind, answered 200 and not stored."
+    + PER_PROCESS,
     "tb_portal_calls_total": "HTTP attempts to portals, by method and outcome." + PER_PROCESS,
     "tb_portal_limited_total": "Portal answers 503 QUERY_LIMIT_EXCEEDED and 429 time limit." + PER_PROCESS,
     "tb_token_refreshes_total": "OAuth token refreshes made." + PER_PROCESS,
@@ -64,7 +66,7 @@ COUNTERS = Counters()
 
 
 def count_event(kind: str, event: str) -> None:
-    """Count an event posted to /events: received, rejected, duplicate or unstored."""
+    """Count an event posted to /events: received, rejected, duplicate, unstored or ignored."""
     COUNTERS.inc(f"tb_events_{kind}_total", {"event": event.upper()[:64]})
 
 
@@ -87,14 +89,20 @@ class InboxFigures:
     lag_seconds: float
 
 
-def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
-    """Rows per event and status, and the age of the oldest pending event."""
+def inbox_figures(session: AnySession, now: datetime, *, known: Collection[str]) -> InboxFigures:
+    """Rows per event and status, and the age of the oldest pending event.
+
+    Events outside `known` (the manifest's: rows stored before /events ignored others) count as OTHER.
+    """
     rows = session.execute(
         select(InboxEvent.event, InboxEvent.status, func.count()).group_by(
             InboxEvent.event, InboxEvent.status
         )
     ).all()
-    by_status = {(event, str(getattr(status, "value", status))): count for event, status, count in rows}
+    by_status: dict[tuple[str, str], int] = {}
+    for event, status, count in rows:
+        key = (event if event in known else OVERFLOW, str(getattr(status, "value", status)))
+        by_status[key] = by_status.get(key, 0) + count
     oldest = session.scalar(
         select(func.min(InboxEvent.received_at)).where(InboxEvent.status == InboxStatus.PENDING)
     )

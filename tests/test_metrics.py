@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select, update
+
 from app.bitrix24.retry import RetryPolicy
 from app.connections import client_for
 from app.extensions import db
 from app.inbox import Inbox
+from app.models import InboxEvent, InboxStatus
 from app.portals import read_tokens, set_application_token
 from app.worker import Worker
 from sandbox.limits import add_fault
+from tests.conftest import store_events
 from tests.test_worker import make_activities
 
 Sample = tuple[str, frozenset]
@@ -134,7 +138,7 @@ def test_a_made_up_event_name_is_counted_as_other_and_makes_no_series(portal, sa
     member_id, _ = installed_with_token(portal, sandbox)
     before = scrape(client)
     answers = [post(client, member_id, "0" * 32, f"ONMADEUP{n}\x1c\u2028", 5) for n in range(3)]
-    assert [a.status_code for a in answers] == [401] * 3
+    assert [(a.status_code, a.get_json()["status"]) for a in answers] == [(200, "ignored")] * 3
     after = scrape(client)
     assert (
         value(after, "tb_events_received_total", event="OTHER")
@@ -142,3 +146,38 @@ def test_a_made_up_event_name_is_counted_as_other_and_makes_no_series(portal, sa
         == 3
     )
     assert not [sample for sample in after if "ONMADEUP" in str(sample)]
+
+
+def test_300_made_up_event_names_with_the_portals_own_token_store_nothing_and_add_no_series(
+    portal, sandbox, connected_app
+) -> None:
+    client = connected_app.test_client()
+    member_id, token = installed_with_token(portal, sandbox)
+    before = scrape(client)
+    answers = [post(client, member_id, token, f"ONMADEUP{n}", n + 1) for n in range(300)]
+    assert {(a.status_code, a.get_json()["status"]) for a in answers} == {(200, "ignored")}
+    assert db.session.scalar(select(func.count()).select_from(InboxEvent)) == 0
+    after = scrape(client)
+    other = ("tb_events_ignored_total", frozenset({("event", "OTHER")}))
+    assert set(after) - set(before) <= {other}  # at most the one OTHER series, if no test made it yet
+    assert not [sample for sample in after if "ONMADEUP" in str(sample)]
+    for name in ("tb_events_received_total", "tb_events_ignored_total"):
+        assert value(after, name, event="OTHER") - value(before, name, event="OTHER") == 300
+    assert post(client, member_id, token, "ONCRMACTIVITYADD", 1).get_json()["status"] == "accepted"
+
+
+def test_inbox_rows_of_names_the_manifest_does_not_bind_are_one_other_series(portal, connected_app) -> None:
+    """Rows stored before /events ignored unbound names must not grow the gauges either."""
+    store_events(
+        portal,
+        [
+            {"event": f"ONOLD{n}", "event_handler_id": "1", "ts": "1", "data": {"FIELDS": {"ID": str(n)}}}
+            for n in range(1, 251)
+        ],
+    )
+    db.session.execute(update(InboxEvent).values(status=InboxStatus.FAILED))
+    db.session.commit()
+    after = scrape(connected_app.test_client())
+    failed = [sample for sample in after if sample[0] == "tb_events_failed"]
+    assert failed == [("tb_events_failed", frozenset({("event", "OTHER")}))]
+    assert value(after, "tb_events_failed", event="OTHER") == 250

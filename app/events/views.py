@@ -36,6 +36,9 @@ def receive() -> ResponseReturnValue:
         return answer("ok", name)
     label = metric_label(name)
     metrics.count_event("received", label)
+    if label == metrics.OVERFLOW:
+        metrics.count_event("ignored", label)
+        return answer("ignored", name)  # nothing stored: see unbound()
     auth = event.get("auth")
     auth = auth if isinstance(auth, dict) else {}
     member_id, token = str(auth.get("member_id", "")), str(auth.get("application_token", ""))
@@ -52,7 +55,11 @@ def receive() -> ResponseReturnValue:
 def metric_label(name: str) -> str:
     """The event's name for the counters, OTHER unless the manifest binds it.
 
-    The sender is not verified yet: a name it makes up must not take the series real events need.
+    The sender is not verified yet: a name it makes up must not take the series real events need. An
+    event the manifest does not bind is answered 200 "ignored" and not stored: a real portal sends one
+    only for a binding an older version left (until ONAPPUPDATE re-registers), and an error answer
+    would only be logged as a failure on the portal's queue, which never resends (notes §2.3); a
+    stranger's made-up names get no row, no series and no verification work.
     """
     upper = name.upper()
     return upper if upper in current_app.extensions["manifest"].events else metrics.OVERFLOW

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +33,6 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/metrics")
 def metrics_page() -> ResponseReturnValue:
     """Prometheus text format 0.0.4: this process's counters and the inbox as the database has it."""
-    figures = metrics.inbox_figures(db.session, utcnow())
+    figures = metrics.inbox_figures(db.session, utcnow(), known=current_app.extensions["manifest"].events)
     db.session.rollback()
     return Response(metrics.render(figures), content_type=CONTENT_TYPE)
