@@ -2,6 +2,10 @@
 
 import sys
 
+# The access log writes no query value but identifiers, no credentials header, no token (app/accesslog.py):
+# /oauth/callback?code=…&state=… would otherwise put a live authorization code in the log.
+logger_class = "app.accesslog.RedactingLogger"
+
 
 def post_fork(server, worker):
     """Hand the GIL over every 0.5 ms, not 5 ms, in each worker process.

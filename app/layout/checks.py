@@ -16,6 +16,7 @@ from dataclasses import fields
 from typing import Any, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
+from app.layout.links import as_browser_reads, leaves_the_page_host
 from app.layout.models import _camel
 from app.layout.problems import Code, LayoutError, Problem
 from app.layout.schema import SIMPLE_BLOCK_TYPES
@@ -173,9 +174,16 @@ class _Reader:
 
     def web_address(self, data: Data, path: str, name: str) -> None:
         value = data.get(name)
-        # The portal passes any uri on; an external system must not slip a javascript: link into a timeline.
-        if isinstance(value, str) and urlsplit(value).scheme.lower() not in ("", "http", "https"):
-            message = f"'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL."
+        # The portal passes any uri on; an external system must not slip a javascript: link into a timeline,
+        # nor a scheme-relative one (//evil.com, \\evil.com) that leaves the portal (app.layout.links).
+        if isinstance(value, str) and (
+            urlsplit(as_browser_reads(value)).scheme.lower() not in ("", "http", "https")
+            or leaves_the_page_host(value)
+        ):
+            message = (
+                f"'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL "
+                "(not javascript:, data:, or //another-host)."
+            )
             self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
 
     def key(self, key: object, path: str) -> None:

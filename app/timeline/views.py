@@ -11,17 +11,19 @@ from flask.typing import ResponseReturnValue
 from app.bitrix24 import activities
 from app.bitrix24.activities import Binding
 from app.frames import parse_frame
-from app.layout import LayoutError
+from app.inputs import JsonRefused, as_id, load_json
+from app.layout import Code, LayoutError, Problem
+from app.layout.links import link_href
 from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language, refusal
 from app.timeline import bp, page, service
-from app.inputs import as_id
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
 from app.timeline.actions import act, form_lang
 
 log = logging.getLogger(__name__)
+bp.add_app_template_filter(link_href, "link_href")  # templates/timeline/_blocks.html: redirect links
 
 
 @bp.post("/placements/activity-menu")
@@ -76,10 +78,19 @@ def delete_blocks(activity_id: int) -> ResponseReturnValue:
     return act("delete blocks", activity_id, action)
 
 
+def json_body() -> Any:
+    """The request's JSON body (bounded by app.inputs: JsonRefused), or None when it sends none."""
+    return load_json(request.get_data(cache=True)) if request.is_json else None
+
+
 @bp.post("/activity/<int:activity_id>/blocks/check")
 def check_blocks(activity_id: int) -> ResponseReturnValue:
     """The editor's live check: {"ok", "problems": [{path, code, message}], "preview"}; no portal call."""
-    body = request.get_json(silent=True)
+    try:
+        body = json_body()
+    except JsonRefused as refused:
+        problem = Problem(Code.WRONG_FIELD_VALUE, "", f"The request {refused}.")
+        return jsonify(ok=False, problems=[problem.to_dict()], preview=""), 400
     lang = str(body.get("lang") or "en")[:8] if isinstance(body, dict) else form_lang()
     try:
         who = acting("check blocks", activity_id=activity_id)
