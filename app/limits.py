@@ -27,6 +27,7 @@ DEFAULTS = {
 }
 READ_CHUNK = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
 
 
 class BoundedRequest(Request):
@@ -76,13 +77,22 @@ def read_body() -> None:
     request.max_form_parts = int(config["FORM_FIELDS_LIMIT"])
     raw = request.get_data(cache=True)
     if request.mimetype == FORM:
-        check_fields(raw, int(config["FORM_FIELDS_LIMIT"]))
+        check_fields(raw, request.max_form_parts)
+    elif request.mimetype == MULTIPART:
+        try:
+            request.form  # noqa: B018  (werkzeug's parser counts the parts; parsed once, cached)
+        except RequestEntityTooLarge:  # the size passed above: too many parts, or one too big
+            raise too_many_fields(request.max_form_parts) from None
 
 
 def check_fields(raw: bytes, limit: int) -> None:
     """Refuse a url-encoded body of more than `limit` fields (parse_qsl splits on '&' only)."""
     if raw and raw.count(b"&") + 1 > limit:
-        raise RequestEntityTooLarge(f"A form here carries at most {limit} fields; this one has more.")
+        raise too_many_fields(limit)
+
+
+def too_many_fields(limit: int) -> RequestEntityTooLarge:
+    return RequestEntityTooLarge(f"A form here carries at most {limit} fields; this one has more.")
 
 
 def too_large(limit: int) -> RequestEntityTooLarge:
@@ -113,4 +123,6 @@ def install_limits(app: Flask) -> None:
 
 
 def _size(limit: int) -> str:
+    if limit >= 1024 * 1024 and limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MB"
     return f"{limit // 1024} KB" if limit >= 1024 else f"{limit} bytes"
