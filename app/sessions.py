@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request
+from flask import Flask, Request, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 
@@ -16,3 +16,7 @@ class CookieOnlySessions(SecureCookieSessionInterface):
         if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when APP_BASE_URL is https or the request is (TLS ended at a trusted proxy: app.proxies)."""
+        return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))

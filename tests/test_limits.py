@@ -1,4 +1,4 @@
-"""Every route reads its body bounded: 413 in words above the limit (chunked bodies too), forms capped in fields.
+"""Every route reads its body bounded: 413 in words above the limit (chunked bodies too) and forms capped.
 
 The chunked cases go over a real socket to the app served by werkzeug's threaded server, since the Flask
 test client always sends a Content-Length; the 200 MB body is never sent whole: the server must answer
@@ -165,7 +165,8 @@ def test_a_chunked_body_over_the_limit_is_refused_not_cut(served, portal, path) 
 def send_until_answered(port: int, path: str, *, total: int) -> tuple[int, bytes]:
     """Stream up to `total` bytes chunked; stop as soon as the server answers. (bytes sent, answer)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {FORM}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {FORM}\r\n"
+    head += "Transfer-Encoding: chunked\r\n\r\n"
     answer = bytearray()
 
     def read() -> None:

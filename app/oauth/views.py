@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app.extensions import db
@@ -29,7 +29,7 @@ def begin() -> ResponseReturnValue:
         started.browser_nonce,
         max_age=int(STATE_LIFETIME.total_seconds()),
         path=url_for("oauth.callback"),
-        secure=request.is_secure,
+        secure=request.is_secure or bool(current_app.config["SESSION_COOKIE_SECURE"]),
         httponly=True,
         samesite="Lax",  # sent on the portal's top-level redirect back to us, not on cross-site posts
     )
