@@ -127,6 +127,9 @@ def test_events_never_fail_and_store_nothing_without_the_portals_token(
     before, portals_before = snapshot(), portal_state(sandbox)
     head = [("event", name), ("auth[member_id]", portal.member_id if claim_member else "f" * 32)]
     response = client.post("/events", data=urlencode(head + pairs), headers=FORM)
+    if response.status_code == 200:  # an event the manifest does not bind: answered, never stored
+        assert response.get_json()["status"] == "ignored" and snapshot() == before
+        return
     assert response.status_code in (400, 401, 403, 413), response.get_data(as_text=True)[:300]
     assert_refused_and_unchanged(response, before, sandbox, portals_before)
 
@@ -282,3 +285,138 @@ def test_the_fuzzed_portal_is_still_whole_afterwards(world, sandbox) -> None:
     ]
     response = client.post("/events", data=urlencode(pairs), headers=FORM)
     assert response.status_code == 200 and response.get_json()["status"] == "accepted"
+
+
+# --- deep nesting and huge numbers, on every entry point (app.inputs bounds both) ---
+
+DEEP_FUZZ = settings(FUZZ, max_examples=60)
+number_text = (
+    st.integers(2**31, 10**40).map(str)
+    | st.integers(-(10**40), -(2**31)).map(str)
+    | st.integers(5, 6000).map(lambda n: "9" * n)  # past Python's 4300-digit int() limit too
+    | st.sampled_from(["1e999", "-0", "NaN", "Infinity", "0.0000001"])
+)
+
+
+def nested(depth: int, leaf: str, kind: str) -> str:
+    """JSON text nesting `leaf` `depth` levels deep in arrays or objects."""
+    opener, closer = ("[", "]") if kind == "list" else ('{"a":', "}")
+    return opener * depth + leaf + closer * depth
+
+
+deep_json = st.builds(
+    nested, st.integers(1, 4000), number_text | st.just('"x"'), st.sampled_from(["list", "dict"])
+)
+deep_or_huge = deep_json | number_text
+TEXT_LAYOUT = '{"blocks": {"b1": {"type": "text", "properties": {"value": @V@}}}}'
+
+
+def put(template: str, *values: str) -> str:
+    """JSON text with each @V@ marker replaced, in order, by one of `values` (raw JSON text)."""
+    for value in values:
+        template = template.replace("@V@", value, 1)
+    return template
+
+
+@DEEP_FUZZ
+@given(value=deep_or_huge, name=event_names, claim_member=st.booleans(), as_json=st.booleans())
+def test_events_take_deep_json_and_huge_numbers_without_a_500(
+    world, sandbox, value, name, claim_member, as_json
+):
+    client, portal = world
+    member = portal.member_id if claim_member else "f" * 32
+    before, portals_before = snapshot(), portal_state(sandbox)
+    if as_json:
+        auth = json.dumps({"member_id": member, "application_token": "0" * 32})
+        raw = put('{"event": @V@, "auth": @V@, "data": @V@}', json.dumps(name), auth, value)
+        response = client.post("/events", data=raw, headers={"Content-Type": "application/json"})
+    else:
+        pairs = [("event", name), ("auth[member_id]", member), ("auth[application_token]", "0" * 32)]
+        pairs += [("data[FIELDS][ID]", value), ("ts", value), ("event_handler_id", value)]
+        response = client.post("/events", data=urlencode(pairs), headers=FORM)
+    assert response.status_code in (200, 400, 401, 413), response.get_data(as_text=True)[:300]
+    assert_refused_and_unchanged(response, before, sandbox, portals_before)
+
+
+@pytest.mark.parametrize("path", ["/install", "/", "/placements/activity-menu"])
+def test_frame_entry_points_take_deep_options_and_huge_numbers_without_a_500(world, sandbox, path) -> None:
+    client, portal = world
+
+    @DEEP_FUZZ
+    @given(options=deep_or_huge.map(lambda v: put('{"ID": @V@}', v)) | deep_json, expires=number_text)
+    def check(options: str, expires: str) -> None:
+        fields = {"AUTH_ID": "a" * 70, "member_id": portal.member_id, "PLACEMENT_OPTIONS": options}
+        fields["AUTH_EXPIRES"] = expires
+        query = urlencode({"DOMAIN": sandbox.portal.domain, "PROTOCOL": "0"})
+        before, portals_before = snapshot(), portal_state(sandbox)
+        response = client.post(f"{path}?{query}", data=fields)
+        assert response.status_code >= 400, response.get_data(as_text=True)[:300]
+        assert_refused_and_unchanged(response, before, sandbox, portals_before)
+
+    check()
+
+
+def test_api_bodies_take_deep_json_and_huge_numbers_without_a_500(world, sandbox, api_key) -> None:
+    client, portal = world
+    fields = st.sampled_from(["layout", "fields", "template", "responsible_id", "owner", "subject", "extra"])
+
+    @DEEP_FUZZ
+    @given(field=fields, value=deep_or_huge, owner_id=number_text | st.just("1"))
+    def check(field: str, value: str, owner_id: str) -> None:
+        body = '{"portal": @V@, "owner": {"type_id": 2, "id": @V@}, "subject": "D", "idempotency_key": "d1"'
+        body += ", @V@: @V@}"
+        raw = put(body, json.dumps(portal.member_id), owner_id, json.dumps(field), value)
+        before, portals_before = snapshot(), portal_state(sandbox)
+        headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        response = client.post("/api/v1/activities", data=raw, headers=headers)
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        assert_refused_and_unchanged(response, before, sandbox, portals_before)
+
+    check()
+
+
+def test_api_layouts_take_deep_json_and_huge_numbers_without_a_500(world, sandbox, api_key) -> None:
+    client, portal = world
+    activity_id = min(sandbox.portal.crm.activities)
+
+    @DEEP_FUZZ
+    @given(value=deep_or_huge, path_id=st.just(str(activity_id)) | number_text.filter(str.isdigit))
+    def check(value: str, path_id: str) -> None:
+        raw = put('{"portal": @V@, "layout": @V@}', json.dumps(portal.member_id), put(TEXT_LAYOUT, value))
+        before, portals_before = snapshot(), portal_state(sandbox)
+        headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        response = client.put(f"/api/v1/activities/{path_id}/layout", data=raw, headers=headers)
+        assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+        assert_refused_and_unchanged(response, before, sandbox, portals_before)
+
+    check()
+
+
+@pytest.mark.parametrize("path", ["/rules", "/templates"])
+def test_rules_and_templates_take_deep_layouts_and_huge_numbers_without_a_500(world, sandbox, path) -> None:
+    from app import page_tokens
+
+    client, portal = world
+    token = page_tokens.issue(member_id=portal.member_id, user_id=1, is_admin=True)
+
+    @DEEP_FUZZ
+    @given(
+        layout=deep_or_huge.map(lambda v: put(TEXT_LAYOUT, v)) | deep_json,
+        number=number_text,
+    )
+    def check(layout: str, number: str) -> None:
+        form = {"page_token": token, "lang": "en", "name": "Deep", "subject": "s", "layout": layout}
+        form |= {"provider_id": "CRM_TODO", "type_id": number, "owner_type_id": number, "direction": number}
+        before, portals_before = snapshot(), portal_state(sandbox)
+        response = client.post(path, data=form)
+        assert response.status_code < 500, response.get_data(as_text=True)[:300]
+        if path == "/rules":  # its type_id is the huge number: always refused
+            assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        if response.status_code < 400:  # a template whose text block holds a small number ("-0")
+            return
+        after = snapshot()
+        for table in ("activity_templates", "activity_template_seeds"):  # the page seeds the defaults once
+            before.pop(table), after.pop(table)
+        assert after == before and portal_state(sandbox) == portals_before
+
+    check()
