@@ -17,8 +17,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import get_input_stream
 
-# Measured by bench/body_sizes.py: the biggest event the portal sends is ~1.3 KB, a frame POST ~0.6 KB,
-# the biggest legitimate API layout ~300 KB and the editor's form with it ~310 KB.
+# Measured by bench/body_sizes.py: the biggest event the portal sends is ~2 KB (a click with 20
+# actionParams), a frame POST ~0.5 KB, the biggest legitimate API body ~300 KB (20 blocks of 2,000
+# Cyrillic characters, JSON-escaped) and the editor's form with that layout ~240 KB.
 DEFAULTS = {
     "BODY_LIMIT_EVENTS": 32 * 1024,
     "BODY_LIMIT_PAGES": 1024 * 1024,
