@@ -8,6 +8,7 @@ environ value) is scrubbed before it is written.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -46,9 +47,10 @@ class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn has no type hin
         return atoms
 
 
-def used_atoms(log_format: str) -> list[str]:
+@functools.lru_cache(maxsize=8)
+def used_atoms(log_format: str) -> tuple[str, ...]:
     """The atom names an access-log format refers to, as gunicorn looks them up (lower-case)."""
-    return [name.lower() if name.startswith("{") else name for name in ATOM.findall(log_format)]
+    return tuple(name.lower() if name.startswith("{") else name for name in ATOM.findall(log_format))
 
 
 def scrub_atom(name: str, value: str) -> str:
