@@ -12,6 +12,7 @@ import re
 from typing import Any, TypeVar
 
 from flask import current_app, has_app_context
+from werkzeug.routing import IntegerConverter, Map
 
 DEFAULT_DEPTH = 32  # a content-block layout nests 9 levels deep at most (lineOfBlocks > … > actionParams)
 MAX_DIGITS = 19  # an int64 has at most 19 digits; a longer number is no id, count or amount we take
@@ -81,6 +82,18 @@ def bounded_int(value: Any, default: T, *, low: int, high: int) -> int | T:
         return default
     number = int(text)
     return number if low <= number <= high else default
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in the app's routes: an id from 1 to MAX_ID, else the route does not match (404).
+
+    Werkzeug's own converter takes any length of digits, and a 25-digit id overflowed SQLite's INTEGER.
+    """
+
+    regex = r"\d{1,10}"
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int = 1, max: int = MAX_ID) -> None:
+        super().__init__(url_map, fixed_digits, min, max)
 
 
 def _int(text: str) -> int:

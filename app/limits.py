@@ -17,6 +17,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import get_input_stream
 
+from app.inputs import IdConverter
+
 # Measured by bench/body_sizes.py: the biggest event the portal sends is ~2 KB (a click with 20
 # actionParams), a frame POST ~0.5 KB, the biggest legitimate API body ~300 KB (20 blocks of 2,000
 # Cyrillic characters, JSON-escaped) and the editor's form with that layout ~240 KB.
@@ -117,7 +119,8 @@ def answer_too_large(error: RequestEntityTooLarge) -> tuple[Response | str, int]
 
 
 def install_limits(app: Flask) -> None:
-    """Bound every route's body: the request class, the hook that reads it, the 413 answer."""
+    """Bound every route's body (the request class, the hook that reads it, the 413) and its path ids."""
+    app.url_map.converters["int"] = IdConverter  # before the blueprints add their rules
     app.request_class = BoundedRequest
     app.before_request(read_body)
     app.register_error_handler(RequestEntityTooLarge, answer_too_large)

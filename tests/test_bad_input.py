@@ -8,6 +8,7 @@ idempotency row, and a huge AUTH_EXPIRES overflowed the token's expiry.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -190,3 +191,22 @@ def test_templates_with_deep_layouts_are_refused(connected_app, portal) -> None:
         assert response.status_code == 400 and "deeper than 32 levels" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(select(ActivityTemplate).where(ActivityTemplate.name == "Callback")) is None
+
+
+@pytest.mark.parametrize("number", [HUGE, str(2**31), "0"])
+def test_every_route_with_an_id_in_its_path_answers_404_for_an_id_past_any_real_one(
+    connected_app, sandbox, portal, number
+) -> None:
+    """A 25-digit id reached SQLite (OverflowError, a 500) through /rules/<id>/… and /api-keys/<id>/revoke."""
+    from app import page_tokens
+
+    token = page_tokens.issue(member_id=portal.member_id, user_id=1, is_admin=True)
+    client = connected_app.test_client()
+    rules = [r for r in connected_app.url_map.iter_rules() if "<int:" in r.rule]
+    assert len(rules) >= 15
+    for rule in rules:
+        path = re.sub(r"<any\(([a-z]+)[^>]*\):[a-z_]+>", r"\1", rule.rule)
+        path = re.sub(r"<int:[a-z_]+>", number, path)
+        method = "PUT" if "PUT" in rule.methods else "POST"
+        response = client.open(path, method=method, data={"page_token": token, "lang": "en"})
+        assert response.status_code == 404, (path, response.status_code)
