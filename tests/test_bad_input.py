@@ -120,7 +120,9 @@ def test_an_api_layout_for_an_id_past_any_activity_is_a_404(connected_app, sandb
         },
         headers={"Authorization": f"Bearer {key}"},
     )
-    assert response.status_code == 404 and response.get_json()["error"] == "activity_not_found"
+    assert (
+        response.status_code == 404 and response.get_json()["error"] == "not_found"
+    )  # app.inputs.IdConverter
 
 
 def test_a_deep_json_event_is_refused_in_words(connected_app, portal) -> None:
