@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_healthz_reports_the_database(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "workers": {"alive": 0, "pending": 0}}
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:

@@ -12,6 +12,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "health_ok": "Everything the app needs is registered on this portal.",
         "health_bad": "Some registrations are missing, so parts of the app will not work:",
         "health_unknown": "The health check could not run: {message}",
+        "workers_stalled": "No worker has processed events for {minutes} minutes, and {pending} are waiting: "
+        "button clicks, rules and the activity mirror stay as they are until one runs "
+        "(the worker process, `flask --app app worker`).",
         "missing_events": "Event handlers missing",
         "missing_placements": "Placements missing",
         "missing_types": "Activity types missing",
@@ -73,6 +76,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "health_ok": "Всё, что нужно приложению, зарегистрировано на портале.",
         "health_bad": "Некоторые регистрации отсутствуют, поэтому часть приложения не работает:",
         "health_unknown": "Проверку выполнить не удалось: {message}",
+        "workers_stalled": "Ни один обработчик не обрабатывал события уже {minutes} мин., а ждут {pending}: "
+        "нажатия кнопок, правила и копия дел не обновятся, пока он не запущен "
+        "(процесс worker, `flask --app app worker`).",
         "missing_events": "Нет обработчиков событий",
         "missing_placements": "Нет мест встраивания",
         "missing_types": "Нет типов дел",
