@@ -8,6 +8,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "about": "Timeline Bridge puts activities from your other systems into the CRM timeline, "
         "and lets you open and act on them from the activity list.",
         "hello": "Hello, {name}.",
+        "already_done_title": "Already done",
+        "already_done": "This form was already sent, so nothing was done again. Open Timeline Bridge again "
+        "from your Bitrix24 portal to see where things stand.",
         "health": "Installation health",
         "health_ok": "Everything the app needs is registered on this portal.",
         "health_bad": "Some registrations are missing, so parts of the app will not work:",
@@ -72,6 +75,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "about": "Timeline Bridge добавляет в таймлайн CRM дела из ваших других систем "
         "и позволяет открывать их и работать с ними из списка дел.",
         "hello": "Здравствуйте, {name}.",
+        "already_done_title": "Уже сделано",
+        "already_done": "Эта форма уже была отправлена, поэтому ничего не сделано повторно. Откройте "
+        "Timeline Bridge с портала Битрикс24 ещё раз, чтобы увидеть текущее состояние.",
         "health": "Состояние установки",
         "health_ok": "Всё, что нужно приложению, зарегистрировано на портале.",
         "health_bad": "Некоторые регистрации отсутствуют, поэтому часть приложения не работает:",
