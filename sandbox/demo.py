@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,7 +28,7 @@ import requests
 from flask import Flask
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
-from honcho.printer import Printer
+from honcho.printer import Message, Printer
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import create_sandbox, persist
@@ -46,6 +47,7 @@ PORT_VARIABLES = {"oauth_port": "OAUTH_PORT", "portal_port": "PORTAL_PORT", "app
 # Demo request logs: one short line per request (production keeps gunicorn's default access format).
 ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(M)sms"
 READY_TIMEOUT = 120.0
+OWN = "\0demo"  # the printer name of the demo's own lines (no process can have it)
 SETTLE = 0.5  # seconds between the app being ready and the URL, so no start-up line comes after it
 
 
@@ -176,21 +178,40 @@ def deliveries_done(sandbox: Sandbox, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
+class DemoPrinter(Printer):
+    """honcho's printer, no colours; the demo's own lines unprefixed. Only honcho's loop writes, so lines
+    from several threads never interleave mid-line."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout, colour=False)
+
+    def write(self, message: Message) -> None:
+        if message.name == OWN:
+            print(message.data, file=self.output, flush=True)
+        else:
+            super().write(message)
+
+
+def say(manager: Manager, text: str) -> None:
+    """Print a line of the demo's own through honcho's loop."""
+    manager.events.put(Message(type="line", data=text, time=datetime.now(), name=OWN, colour=None))
+
+
 def announce(args: argparse.Namespace, flask_app: Flask, manager: Manager, stopping: threading.Event) -> None:
     """Once the app and a worker are up: install if asked, then print the one URL to open, last."""
     sandbox: Sandbox = flask_app.extensions["sandbox"]
     if not app_ready(urls(args)["app"], stopping):
         if not stopping.is_set():
-            print("The app or its worker did not come up; see the lines above", file=sys.stderr, flush=True)
+            say(manager, "The app or its worker did not come up; see the lines above")
             manager.terminate()
         return
     if not (args.no_install or args.preinstalled):
-        print(f"Timeline Bridge: {install(sandbox)}", flush=True)
+        say(manager, f"Timeline Bridge: {install(sandbox)}")
         deliveries_done(sandbox)
         flask_app.extensions["sandbox_autosave"].mark()
     stopping.wait(SETTLE)  # gunicorn writes the last /healthz request line just after answering it
-    print("Ctrl-C stops everything; `make reset` starts again with a new portal.", flush=True)
-    print(f"Open {urls(args)['portal']}/", flush=True)
+    say(manager, "Ctrl-C stops everything; `make reset` starts again with a new portal.")
+    say(manager, f"Open {urls(args)['portal']}/")
 
 
 def release(env: dict[str, str], commands: dict[str, str]) -> int:
@@ -208,7 +229,7 @@ def run_app(args: argparse.Namespace, flask_app: Flask) -> int:
     if code != 0:
         print(f"The release step failed (exit {code}); nothing else was started", file=sys.stderr)
         return code
-    manager = Manager(Printer(sys.stdout, colour=False))
+    manager = Manager(DemoPrinter())
     for name in ("web", "worker"):
         manager.add_process(name, commands[name], env=env, cwd=str(ROOT))
     stopping = threading.Event()
