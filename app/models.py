@@ -274,7 +274,7 @@ class WorkerHeartbeat(Model):
 
 
 class UsedNonce(Model):
-    """A page token's one-time nonce, recorded when a form action runs: a reload or a second submit is refused."""
+    """A page token's one-time nonce, recorded when its form's action runs: a reload is refused."""
 
     __tablename__ = "used_nonces"
 

@@ -20,7 +20,9 @@ def spend(page: PageSession, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     # Tokens past their expiry are refused anyway: their nonces need not be kept.
     db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at < now))
-    db.session.add(UsedNonce(nonce=page.nonce, member_id=page.member_id, used_at=now, expires_at=page.expires_at))
+    db.session.add(
+        UsedNonce(nonce=page.nonce, member_id=page.member_id, used_at=now, expires_at=page.expires_at)
+    )
     try:
         db.session.commit()
     except IntegrityError:  # the primary key: this nonce was spent by an earlier request

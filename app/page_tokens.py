@@ -64,7 +64,7 @@ def issue(
     lifetime: timedelta = LIFETIME,
     expires_at: datetime | None = None,
 ) -> str:
-    """Seal a page session into an opaque token valid for `lifetime` (or until `expires_at`), with a new nonce."""
+    """Seal a page session in an opaque token valid for `lifetime` (or to `expires_at`); a fresh nonce."""
     expires_at = expires_at or (now or datetime.now(UTC)) + lifetime
     payload = {
         "member_id": member_id,

@@ -97,7 +97,8 @@ def restore(sandbox: Sandbox, path: Path) -> str:
         return f"a new portal: {path} was saved by another version of the sandbox, it will be replaced"
     wanted = {key: sandbox.setting(key) for key in PLACES}
     if payload.get("places") != wanted:
-        return f"a new portal: {path} was made for other ports ({_where(payload['places'])}), it will be replaced"
+        where = _where(payload["places"])
+        return f"a new portal: {path} was made for other ports ({where}), it will be replaced"
     with sandbox.lock:
         at_start = dict(sandbox.settings)  # this run's own (ports, flags) win over the saved ones
         sandbox.reset()

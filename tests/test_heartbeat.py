@@ -1,4 +1,4 @@
-"""Worker heartbeats: the worker writes its row as it loops; /healthz and the admin page say when none is alive."""
+"""Worker heartbeats: each worker writes its row as it loops; health says when none is alive."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def rows() -> list[WorkerHeartbeat]:
     return list(db.session.scalars(select(WorkerHeartbeat)))
 
 
-def test_healthz_says_no_worker_processed_pending_events_for_n_minutes(connected_app, portal, sandbox) -> None:
+def test_healthz_says_no_worker_processed_pending_events_for_n_minutes(
+    connected_app, portal, sandbox
+) -> None:
     [activity] = make_activities(sandbox, 1)
     clock = FakeClock()
     clock.advance(-7 * 60)  # the event arrived seven minutes ago, and nothing has run since

@@ -39,7 +39,7 @@ def test_a_reload_after_adding_a_linked_activity_adds_nothing(connected_app, san
 
 
 def test_two_submits_at_once_add_one_activity(connected_app, sandbox, portal) -> None:
-    client, url, form = create_form(connected_app, sandbox, portal)
+    _client, url, form = create_form(connected_app, sandbox, portal)
     before = set(made(sandbox))
     answers: list[int] = []
 
@@ -54,7 +54,9 @@ def test_two_submits_at_once_add_one_activity(connected_app, sandbox, portal) ->
     assert answers == [200, 200] and len(set(made(sandbox)) - before) == 1
 
 
-def test_a_reload_after_creating_an_api_key_creates_none_and_shows_no_key(connected_app, sandbox, portal) -> None:
+def test_a_reload_after_creating_an_api_key_creates_none_and_shows_no_key(
+    connected_app, sandbox, portal
+) -> None:
     client = connected_app.test_client()
     token = page_token(open_main_page(client, sandbox))
     form = {"page_token": token, "lang": "en", "label": "Helpdesk"}

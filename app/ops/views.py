@@ -34,7 +34,7 @@ def healthz() -> ResponseReturnValue:
         db.session.rollback()
         log.warning("health check: database unavailable: %s", type(error).__name__)
         return jsonify(status="error", database="unavailable"), 503
-    report = {"alive": workers.alive, "pending": workers.pending}
+    report: dict[str, int | str] = {"alive": workers.alive, "pending": workers.pending}
     if workers.stalled:
         report["warning"] = (
             f"no worker has processed events for {workers.idle_minutes} minutes "

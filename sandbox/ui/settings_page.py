@@ -16,7 +16,8 @@ SWITCHES = (
         "rest_app_blocks_allowed",
         "Content blocks on REST_APP activities",
         "The vendor documents do not say whether a portal accepts content blocks on an app's own REST_APP "
-        "activities (notes §3.5, §9.10); the sandbox refuses them by default (UNSUITABLE_ACTIVITY_TYPE_ERROR), "
+        "activities (notes §3.5, §9.10); the sandbox refuses them by default "
+        "(UNSUITABLE_ACTIVITY_TYPE_ERROR), "
         "and the app then makes a to-do with the blocks instead. Turn this on to see the other outcome.",
     ),
 )
@@ -34,7 +35,7 @@ def settings_page() -> str:
 
 @bp.post("/settings/")
 def save_settings() -> Response:
-    """Set each switch from the form, then show the page again (Post/Redirect/Get: a reload re-sends nothing)."""
+    """Set each switch from the form, then show the page again (Post/Redirect/Get: a reload sends nothing)."""
     portal_or_404()
     sandbox = current_sandbox()
     with sandbox.lock:

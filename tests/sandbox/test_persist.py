@@ -80,7 +80,13 @@ def test_a_change_through_rest_is_saved_soon_after_and_atomically(tmp_path: Path
     try:
         portal = sandbox.portal()
         token = issue_token(sandbox, portal, find_app(sandbox, portal), 1).access_token
-        fields = {"OWNER_TYPE_ID": 2, "OWNER_ID": 1, "TYPE_ID": 4, "SUBJECT": "Remember me", "RESPONSIBLE_ID": 1}
+        fields = {
+            "OWNER_TYPE_ID": 2,
+            "OWNER_ID": 1,
+            "TYPE_ID": 4,
+            "SUBJECT": "Remember me",
+            "RESPONSIBLE_ID": 1,
+        }
         fields["COMMUNICATIONS"] = [{"VALUE": "a@example.com", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]
         answer = flask_app.test_client().post(
             "/rest/crm.activity.add", json={"auth": token, "fields": fields}, base_url="http://127.0.0.1:8701"

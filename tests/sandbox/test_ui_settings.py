@@ -1,4 +1,4 @@
-"""The sandbox portal's settings page shows the disputed switch for blocks on REST_APP activities and sets it."""
+"""The sandbox portal's settings page: the disputed switch for blocks on REST_APP activities."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from sandbox.testing import RunningSandbox
 
 def test_the_switch_is_shown_off_with_why_it_exists(sandbox: RunningSandbox) -> None:
     page = requests.get(f"{sandbox.portal_url}/settings/", timeout=10).text
-    assert 'id="setting-rest_app_blocks_allowed"' in page and "checked" not in page.split('id="setting-')[1][:80]
+    assert (
+        'id="setting-rest_app_blocks_allowed"' in page and "checked" not in page.split('id="setting-')[1][:80]
+    )
     assert "Content blocks on REST_APP activities" in page and "UNSUITABLE_ACTIVITY_TYPE_ERROR" in page
     assert 'id="nav-settings"' in page
 
@@ -20,6 +22,9 @@ def test_saving_turns_it_on_and_off_after_the_get(sandbox: RunningSandbox) -> No
     assert saved.status_code == 303 and saved.headers["Location"].startswith("/settings/")
     assert sandbox.state.setting("rest_app_blocks_allowed") is True
     page = requests.get(url + "?notice=Settings+saved.", timeout=10).text
-    assert "Settings saved." in page and 'name="rest_app_blocks_allowed" id="setting-rest_app_blocks_allowed" checked' in page
+    assert (
+        "Settings saved." in page
+        and 'name="rest_app_blocks_allowed" id="setting-rest_app_blocks_allowed" checked' in page
+    )
     requests.post(url, data={}, timeout=10)
     assert sandbox.state.setting("rest_app_blocks_allowed") is False
