@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -102,3 +103,56 @@ def test_the_sandbox_only_demo_serves_the_portal_and_stops_on_sigterm(tmp_path) 
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=5)
+
+
+def demo_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sandbox.demo", *args]
+
+
+def test_a_taken_port_stops_the_start_within_3_s_naming_it_before_any_url(tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["--app-port", str(port), "--portal-port", str(free_port()), "--oauth-port", str(free_port())]
+        started = time.monotonic()
+        done = subprocess.run(
+            demo_command(*args, "--state", str(tmp_path / "s.pickle")),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    assert time.monotonic() - started < 3
+    assert done.returncode == 2 and done.stdout == ""  # nothing printed, no URL, nothing started
+    assert f"port {port} (APP_PORT) is not free" in done.stderr
+    assert not (tmp_path / "s.pickle").exists()
+
+
+def sandbox_only(tmp_path, ports: tuple[int, int], *extra: str) -> tuple[str, str]:
+    """Run the sandbox-only demo until it prints its URL; return its first line and the member_id served."""
+    oauth, portal = ports
+    args = ["--no-app", "--oauth-port", str(oauth), "--portal-port", str(portal)]
+    command = demo_command(*args, "--state", str(tmp_path / "state.pickle"), *extra)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        assert process.stdout.readline().startswith("Open ")
+        state = requests.get(f"http://127.0.0.1:{oauth}/_sandbox/state", timeout=10).json()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=5)
+    return first, state["portals"][0]["member_id"]
+
+
+def test_a_restart_serves_the_saved_portal_and_fresh_starts_a_new_one(tmp_path) -> None:
+    ports = (free_port(), free_port())
+    said, member_id = sandbox_only(tmp_path, ports)
+    assert said.startswith("Sandbox portal: a new portal")
+    said, again = sandbox_only(tmp_path, ports)
+    assert said.startswith("Sandbox portal: the saved portal") and again == member_id
+    said, fresh = sandbox_only(tmp_path, ports, "--fresh")
+    assert said.startswith("Sandbox portal: a new portal") and fresh != member_id
