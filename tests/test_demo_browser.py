@@ -2,7 +2,8 @@
 
 It walks the README's "Try it": the activity list's ⋯ menu opens Timeline Bridge; a linked activity is added
 and the frame reloaded (one activity); blocks edited; an activity with buttons added and "Mark done" clicked
-in the sandbox timeline (the worker completes it within seconds); the main page as administrator and as an
+in the sandbox timeline (the worker completes it within seconds); the main page as administrator (with a
+rule the worker then applies to a new to-do) and as an
 ordinary user; the portal in Russian; the sandbox's settings. Then the demo is stopped with Ctrl-C (SIGINT)
 and started again: the same portal, the same activities, one installation. Screenshots go to $SCREENSHOTS
 (default artifacts/screenshots/demo; `make screenshots` writes docs/screenshots). Skipped without Chromium.
@@ -298,7 +299,25 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     assert int(frame.locator("#activity-count").inner_text()) >= 2
     assert frame.locator("#workers-stalled").count() == 0
     page.screenshot(path=str(shots / "08-main-page-admin.png"))
+
+    # An enrichment rule from the main page; a to-do added in the portal gets its block from the worker.
+    rule = frame.locator("#rule-form")
+    rule.locator("input[name=name]").fill("Deal to-dos")
+    rule.locator("input[name=provider_id]").fill("CRM_TODO")
+    rule.locator("input[name=owner_type_id]").fill("2")
+    layout = '{"blocks": {"rule": {"type": "text", "properties": {"value": "Rule: {{SUBJECT}}"}}}}'
+    rule.locator("textarea[name=layout]").fill(layout)
+    rule.locator("button[type=submit]").click()
+    frame.locator("[data-rule-id]").first.wait_for()
     page.click("#app-slider-close")
+    page.goto(f"{demo.portal}/crm/deal/details/{owner}/")
+    page.fill("#quick-todo-title", "Ask about the invoice")
+    page.click("#quick-todo-add")
+    deadline = time.monotonic() + 20
+    while page.locator(".cb-set", has_text="Rule: Ask about the invoice").count() == 0:
+        assert time.monotonic() < deadline, "the worker did not apply the rule"
+        time.sleep(0.5)
+        page.reload()
     page.goto(f"{demo.portal}/?user_id=2")
     page.click("#open-app")
     page.frame_locator("#app-frame").locator("main").wait_for()
