@@ -3,8 +3,8 @@
 It walks the README's "Try it": the activity list's ⋯ menu opens Timeline Bridge; a linked activity is added
 and the frame reloaded (one activity); blocks edited; an activity with buttons added and "Mark done" clicked
 in the sandbox timeline (the worker completes it within seconds); the main page as administrator (with a
-rule the worker then applies to a new to-do) and as an
-ordinary user; the portal in Russian; the sandbox's settings. Then the demo is stopped with Ctrl-C (SIGINT)
+rule the worker then applies to a new to-do) and as an ordinary user; the portal in Russian; the sandbox's
+settings. Then the demo is stopped with Ctrl-C (SIGINT)
 and started again: the same portal, the same activities, one installation. Screenshots go to $SCREENSHOTS
 (default artifacts/screenshots/demo; `make screenshots` writes docs/screenshots). Skipped without Chromium.
 """
