@@ -107,7 +107,8 @@ def app_env(args: argparse.Namespace, environ: dict[str, str] | None = None) -> 
         WEB_HOST=HOST,
         LOG_FORMAT="text",
         PYTHONUNBUFFERED="1",
-        GUNICORN_CMD_ARGS=f"--access-logformat {shlex.quote(ACCESS_FORMAT)}",
+        # No control socket: it is one path per user (~/.gunicorn), which two demos would fight over.
+        GUNICORN_CMD_ARGS=f"--access-logformat {shlex.quote(ACCESS_FORMAT)} --no-control-socket",
     )
     return env
 
