@@ -178,9 +178,13 @@ def start_demo(tmp_path: Path, demo_env: dict[str, str]) -> Iterator[Any]:
 
     yield start
     for demo in started:
-        if demo.process.poll() is None:
-            os.killpg(demo.process.pid, signal.SIGKILL)
-            demo.process.wait(10)
+        if demo.process.poll() is None:  # a failed test: stop it as Ctrl-C would, so it stops its processes
+            os.killpg(demo.process.pid, signal.SIGINT)
+            try:
+                demo.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(demo.process.pid, signal.SIGKILL)
+                demo.process.wait(10)
         if demo.process.stdout is not None:
             demo.process.stdout.close()
 
