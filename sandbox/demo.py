@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import queue
 import shlex
 import signal
 import socket
@@ -242,8 +243,40 @@ def run_app(args: argparse.Namespace, flask_app: Flask) -> int:
         manager.loop()  # returns once every process has stopped (honcho stops all when one exits)
     finally:
         stopping.set()
+        stop_leftovers(manager)
     signalled = manager.returncode in (130, 143)  # Ctrl-C or SIGTERM: a clean stop
     return 0 if signalled else int(manager.returncode or 0)
+
+
+def stop_leftovers(manager: Manager, grace: float = 10.0) -> None:
+    """Stop any process group honcho left running (a Ctrl-C in its first second can end its loop early).
+
+    Each Procfile process runs in its own session (honcho's start_new_session), so its pid is its group's id
+    and it does not die with this process: without this, a web or worker could outlive `make run`.
+    """
+    pids = {int(p["pid"]) for p in manager._processes.values() if p.get("pid")}
+    with contextlib.suppress(queue.Empty, OSError, ValueError):
+        while True:  # 'start' messages the loop did not get to
+            message = manager.events.get_nowait()
+            if message.type == "start":
+                pids.add(int(message.data["pid"]))
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
+        alive = [pid for pid in pids if _signal_group(pid, sig)]
+        deadline = time.monotonic() + wait
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [pid for pid in alive if _signal_group(pid, 0)]
+        if not alive:
+            return
+
+
+def _signal_group(pid: int, sig: int) -> bool:
+    """Signal a process group; False when it no longer exists."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def wait_for_signal() -> int:
@@ -280,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Open {urls(args)['portal']}/", flush=True)
             return wait_for_signal()
         return run_app(args, flask_app)
+    except KeyboardInterrupt:  # Ctrl-C before honcho's loop took the signal (during the release step)
+        return 0
     finally:
         for server, thread in servers:
             server.shutdown()
