@@ -82,12 +82,18 @@ class WorkerHealth:
         return self.pending > 0 and self.alive == 0
 
 
+def alive_workers(session: AnySession, now: datetime) -> int:
+    """Workers whose row moved within ALIVE_FOR."""
+    query = (
+        select(func.count()).select_from(WorkerHeartbeat).where(WorkerHeartbeat.beat_at >= now - ALIVE_FOR)
+    )
+    return int(session.scalar(query) or 0)
+
+
 def worker_health(session: AnySession, now: datetime | None = None) -> WorkerHealth:
     """Live workers, pending events, and minutes since any worker last processed one (or the oldest waits)."""
     now = now or utcnow()
-    alive = session.scalar(
-        select(func.count()).select_from(WorkerHeartbeat).where(WorkerHeartbeat.beat_at >= now - ALIVE_FOR)
-    )
+    alive = alive_workers(session, now)
     pending, oldest = session.execute(
         select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.status == InboxStatus.PENDING)
     ).one()
@@ -95,4 +101,4 @@ def worker_health(session: AnySession, now: datetime | None = None) -> WorkerHea
     # Events that arrived after the last batch have waited since they arrived; older ones since that batch.
     since = max((t for t in (last, oldest) if t is not None), default=now)
     idle = max(1, int((now - since).total_seconds() // 60))
-    return WorkerHealth(alive=int(alive or 0), pending=int(pending or 0), idle_minutes=idle)
+    return WorkerHealth(alive=alive, pending=int(pending or 0), idle_minutes=idle)
