@@ -12,6 +12,7 @@ from sandbox.dispatch import invoke, method_key, time_block, unpack
 from sandbox.events import deliver_emitted
 from sandbox.limits import fault_body, take_faults, take_request
 from sandbox.oauth import oauth_app_info
+from sandbox.offline import effective_connector
 from sandbox.state import Portal, Sandbox
 from sandbox.tokens import lookup
 from sandbox.web import (
@@ -105,6 +106,7 @@ def _serve(sandbox: Sandbox, portal: Portal, method: str) -> Response:
         take_request(sandbox, portal)
         params = request_params()
         ctx = _context(sandbox, portal, pop_auth(params))
+        ctx.auth_connector = pop_connector(sandbox, portal, params)
         headers["X-Bitrix-Rest-Application"] = ctx.app.client_id if ctx.app else ""
         try:
             result = invoke(ctx, method, params)
@@ -113,6 +115,12 @@ def _serve(sandbox: Sandbox, portal: Portal, method: str) -> Response:
     except RestError as error:
         return error_response(error, headers)
     return _success(ctx, method, result, started, headers)
+
+
+def pop_connector(sandbox: Sandbox, portal: Portal, params: dict[str, Any]) -> str:
+    """Take `auth_connector` out of the params, an auth key (oauth/auth.php authQueryAdditional)."""
+    value = params.pop("auth_connector", "")
+    return effective_connector(sandbox, portal, value.strip() if isinstance(value, str) else "")
 
 
 def _context(sandbox: Sandbox, portal: Portal, access_token: str) -> CallContext:

@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     # events (notes §2.3)
     "event_timeout": 5.0,
     "event_user_agent": "Bitrix24 Webhook Engine",
+    # plan features (feature-get.md): True, False, or the portal domains that have it
+    "rest_offline_extended": True,  # event.offline.get clear=0
+    "rest_auth_connector": True,  # auth_connector honoured (offline-events.md: Pro plan and above)
     # disputed behaviours (notes §9)
     "frame_extra_fields": True,  # frame POSTs carry SERVER_ENDPOINT, APPLICATION_TOKEN, APPLICATION_SCOPE
     "frame_uri_option": True,  # PLACEMENT_OPTIONS gets "URI" (§9.1)

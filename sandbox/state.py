@@ -61,6 +61,7 @@ class InstalledApp:
     placements: list[dict[str, Any]] = field(
         default_factory=list
     )  # {"placement","handler","title","description","lang_all","options","user_id"}
+    offline: Any = None  # sandbox.offline.OfflineQueue, made on first use
 
 
 @dataclass
