@@ -84,6 +84,12 @@ class Portal(Model):
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How changes missed by the online events are caught up (app.offline): "offline" (the portal's offline
+    # queue, drained under `offline_connector`) or "reconcile" (periodic >LAST_UPDATED reads); NULL: not asked.
+    backstop: Mapped[str | None] = mapped_column(String(16))
+    offline_connector: Mapped[str | None] = mapped_column(String(32))
+    backstop_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # features last asked
+    backstop_ran_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last complete drain/reconcile
 
     rate_limit: Mapped[RateLimitBucket | None] = relationship(
         back_populates="portal", cascade="all, delete-orphan", passive_deletes=True
@@ -133,9 +139,28 @@ class Activity(Model):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the blocks this app set, as last sent
     deleted: Mapped[bool] = mapped_column(nullable=False, default=False)
+    version: Mapped[str | None] = mapped_column(String(64))  # sha256 of `fields`: a read that changes nothing
+    last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the portal's LAST_UPDATED
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class MirrorEffect(Model):
+    """One change the worker applied to the mirror (a new version of an activity, or its deletion).
+
+    Written by the mirror itself, only when a write changed the row, and deliberately without a unique key:
+    the same change applied twice shows as two rows (the drill's "processed twice").
+    """
+
+    __tablename__ = "mirror_effects"
+    __table_args__ = (Index("ix_mirror_effects_member_id_activity_id", "member_id", "activity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    activity_id: Mapped[int] = mapped_column(nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)  # Activity.version, or "deleted"
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
 class RateLimitBucket(Model):
