@@ -20,8 +20,9 @@ from app.extensions import db
 from app.inbox import Backoff, Inbox
 from app.mirror import reconcile
 from app.models import InboxEvent, InboxStatus
+from app.offline import Backstop
 from app.portals import find
-from app.worker import BatchReport, Worker
+from app.worker import BatchReport, Worker, worker_client
 
 # A dropped or refused database connection: wait and go on. Other database errors are bugs: they stop it.
 DATABASE_GONE = (OperationalError, InterfaceError)
@@ -36,6 +37,12 @@ events_cli = AppGroup("events", help="Inspect, replay and reconcile activity eve
 @click.option("--lease", default=300.0, show_default=True, help="Seconds a claim is held before retry.")
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--backoff", default=30.0, show_default=True, help="Seconds before the second attempt.")
+@click.option(
+    "--backstop-every",
+    default=60.0,
+    show_default=True,
+    help="Seconds between drains of every portal's offline queue (or reconciles); 0: never.",
+)
 def worker(
     once: bool,
     max_batches: int | None,
@@ -44,12 +51,16 @@ def worker(
     lease: float,
     max_attempts: int,
     backoff: float,
+    backstop_every: float,
 ) -> None:
     """Process the event inbox until SIGTERM (which finishes the batch in hand first)."""
     inbox = Inbox(
         db.session, lease=timedelta(seconds=lease), backoff=Backoff(base=backoff, max_attempts=max_attempts)
     )
-    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch)
+    backstop = (
+        Backstop(worker_client, every=timedelta(seconds=backstop_every)) if backstop_every > 0 else None
+    )
+    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch, backstop=backstop)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         click.echo("stopping after the current batch", err=True)

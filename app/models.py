@@ -85,7 +85,7 @@ class Portal(Model):
     )
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # How changes missed by the online events are caught up (app.offline): "offline" (the portal's offline
-    # queue, drained under `offline_connector`) or "reconcile" (periodic >LAST_UPDATED reads); NULL: not asked.
+    # queue, drained under `offline_connector`) or "reconcile" (periodic >LAST_UPDATED reads); NULL: unknown.
     backstop: Mapped[str | None] = mapped_column(String(16))
     offline_connector: Mapped[str | None] = mapped_column(String(32))
     backstop_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # features last asked

@@ -31,6 +31,7 @@ from app.extensions import db
 from app.inbox import Claim, ClaimedEvent, Inbox
 from app.mirror import mark_deleted, upsert
 from app.models import Portal
+from app.offline import WAKE_EVENT, Backstop
 from app.portals import find
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def worker_client(portal: Portal) -> Client:
     """The portal's app client, with retries fit for a lease-holding worker."""
     client = client_for(portal)
     client.retry = replace(WORKER_RETRY)
+    client.auth_connector = portal.offline_connector or ""  # its own writes stay out of its offline queue
     return client
 
 
@@ -70,8 +72,10 @@ class Worker:
         batch_size: int = 50,
         idle_wait: float = 1.0,
         on_batch: Callable[[BatchReport], None] | None = None,
+        backstop: Backstop | None = None,
     ) -> None:
         self.inbox = inbox
+        self.backstop = backstop
         self.connect = connect
         self.batch_size = batch_size
         self.idle_wait = idle_wait
@@ -91,6 +95,8 @@ class Worker:
         batches = 0
         while not self.stopping and (max_batches is None or batches < max_batches):
             report = self.run_batch()
+            if self.backstop is not None:
+                self.backstop.run_due()  # its records land in the inbox, so the next batch takes them
             if report.claimed:
                 batches += 1
                 continue
@@ -138,6 +144,8 @@ class Worker:
         deletes = [e for e in events if e.event == DELETED and e.activity_id is not None]
         nameless = [e for e in events if e.event in FETCHED | {DELETED} and e.activity_id is None]
         others = [e for e in events if e.event not in FETCHED | {DELETED, CLICKED}]
+        if self.backstop is not None and any(e.event == WAKE_EVENT for e in others):
+            self.backstop.wake(member_id)
         mark_deleted(
             db.session,
             member_id,
