@@ -48,7 +48,7 @@ def test_a_robots_change_and_a_deletion_reach_the_mirror(installed, live_app, sa
     assert sandbox.control("robot", robot).status_code == 200
     assert sandbox.call("crm.activity.update", {"id": second, "fields": {"SUBJECT": "x"}}).status_code == 200
     assert sandbox.call("crm.activity.delete", {"id": second}).status_code == 200
-    assert [d.status for d in sandbox.wait_for_deliveries(4)] == [200] * 4
+    assert {d.status for d in sandbox.wait_for_deliveries(4)} == {200}  # ONOFFLINEEVENT may be among them
     result = live_app.app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert mirror_row(installed.member_id, first).subject == "By robot"
