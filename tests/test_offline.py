@@ -180,3 +180,18 @@ def test_without_the_reserve_mode_the_backstop_is_the_periodic_reconcile(live_ap
     done = drain(fresh(portal), worker_client(portal), now=utcnow())
     assert done.mode == "reconcile" and done.reconciled >= 1
     assert mirror_state(portal.member_id)[activity] == "reconciled"
+
+
+def test_the_health_view_shows_the_portals_backstop_mode(installed, live_app, sandbox) -> None:
+    from tests.test_main import open_main_page
+
+    html = open_main_page(live_app.app.test_client(), sandbox).get_data(as_text=True)
+    assert 'id="backstop" data-mode="offline"' in html
+    assert "offline event queue (deletions included)" in html
+    portal = fresh(installed)
+    portal.backstop = "reconcile"
+    db.session.commit()
+    html = open_main_page(live_app.app.test_client(), sandbox).get_data(as_text=True)
+    assert 'data-mode="reconcile"' in html and "deletions are not caught up" in html
+    shown = live_app.app.test_cli_runner().invoke(args=["portals", "show", portal.member_id])
+    assert "missed-event backstop: reconcile" in shown.output

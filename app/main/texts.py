@@ -16,6 +16,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_placements": "Placements missing",
         "missing_types": "Activity types missing",
         "missing_badges": "Badges missing",
+        "backstop": "Changes missed while the app is down",
+        "backstop_offline": "caught up from the portal's offline event queue (deletions included)",
+        "backstop_reconcile": "caught up by a periodic re-read of changed activities "
+        "(this plan has no offline event queue, so deletions are not caught up)",
+        "backstop_unknown": "not checked yet; the worker checks the portal's plan on its next round",
         "repair": "Repair",
         "repair_hint": "Registers everything again; what is already there is left as it is.",
         "repaired": "Repair finished",
@@ -77,6 +82,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_placements": "Нет мест встраивания",
         "missing_types": "Нет типов дел",
         "missing_badges": "Нет бейджей",
+        "backstop": "Изменения, пропущенные, пока приложение недоступно",
+        "backstop_offline": "догоняются из очереди офлайн-событий портала (включая удаления)",
+        "backstop_reconcile": "догоняются периодическим перечитыванием изменённых дел "
+        "(в этом тарифе нет очереди офлайн-событий, поэтому удаления не догоняются)",
+        "backstop_unknown": "ещё не проверено; обработчик проверит тариф портала при следующем проходе",
         "repair": "Исправить",
         "repair_hint": "Регистрирует всё заново; то, что уже есть, остаётся как есть.",
         "repaired": "Исправление завершено",
