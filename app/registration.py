@@ -14,7 +14,9 @@ from app.manifest import Badge, Manifest
 
 # Answers that mean "it is there already" (notes §2.4, §3.1; docs crm.activity.type.add).
 ALREADY = ("already binded", "already exists", "already bound")
-WAKE_TIMEOUT = 5  # seconds between two ONOFFLINEEVENT wake-ups at most
+# Seconds between two ONOFFLINEEVENT wake-ups at least: each wake costs a drain (a few portal requests),
+# and the online events carry the changes meanwhile; the queue is the backstop, not the fast path.
+WAKE_TIMEOUT = 30
 
 
 @dataclass

@@ -328,8 +328,8 @@ def stop_the_app(run: Run, stack: Stack, web: Process, seconds: float) -> None:
     """The app-down phase: gunicorn stopped (SIGTERM) for `seconds`, then started again; the load goes on."""
     if seconds <= 0:
         return
+    web.stop()  # gunicorn finishes the requests in hand first; the app is down once it has exited
     began = time.time()
-    web.stop()
     run.note("web processes stopped (the app is down)", seconds=seconds)
     time.sleep(max(0.0, began + seconds - time.time()))
     web.start()
