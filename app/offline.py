@@ -253,4 +253,7 @@ class Backstop:
         except Bitrix24Error as error:
             db.session.rollback()
             log.warning("member_id=%s: backstop not run: %s", member_id, error)
-            return None
+        except (KeyError, TypeError, ValueError, AttributeError):  # odd data must not stop the worker
+            db.session.rollback()
+            log.exception("member_id=%s: backstop failed unexpectedly; left to the next round", member_id)
+        return None

@@ -195,3 +195,22 @@ def test_the_health_view_shows_the_portals_backstop_mode(installed, live_app, sa
     assert 'data-mode="reconcile"' in html and "deletions are not caught up" in html
     shown = live_app.app.test_cli_runner().invoke(args=["portals", "show", portal.member_id])
     assert "missed-event backstop: reconcile" in shown.output
+
+
+def test_a_record_naming_no_activity_is_marked_as_an_error_and_the_rest_cleared(installed, sandbox) -> None:
+    from sandbox import offline as sandbox_offline
+
+    app = find_app(sandbox.state, sandbox.portal)
+    binding = next(
+        b for b in app.events if b["event"] == "ONCRMACTIVITYUPDATE" and b["event_type"] == "offline"
+    )
+    with sandbox.state.lock:  # what a portal might queue for an event without FIELDS[ID]
+        sandbox_offline.record(sandbox.portal, app, binding, {"FIELDS": {}}, user_id=1, origin=None)
+    activity = int(call(sandbox, "crm.activity.add", {"fields": TODO}))
+    portal = fresh(installed)
+    done = drain(portal, worker_client(portal), now=utcnow())
+    assert (done.taken, done.stored, done.errors) == (2, 1, 1)
+    listed = sandbox.call("event.offline.list", {"auth_connector": CONNECTOR}).json()["result"]
+    assert [(r["EVENT_DATA"], r["ERROR"], r["PROCESS_ID"]) for r in listed] == [({"FIELDS": []}, "1", "")]
+    run_worker()
+    assert activity in mirror_state(installed.member_id)
