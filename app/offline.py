@@ -46,6 +46,7 @@ PAGE = 50  # event.offline.get's default limit
 FEATURES_TTL = timedelta(hours=6)  # a plan can change; ask again this often
 RECONCILE_OVERLAP = timedelta(minutes=2)  # LAST_UPDATED has second resolution and clocks differ
 FIRST_RECONCILE = timedelta(hours=1)  # how far back the first reconcile of a portal reads
+RECOVER_EVERY = 5  # timer rounds between two looks for batches left reserved (one event.offline.list each)
 Connect = Callable[[Portal], Client]
 
 
@@ -224,6 +225,7 @@ class Backstop:
         self.clock = clock
         self.woken: set[str] = set()
         self.last_round: datetime | None = None
+        self.rounds = 0  # timer rounds so far
 
     def wake(self, member_id: str) -> None:
         """ONOFFLINEEVENT: the portal's queue has records."""
