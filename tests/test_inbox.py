@@ -18,8 +18,10 @@ from tests.conftest import post_event
 
 
 def inbox_rows() -> list[InboxEvent]:
+    """The inbox, less the ONOFFLINEEVENT wake-ups the installed app also receives (app.offline)."""
     db.session.expire_all()
-    return list(db.session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
+    query = select(InboxEvent).where(InboxEvent.event != "ONOFFLINEEVENT").order_by(InboxEvent.id)
+    return list(db.session.scalars(query))
 
 
 def an_activity_id(sandbox) -> int:
