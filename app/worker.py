@@ -28,6 +28,7 @@ from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
 from app.bitrix24.retry import RetryPolicy
 from app.connections import client_for
 from app.extensions import db
+from app.heartbeat import Heartbeat
 from app.inbox import Claim, ClaimedEvent, Inbox
 from app.mirror import mark_deleted, upsert
 from app.models import Portal
@@ -73,9 +74,11 @@ class Worker:
         idle_wait: float = 1.0,
         on_batch: Callable[[BatchReport], None] | None = None,
         backstop: Backstop | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.inbox = inbox
         self.backstop = backstop
+        self.heartbeat = heartbeat
         self.connect = connect
         self.batch_size = batch_size
         self.idle_wait = idle_wait
@@ -95,6 +98,8 @@ class Worker:
         batches = 0
         while not self.stopping and (max_batches is None or batches < max_batches):
             report = self.run_batch()
+            if self.heartbeat is not None:
+                self.heartbeat.beat(len(report.claimed))
             if self.backstop is not None:
                 self.backstop.run_due()  # its records land in the inbox, so the next batch takes them
             if report.claimed:
