@@ -1,4 +1,4 @@
-"""Replay the vendor pages' examples (vendor-examples.json): request → response shape, error → code+status.
+"""Replay the vendor pages' examples (tests/sandbox/data/vendor-examples.json): request → response shape, error → code+status.
 
 The pages' ids (999, 8, owners 102/134/100/4, user 5) are placeholders; the test creates matching owners and
 users, and swaps the activity id for one it created. Error examples that no documented condition of the
@@ -19,9 +19,8 @@ from sandbox.core import RestError
 from sandbox.state import Owner, User
 from sandbox.testing import RunningSandbox
 
-EXAMPLES: dict[str, Any] = json.loads(
-    Path("/work/shared/docs/vendor-examples.json").read_text(encoding="utf-8")
-)
+EXAMPLES_FILE = Path(__file__).parent / "data" / "vendor-examples.json"  # a copy of ../shared/docs' file
+EXAMPLES: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
 METHODS = sorted(k for k in EXAMPLES if k.startswith("crm."))
 NOT_REPRODUCIBLE = {
     "crm.activity.get": "read access is not modelled: every portal user may read CRM items",
