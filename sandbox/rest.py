@@ -81,6 +81,10 @@ def batch_commands() -> str:
 
 
 @bp.route("/rest/<path:method>", methods=["GET", "POST"])
+# The official JS SDK joins client_endpoint (".../rest/") and "/method": the platform's router
+# (bitrix/services/rest/index.php, a rewrite of ^/rest/(.*)) serves "/rest//method" as the method itself,
+# where werkzeug would merge the slashes with a 308 redirect.
+@bp.route("/rest//<path:method>", methods=["GET", "POST"], merge_slashes=False)
 def rest(method: str) -> Response:
     """Serve a REST call on a portal host, or app.info on the OAuth host (notes §7)."""
     sandbox = current_sandbox()

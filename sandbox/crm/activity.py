@@ -13,6 +13,7 @@ from sandbox.crm.common import (
     emit,
     legacy_error,
     now,
+    owner,
     require_creating_app,
     store,
     touch,
@@ -44,8 +45,10 @@ def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
         values["PROVIDER_TYPE_ID"] = values.get("PROVIDER_TYPE_ID") or "LINK"
     else:
         check_type(values)
+    default_responsible(ctx, values)
     check_subject_and_responsible(ctx, values, creating=True)
-    comms = li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"]) if app is None else []
+    owner_pair = (values.get("OWNER_TYPE_ID"), values.get("OWNER_ID"))
+    comms = li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"], owner_pair) if app is None else []
     li.check_email_recipients(values["TYPE_ID"], values.get("DIRECTION"), comms)
     bindings, files = li.build_bindings(ctx, values, comms), read_files(ctx, raw)
     activity = create(ctx, values, bindings, comms)  # everything is checked: nothing is half-written
@@ -87,6 +90,19 @@ def check_type(values: dict[str, Any]) -> None:
     provider, provider_type = li.TYPE_PROVIDERS.get(type_id, (None, None))
     values["PROVIDER_ID"] = values.get("PROVIDER_ID") or provider
     values["PROVIDER_TYPE_ID"] = values.get("PROVIDER_TYPE_ID") or provider_type
+
+
+def default_responsible(ctx: CallContext, values: dict[str, Any]) -> None:
+    """A missing RESPONSIBLE_ID is the owner's ASSIGNED_BY_ID, else the current user.
+
+    CCrmActivityRestProxy::innerAdd (crm/classes/general/restservice.php) fills it in before
+    CCrmActivity::CheckFields, so only a given but unknown user is "not defined or invalid".
+    """
+    if values.get("RESPONSIBLE_ID") is not None:
+        return
+    item = owner(ctx, values.get("OWNER_TYPE_ID"), values.get("OWNER_ID"))
+    assigned = to_int(item.fields.get("ASSIGNED_BY_ID")) if item is not None else None
+    values["RESPONSIBLE_ID"] = assigned if user_exists(ctx, assigned) else ctx.user.id
 
 
 def check_subject_and_responsible(ctx: CallContext, values: dict[str, Any], *, creating: bool) -> None:
@@ -155,7 +171,8 @@ def apply_update(ctx: CallContext, activity: Activity, values: dict[str, Any], r
     """Check the new communications and files first, then change the activity."""
     comms = None
     if "COMMUNICATIONS" in raw and activity.provider != REST_APP:
-        comms = li.read_communications(raw["COMMUNICATIONS"], activity.field("TYPE_ID"))
+        owner_pair = (activity.field("OWNER_TYPE_ID"), activity.field("OWNER_ID"))
+        comms = li.read_communications(raw["COMMUNICATIONS"], activity.field("TYPE_ID"), owner_pair)
         li.check_email_recipients(activity.field("TYPE_ID"), values.get("DIRECTION"), comms)
     files = read_files(ctx, raw)
     if comms is not None:

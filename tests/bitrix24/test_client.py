@@ -262,3 +262,25 @@ def test_a_refresh_the_oauth_server_failed_is_asked_once_more(
     assert str(client.call("user.current")["ID"]) == "1"
     db.session.expire_all()
     assert portal.state is PortalState.ACTIVE and portal.token_version == 2
+
+
+def test_booleans_in_batch_commands_survive_the_portals_bool_caster(client: Client, sandbox) -> None:
+    # crm/lib/Dto/Caster/BoolCaster.php: a string is true only as TRUE/Y, so http_build_query's "1" is false.
+    todo = client.call(
+        "crm.activity.todo.add",
+        {"ownerTypeId": 2, "ownerId": 1, "deadline": "2030-01-01T10:00:00+00:00", "title": "Bools"},
+    )["id"]
+    layout = {
+        "blocks": {
+            "t": {"type": "text", "properties": {"value": "Hi", "bold": True, "multiline": False}},
+            "d": {"type": "deadline", "properties": {"readonly": True}},
+        }
+    }
+    params = {"entityTypeId": 2, "entityId": 1, "activityId": todo, "layout": layout}
+    outcome = client.batch({"set": ("crm.activity.layout.blocks.set", params)})
+    assert not outcome.errors
+    got = client.call("crm.activity.layout.blocks.get", {"entityTypeId": 2, "entityId": 1, "activityId": todo})
+    blocks = got["layout"]["blocks"]
+    assert blocks["t"]["properties"]["bold"] is True
+    assert blocks["t"]["properties"]["multiline"] is False
+    assert blocks["d"]["properties"]["readonly"] is True
