@@ -1,0 +1,140 @@
+"""Issue 14: the sandbox is as strict as the platform's own code. Each test names the source it follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from test_crm_support import CALL_FIELDS, add_activity, add_todo, fails, ok
+
+from sandbox.testing import RunningSandbox
+
+
+def ids(rows: list[dict[str, Any]]) -> list[int]:
+    return sorted(int(row["ID"]) for row in rows)
+
+
+def all_ids(sandbox: RunningSandbox) -> list[int]:
+    return sorted(sandbox.portal.crm.activities)
+
+
+# --- 1. unknown filter keys: CCrmRestProxyBase::internalizeFilterFields unsets them ------------------------
+
+
+def test_an_unknown_filter_key_alone_returns_everything(sandbox: RunningSandbox) -> None:
+    # crm/classes/general/restservice.php CCrmRestProxyBase::internalizeFilterFields: unset($filter[$k])
+    body = sandbox.call("crm.activity.list", {"filter": {"OWNERID": 1}, "select": ["ID"]}).json()
+    assert body["total"] == len(all_ids(sandbox)) > 0
+
+
+def test_an_unknown_key_is_dropped_and_the_rest_still_filters(sandbox: RunningSandbox) -> None:
+    wanted = add_activity(sandbox, SUBJECT="Fidelity one")
+    flt = {"SUBJECT": "Fidelity one", "NO_SUCH_FIELD": "x", "!>=ALSO_NOT": 5}
+    assert ids(ok(sandbox.call("crm.activity.list", {"filter": flt}))) == [wanted]
+
+
+# --- 2. field names are exact inside fields, filter, select and order ---------------------------------------
+
+
+def test_a_lower_case_filter_key_is_dropped(sandbox: RunningSandbox) -> None:
+    # internalizeFilterFields looks $fieldsInfo[$fieldName] up exactly: "subject" is no field
+    add_activity(sandbox, SUBJECT="Only me")
+    body = sandbox.call("crm.activity.list", {"filter": {"subject": "Only me"}, "select": ["ID"]}).json()
+    assert body["total"] == len(all_ids(sandbox))
+
+
+def test_an_add_with_lower_case_field_names_misses_its_required_fields(sandbox: RunningSandbox) -> None:
+    # CCrmRestProxyBase::internalizeFields drops names missing from the fields info, then CheckFields fails
+    fields = {k.lower(): v for k, v in CALL_FIELDS.items()}
+    before = all_ids(sandbox)
+    body = fails(sandbox.call("crm.activity.add", {"fields": fields}), "")
+    assert "is not defined" in body["error_description"]
+    assert all_ids(sandbox) == before
+
+
+def test_lower_case_select_and_order_names_are_dropped(sandbox: RunningSandbox) -> None:
+    # internalizeSelectFields / internalizeOrderFields: exact names; ID is always given, START_TIME the default
+    rows = ok(sandbox.call("crm.activity.list", {"select": ["subject"], "order": {"id": "DESC"}}))
+    assert all(set(row) == {"ID"} for row in rows)
+    plain = ok(sandbox.call("crm.activity.list", {"select": ["ID"]}))
+    assert [r["ID"] for r in rows] == [r["ID"] for r in plain]  # order {"id"} dropped: the default order
+
+
+def test_top_level_parameter_names_keep_any_case(sandbox: RunningSandbox) -> None:
+    # notes §5.1: the legacy proxies read their parameters case-insensitively; only the names inside are exact
+    activity_id = add_activity(sandbox)
+    assert ok(sandbox.call("crm.activity.get", {"ID": activity_id}))["ID"] == str(activity_id)
+
+
+# --- 3. communications --------------------------------------------------------------------------------------
+
+
+def test_a_communication_of_the_wrong_type_is_dropped(sandbox: RunningSandbox) -> None:
+    # CCrmActivityRestProxy::innerAdd skips communications whose TYPE does not fit the activity's type
+    comms = [
+        {"VALUE": "a@example.com", "TYPE": "EMAIL", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3},
+        {"VALUE": "+18005550000", "TYPE": "PHONE", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3},
+    ]
+    activity_id = add_activity(sandbox, COMMUNICATIONS=comms)
+    kept = sandbox.portal.crm.activities[activity_id].communications
+    assert [(c["TYPE"], c["VALUE"]) for c in kept] == [("PHONE", "+18005550000")]
+
+
+def test_only_wrong_type_communications_leave_none(sandbox: RunningSandbox) -> None:
+    comms = [{"VALUE": "a@example.com", "TYPE": "EMAIL", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]
+    body = fails(sandbox.call("crm.activity.add", {"fields": {**CALL_FIELDS, "COMMUNICATIONS": comms}}), "")
+    assert body["error_description"] == "The field COMMUNICATIONS is not defined or invalid"
+
+
+def test_a_missing_responsible_comes_from_the_owner_then_the_caller(sandbox: RunningSandbox) -> None:
+    # CCrmActivityRestProxy::innerAdd fills RESPONSIBLE_ID before CCrmActivity::CheckFields
+    fields = {k: v for k, v in CALL_FIELDS.items() if k != "RESPONSIBLE_ID"}
+    sandbox.portal.owners[(2, 1)].fields["ASSIGNED_BY_ID"] = "2"
+    first = int(ok(sandbox.call("crm.activity.add", {"fields": fields})))
+    assert sandbox.portal.crm.activities[first].field("RESPONSIBLE_ID") == 2
+    sandbox.portal.owners[(2, 1)].fields["ASSIGNED_BY_ID"] = "999"  # no such user: the caller
+    second = int(ok(sandbox.call("crm.activity.add", {"fields": fields}, token=sandbox.token(2))))
+    assert sandbox.portal.crm.activities[second].field("RESPONSIBLE_ID") == 2
+
+
+def test_a_communication_without_entity_is_the_owners(sandbox: RunningSandbox) -> None:
+    activity_id = add_activity(sandbox, COMMUNICATIONS=[{"VALUE": "+18005551111"}])
+    (comm,) = sandbox.portal.crm.activities[activity_id].communications
+    assert (comm["ENTITY_TYPE_ID"], comm["ENTITY_ID"], comm["TYPE"]) == (2, 1, "PHONE")
+
+
+# --- 4. booleans in layout DTOs: crm/lib/Dto/Caster/BoolCaster.php -----------------------------------------
+
+
+def blocks_after_set(sandbox: RunningSandbox, properties: dict[str, Any]) -> dict[str, Any]:
+    todo = add_todo(sandbox)
+    where = {"entityTypeId": 2, "entityId": 1, "activityId": todo}
+    layout = {"blocks": {"t": {"type": "text", "properties": {"value": "x", **properties}}}}
+    ok(sandbox.call("crm.activity.layout.blocks.set", {**where, "layout": layout}))
+    got = ok(sandbox.call("crm.activity.layout.blocks.get", where))
+    return got["layout"]["blocks"]["t"]["properties"]
+
+
+def test_bool_caster_takes_only_true_and_y_strings() -> None:
+    from sandbox.crm.layout_schema import php_bool
+
+    assert [php_bool(v) for v in ("Y", "y", "TRUE", "true", "True")] == [True] * 5
+    assert [php_bool(v) for v in ("1", "yes", "on", "N", "false", "")] == [False] * 6
+    assert [php_bool(v) for v in (True, 1, 2)] == [True] * 3
+    assert [php_bool(v) for v in (False, 0, None)] == [False] * 3
+
+
+def test_a_form_encoded_true_is_false_in_a_layout(sandbox: RunningSandbox) -> None:
+    assert blocks_after_set(sandbox, {"bold": "1"})["bold"] is False  # http_build_query's true
+    assert blocks_after_set(sandbox, {"bold": "Y"})["bold"] is True
+
+
+# --- 7. /rest//method --------------------------------------------------------------------------------------
+
+
+def test_a_double_slash_after_rest_is_served_not_redirected(sandbox: RunningSandbox) -> None:
+    # the JS SDK joins client_endpoint ".../rest/" with "/method"; the platform's /rest/ router serves it
+    url = sandbox.portal_url + "/rest//user.current.json"
+    response = requests.post(url, json={"auth": sandbox.token()}, allow_redirects=False, timeout=5)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["ID"] == "1"
