@@ -124,7 +124,7 @@ def run_as_robot(
     sandbox: Sandbox, portal: Portal, method: str, params: dict[str, Any], *, client_id: str | None = None
 ) -> Any:
     """Run a method as a robot would: no user behind the change, so events carry no tokens (notes §2.2)."""
-    with sandbox.lock:
+    with sandbox.world.shared(), portal.lock:
         app = portal.apps.get(client_id) if client_id else None
         ctx = CallContext(sandbox=sandbox, portal=portal, user=portal.admin, app=app, via_robot=True)
         try:

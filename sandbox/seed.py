@@ -80,6 +80,7 @@ def seed_demo(sandbox: Sandbox) -> Portal:
 def reset_and_seed(sandbox: Sandbox) -> Portal:
     """Reset all state and seed again."""
     stop_worker(sandbox, timeout=1.0)
-    sandbox.reset()
-    sandbox.registrations.clear()
-    return seed_demo(sandbox)
+    with sandbox.world.exclusive():  # no REST request sees a half-seeded world (sandbox/locks.py)
+        sandbox.reset()
+        sandbox.registrations.clear()
+        return seed_demo(sandbox)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import requests
+from conftest import HOLD_ENTERED, HOLD_RELEASE
 from test_crm_support import CALL_FIELDS, add_activity, add_todo, fails, ok
 
 from sandbox.testing import RunningSandbox
@@ -138,3 +142,53 @@ def test_a_double_slash_after_rest_is_served_not_redirected(sandbox: RunningSand
     response = requests.post(url, json={"auth": sandbox.token()}, allow_redirects=False, timeout=5)
     assert response.status_code == 200, response.text
     assert response.json()["result"]["ID"] == "1"
+
+
+# --- 6. concurrency: per-portal locks (sandbox/locks.py) ----------------------------------------------------
+
+
+@pytest.fixture
+def held_portal(sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
+    """Keep one REST request on the demo portal inside its handler until the test ends."""
+    HOLD_ENTERED.clear()
+    HOLD_RELEASE.clear()
+    worker = threading.Thread(target=sandbox.call, args=("sandboxtest.hold", {"seconds": 20}), daemon=True)
+    worker.start()
+    assert HOLD_ENTERED.wait(5)
+    try:
+        yield sandbox
+    finally:
+        HOLD_RELEASE.set()
+        worker.join(10)
+
+
+def test_another_portal_answers_while_one_is_busy(held_portal: RunningSandbox) -> None:
+    # issue 14 item 6: one global lock hid every race between workers; portals now serve concurrently
+    sandbox = held_portal
+    other = sandbox.portals[1]
+    response = sandbox.call(
+        "user.current", token=sandbox.token(portal=other), portal_url=other.base_url, timeout=5
+    )
+    assert response.json()["result"]["ID"] == "1"
+
+
+def test_the_oauth_server_answers_while_a_portal_is_busy(held_portal: RunningSandbox) -> None:
+    sandbox = held_portal
+    issued = sandbox.state.tokens[sandbox.token(2, fresh=True)]
+    response = requests.post(
+        f"{sandbox.oauth_url}/oauth/token/",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": issued.client_id,
+            "client_secret": sandbox.state.registrations[issued.client_id].client_secret,
+            "refresh_token": issued.refresh_token,
+        },
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["user_id"] == 2
+
+
+def test_the_same_portal_still_serves_one_request_at_a_time(held_portal: RunningSandbox) -> None:
+    with pytest.raises(requests.ReadTimeout):  # waits for the held request: answers stay as before
+        held_portal.call("user.current", timeout=0.5)
