@@ -26,6 +26,7 @@ class User:
     email: str
     is_admin: bool = False
     can_edit_crm: bool = True  # per-user permission to change CRM items (ACCESS_DENIED otherwise)
+    crm_read: str = "all"  # CRM read rights: "all", "own" (items ASSIGNED_BY_ID to the user), "none" (no CRM)
     active: bool = True
 
 

@@ -10,10 +10,12 @@ from sandbox.crm.common import (
     CONFIGURABLE,
     REST_APP,
     can_edit,
+    can_read,
     emit,
     legacy_error,
     now,
     owner,
+    require_crm_access,
     require_creating_app,
     store,
     touch,
@@ -35,6 +37,7 @@ APP_PROVIDERS = (REST_APP, CONFIGURABLE)
 @method("crm.activity.add", scope="crm")
 def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
     """Create a system or REST_APP activity; return its id (docs crm.activity.add)."""
+    require_crm_access(ctx)
     raw = li.fields_param(params)
     app = app_of_provider(ctx, raw)
     if not can_edit(ctx):
@@ -145,7 +148,7 @@ def update_deadline(activity: Activity) -> None:
 @method("crm.activity.update", scope="crm")
 def activity_update(ctx: CallContext, params: dict[str, Any]) -> bool:
     """Change an activity's fields (docs crm.activity.update)."""
-    activity = find(ctx, params)
+    activity = readable(ctx, find(ctx, params))
     raw = li.fields_param(params)
     if activity.provider == CONFIGURABLE:
         raise legacy_error("Use crm.activity.configurable.update for this activity provider")
@@ -188,8 +191,16 @@ def apply_update(ctx: CallContext, activity: Activity, values: dict[str, Any], r
     touch(ctx, activity)
 
 
+def readable(ctx: CallContext, activity: Activity) -> Activity:
+    """Refuse an activity the user may not read: CCrmActivityRestProxy::innerGet's "Access denied."."""
+    if not can_read(ctx, activity):
+        raise legacy_error(ACCESS_DENIED)
+    return activity
+
+
 def find(ctx: CallContext, params: dict[str, Any]) -> Activity:
     """Return the activity named by `id` or fail as the legacy methods do."""
+    require_crm_access(ctx)
     activity_id = to_int(ci_get(params, "id"))
     if activity_id is None or activity_id <= 0:
         raise legacy_error("ID is not defined or invalid.")
@@ -202,13 +213,13 @@ def find(ctx: CallContext, params: dict[str, Any]) -> Activity:
 @method("crm.activity.get", scope="crm")
 def activity_get(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Return one activity with the fields of docs crm.activity.get's example."""
-    return render(ctx, find(ctx, params), DEFAULT_SELECT)
+    return render(ctx, readable(ctx, find(ctx, params)), DEFAULT_SELECT)
 
 
 @method("crm.activity.delete", scope="crm")
 def activity_delete(ctx: CallContext, params: dict[str, Any]) -> bool:
     """Delete an activity and its content blocks (docs crm.activity.delete)."""
-    activity = find(ctx, params)
+    activity = readable(ctx, find(ctx, params))
     if activity.provider in APP_PROVIDERS:
         require_creating_app(ctx, activity)  # docs "How to create an activity from an application": warning
     if not can_edit(ctx):
@@ -221,10 +232,12 @@ def activity_delete(ctx: CallContext, params: dict[str, Any]) -> bool:
 @method("crm.activity.fields", scope="crm")
 def activity_fields(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Describe the activity fields (docs crm.activity.fields)."""
+    require_crm_access(ctx)
     return describe(ACTIVITY_FIELDS)
 
 
 @method("crm.activity.communication.fields", scope="crm")
 def communication_fields(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Describe the communication fields (docs crm.activity.communication.fields)."""
+    require_crm_access(ctx)
     return describe(COMMUNICATION_FIELDS)

@@ -9,6 +9,7 @@ from sandbox.crm.common import (
     CONFIGURABLE,
     REST_APP,
     can_edit,
+    can_read,
     d7_error,
     missing_param,
     owner,
@@ -67,8 +68,8 @@ def target(ctx: CallContext, params: dict[str, Any], action: str, *, edit: bool)
     activity = store(ctx).activity(activity_id)
     if activity is None or (type_id, entity_id) not in activity.bindings:
         raise d7_error("NOT_FOUND", "The activity was not found")
-    if edit and not can_edit(ctx):
-        raise d7_error("ACCESS_DENIED", "Access denied")  # notes §6.1: update permission for set/delete
+    if not can_read(ctx, activity) or (edit and not can_edit(ctx)):
+        raise d7_error("ACCESS_DENIED", "Access denied")  # notes §6.1: read for get, update for set/delete
     return ctx.app.client_id, activity
 
 

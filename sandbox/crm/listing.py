@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core import CallContext, ListResult, method
-from sandbox.crm.common import legacy_error, parse_dt, store
+from sandbox.crm.common import can_read, legacy_error, parse_dt, require_crm_access, store
 from sandbox.crm.fields_meta import FIELD_TYPES, kind_of
 from sandbox.crm.filters import compile_conditions, sort_rows
 from sandbox.crm.params import as_list, ci_get, to_bool, to_float, to_int
@@ -22,10 +22,12 @@ Row = tuple[Activity, tuple[int, int] | None]
 @method("crm.activity.list", scope="crm")
 def activity_list(ctx: CallContext, params: dict[str, Any]) -> ListResult:
     """Return one page of activities (docs crm.activity.list; pagination notes §5.4)."""
+    require_crm_access(ctx)
     flt = mapping(ci_get(params, "filter"), "filter")
     select = parse_select(ci_get(params, "select"))
     order = parse_order(mapping(ci_get(params, "order"), "order"))
-    rows = binding_rows(store(ctx).activities.values(), flt.pop("BINDINGS", None))
+    visible = [a for a in store(ctx).activities.values() if can_read(ctx, a)]  # CCrmActivity::GetList checks
+    rows = binding_rows(visible, flt.pop("BINDINGS", None))  # read rights per row: unreadable ones are left out
     rows = owner_filtered(rows, {k: flt.pop(k) for k in OWNER_KEYS if k in flt})
     conditions = compile_conditions(flt, lambda name, value: coerce(ctx, name, value), FIELD_TYPES)
     rows = [row for row in rows if all(c.test(row[0].fields.get(c.field)) for c in conditions)]

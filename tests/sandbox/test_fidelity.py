@@ -192,3 +192,56 @@ def test_the_oauth_server_answers_while_a_portal_is_busy(held_portal: RunningSan
 def test_the_same_portal_still_serves_one_request_at_a_time(held_portal: RunningSandbox) -> None:
     with pytest.raises(requests.ReadTimeout):  # waits for the held request: answers stay as before
         held_portal.call("user.current", timeout=0.5)
+
+
+# --- 5. read permissions per user and owner ----------------------------------------------------------------
+
+OLGA, IVAN = 4, 5  # seeded: Olga reads only the items assigned to her (the second of each type), Ivan no CRM
+
+
+def readable_by_olga(sandbox: RunningSandbox) -> set[int]:
+    return {
+        a.id for a in sandbox.portal.crm.activities.values() if any(owner_id == 2 for _, owner_id in a.bindings)
+    }
+
+
+def test_list_leaves_out_the_rows_a_user_may_not_read(sandbox: RunningSandbox) -> None:
+    # CCrmActivity::GetList applies the user's read rights: rows on other users' items are not there
+    rows = list_all(sandbox, sandbox.token(OLGA))
+    assert set(ids(rows)) == readable_by_olga(sandbox) and rows
+    assert len(list_all(sandbox, sandbox.token(1))) == len(all_ids(sandbox))
+
+
+def list_all(sandbox: RunningSandbox, token: str) -> list[dict[str, Any]]:
+    rows, start = [], 0
+    while start is not None:
+        body = sandbox.call("crm.activity.list", {"select": ["ID"], "start": start}, token=token).json()
+        rows += body["result"]
+        start = body.get("next")
+    return rows
+
+
+def test_get_refuses_an_activity_the_user_may_not_read(sandbox: RunningSandbox) -> None:
+    # CCrmActivityRestProxy::innerGet: CheckReadPermission, else "Access denied." (docs crm.activity.get)
+    hidden = next(i for i in all_ids(sandbox) if i not in readable_by_olga(sandbox))
+    seen = next(iter(readable_by_olga(sandbox)))
+    body = fails(sandbox.call("crm.activity.get", {"id": hidden}, token=sandbox.token(OLGA)), "")
+    assert body["error_description"] == "Access denied."
+    assert ok(sandbox.call("crm.activity.get", {"id": seen}, token=sandbox.token(OLGA)))["ID"] == str(seen)
+
+
+def test_binding_list_and_blocks_get_refuse_an_unreadable_activity(sandbox: RunningSandbox) -> None:
+    todo = add_todo(sandbox, ownerTypeId=2, ownerId=1)
+    token = sandbox.token(OLGA)
+    fails(sandbox.call("crm.activity.binding.list", {"activityId": todo}, token=token), "ACCESS_DENIED")
+    where = {"entityTypeId": 2, "entityId": 1, "activityId": todo}
+    fails(sandbox.call("crm.activity.layout.blocks.get", where, token=token), "ACCESS_DENIED")
+    assert ok(sandbox.call("crm.activity.binding.list", {"activityId": todo}))  # the admin reads it
+
+
+def test_a_user_without_crm_access_is_denied_every_legacy_method(sandbox: RunningSandbox) -> None:
+    # CCrmRestService::onRestServiceMethod: CCrmPerms::IsAccessEnabled() or RestException('Access denied.')
+    token = sandbox.token(IVAN)
+    for name in ("crm.activity.fields", "crm.activity.list", "crm.activity.add"):
+        body = fails(sandbox.call(name, {"fields": CALL_FIELDS}, token=token), "")
+        assert body["error_description"] == "Access denied."
