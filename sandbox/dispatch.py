@@ -65,7 +65,9 @@ def invoke(ctx: CallContext, name: str, params: dict[str, Any], *, in_batch: boo
     started = time.perf_counter()
     try:
         return spec.handler(ctx, params)
-    except RestError:
+    except RestError as error:
+        if isinstance(error.code, int) and ctx.sandbox.setting("required_code_as_string"):
+            error.code = str(error.code)  # disputed (notes §5.3): the controller's 100 as "100"
         raise
     except Exception as exc:
         log_internal_error(ctx.sandbox, exc)

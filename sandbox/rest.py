@@ -51,7 +51,8 @@ def apply_faults() -> Response | None:
         drop_connection()
         return Response("", status=500)
     if "status" in faults:
-        return json_response(fault_body(faults["status"]), faults["status"]["status"])
+        body = fault_body(current_sandbox(), faults["status"])
+        return json_response(body, faults["status"]["status"])
     return None
 
 

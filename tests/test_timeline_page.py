@@ -194,7 +194,7 @@ def test_any_user_sees_the_activity_page(connected_app, sandbox, portal) -> None
 
 
 def test_a_user_who_may_not_read_the_activity_gets_a_refusal_in_words(connected_app, sandbox, portal) -> None:
-    # sandbox seed: user 4 reads only the items assigned to her (the second of each type), user 5 no CRM at all
+    # sandbox seed: user 4 reads only the items assigned to her (the second of each type), user 5 no CRM
     activities = sandbox.portal.crm.activities.values()
     hidden = next(a for a in activities if all(owner_id != 2 for _, owner_id in a.bindings))
     hers = next(a for a in activities if any(owner_id == 2 for _, owner_id in a.bindings))

@@ -15,8 +15,8 @@ from sandbox.crm.common import (
     legacy_error,
     now,
     owner,
-    require_crm_access,
     require_creating_app,
+    require_crm_access,
     store,
     touch,
     user_exists,
@@ -51,7 +51,11 @@ def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
     default_responsible(ctx, values)
     check_subject_and_responsible(ctx, values, creating=True)
     owner_pair = (values.get("OWNER_TYPE_ID"), values.get("OWNER_ID"))
-    comms = li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"], owner_pair) if app is None else []
+    comms = (
+        li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"], owner_pair)
+        if app is None
+        else []
+    )
     li.check_email_recipients(values["TYPE_ID"], values.get("DIRECTION"), comms)
     bindings, files = li.build_bindings(ctx, values, comms), read_files(ctx, raw)
     activity = create(ctx, values, bindings, comms)  # everything is checked: nothing is half-written
@@ -164,10 +168,23 @@ def activity_update(ctx: CallContext, params: dict[str, Any]) -> bool:
         n for n in li.WRITABLE if n not in IMMUTABLE and n != "PROVIDER_ID"
     )  # immutable: docs fields
     values = li.coerce_fields(ctx, raw, names)
+    check_immutable(ctx, raw)
     check_subject_and_responsible(ctx, values, creating=False)
     apply_update(ctx, activity, values, raw)
     emit(ctx, "UPDATE", activity.id)
     return True
+
+
+def check_immutable(ctx: CallContext, raw: dict[str, Any]) -> None:
+    """TYPE_ID and the owner cannot change, yet a given one is checked (docs crm.activity.update errors).
+
+    The page lists "The field TYPE_ID is not defined or invalid" and "Could not build binding…" for update.
+    """
+    if "TYPE_ID" in raw and to_int(raw["TYPE_ID"]) not in (1, 2, 3, 4, 5, 6):
+        raise legacy_error("The field TYPE_ID is not defined or invalid")
+    both = "OWNER_TYPE_ID" in raw and "OWNER_ID" in raw
+    if both and owner(ctx, to_int(raw["OWNER_TYPE_ID"]), to_int(raw["OWNER_ID"])) is None:
+        raise li.binding_error()
 
 
 def apply_update(ctx: CallContext, activity: Activity, values: dict[str, Any], raw: dict[str, Any]) -> None:

@@ -82,8 +82,9 @@ def can_edit(ctx: CallContext) -> bool:
 def require_crm_access(ctx: CallContext) -> None:
     """A user with no CRM access gets "Access denied." from every legacy crm.* method.
 
-    crm/classes/general/restservice.php CCrmRestService::onRestServiceMethod: if(!CCrmPerms::IsAccessEnabled())
-    throw new RestException('Access denied.') (the example of docs crm.activity.get and .fields).
+    crm/classes/general/restservice.php CCrmRestService::onRestServiceMethod:
+    if(!CCrmPerms::IsAccessEnabled()) throw new RestException('Access denied.')
+    (the error example of docs crm.activity.get and crm.activity.fields).
     """
     if ctx.user.crm_read == "none" and not ctx.user.is_admin:
         raise legacy_error("Access denied.")

@@ -70,6 +70,8 @@ def target(ctx: CallContext, params: dict[str, Any], action: str, *, edit: bool)
         raise d7_error("NOT_FOUND", "The activity was not found")
     if not can_read(ctx, activity) or (edit and not can_edit(ctx)):
         raise d7_error("ACCESS_DENIED", "Access denied")  # notes §6.1: read for get, update for set/delete
+    if ctx.sandbox.setting("layout_blocks_admin_only") and not ctx.user.is_admin:
+        raise d7_error("ACCESS_DENIED", "Access denied")  # disputed: the docs pages say "administrator"
     return ctx.app.client_id, activity
 
 

@@ -27,7 +27,9 @@ def activity_list(ctx: CallContext, params: dict[str, Any]) -> ListResult:
     select = parse_select(ci_get(params, "select"))
     order = parse_order(mapping(ci_get(params, "order"), "order"))
     visible = [a for a in store(ctx).activities.values() if can_read(ctx, a)]  # CCrmActivity::GetList checks
-    rows = binding_rows(visible, flt.pop("BINDINGS", None))  # read rights per row: unreadable ones are left out
+    rows = binding_rows(
+        visible, flt.pop("BINDINGS", None)
+    )  # read rights per row: unreadable ones are left out
     rows = owner_filtered(rows, {k: flt.pop(k) for k in OWNER_KEYS if k in flt})
     conditions = compile_conditions(flt, lambda name, value: coerce(ctx, name, value), FIELD_TYPES)
     rows = [row for row in rows if all(c.test(row[0].fields.get(c.field)) for c in conditions)]

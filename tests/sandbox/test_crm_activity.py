@@ -88,9 +88,16 @@ def test_add_accepts_php_form_bodies_with_string_values(sandbox: RunningSandbox)
             "Activity type is not supported in the specified context",
         ),
         ({"COMMUNICATIONS": []}, "The field COMMUNICATIONS is not defined or invalid"),
-        ({"COMMUNICATIONS": [{"ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]}, "The field COMMUNICATIONS is not defined or invalid"),
         (
-            {"COMMUNICATIONS": [{"VALUE": "a@example.com", "TYPE": "EMAIL", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]},
+            {"COMMUNICATIONS": [{"ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]},
+            "The field COMMUNICATIONS is not defined or invalid",
+        ),
+        (
+            {
+                "COMMUNICATIONS": [
+                    {"VALUE": "a@example.com", "TYPE": "EMAIL", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}
+                ]
+            },
             "The field COMMUNICATIONS is not defined or invalid",
         ),
         (

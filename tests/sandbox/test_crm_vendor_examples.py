@@ -1,4 +1,6 @@
-"""Replay the vendor pages' examples (tests/sandbox/data/vendor-examples.json): request → response shape, error → code+status.
+"""Replay the vendor pages' examples: request → response shape, error → code+status.
+
+The examples are tests/sandbox/data/vendor-examples.json, a copy of ../shared/docs/vendor-examples.json.
 
 The pages' ids (999, 8, owners 102/134/100/4, user 5) are placeholders; the test creates matching owners and
 users, and swaps the activity id for one it created. Error examples that no documented condition of the

@@ -1,4 +1,4 @@
-"""Replay the vendor pages' onCrmActivity* payloads (tests/sandbox/data/vendor-examples.json) against what the sandbox sends."""
+"""Replay the vendor pages' onCrmActivity* payloads (tests/sandbox/data/vendor-examples.json) here."""
 
 from __future__ import annotations
 
