@@ -306,3 +306,16 @@ def test_a_code_exchange_for_an_uninstalled_app_is_not_installed(sandbox: Runnin
     )  # fmt: skip
     assert response.status_code == 401
     assert response.json() == {"error": "NOT_INSTALLED", "error_description": "Application not installed"}
+
+
+def test_layout_blocks_refuse_a_legacy_activity_type(sandbox: RunningSandbox) -> None:
+    # notes §6.1 (blocks.php isAssociateTimelineItemConfigurable): a legacy item is not a configurable one
+    legacy = add_activity(
+        sandbox, TYPE_ID=5, COMMUNICATIONS=[{"VALUE": "x", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]
+    )
+    where = {"entityTypeId": 2, "entityId": 1, "activityId": legacy}
+    layout = {"blocks": {"t": {"type": "text", "properties": {"value": "x"}}}}
+    answer = sandbox.call("crm.activity.layout.blocks.set", {**where, "layout": layout})
+    fails(answer, "UNSUITABLE_ACTIVITY_TYPE_ERROR")
+    call = add_activity(sandbox)  # a call is drawn as a configurable item: blocks are fine
+    ok(sandbox.call("crm.activity.layout.blocks.set", {**where, "activityId": call, "layout": layout}))
