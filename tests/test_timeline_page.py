@@ -208,6 +208,15 @@ def test_a_user_who_may_not_read_the_activity_gets_a_refusal_in_words(connected_
     assert response.status_code == 200 and hers.fields["SUBJECT"] in response.get_data(as_text=True)
 
 
+def test_the_page_opens_when_blocks_are_for_administrators_only(connected_app, sandbox, portal) -> None:
+    # disputed (notes §6.1 vs the docs pages): the sandbox switch makes layout.blocks.* admin-only
+    sandbox.configure(layout_blocks_admin_only=True)
+    activity = activity_of(sandbox)
+    response = open_activity(connected_app.test_client(), sandbox, activity.id, user_id=2)
+    assert response.status_code == 200
+    assert activity.fields["SUBJECT"] in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("auth_id", ["0" * 70, "not-a-token"], ids=["unknown", "junk"])
 def test_a_forged_auth_id_shows_nothing_and_asks_to_reopen(connected_app, sandbox, portal, auth_id) -> None:
     activity = activity_of(sandbox)

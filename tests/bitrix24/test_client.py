@@ -18,6 +18,7 @@ from app.bitrix24.errors import (
     QueryLimitExceeded,
     ServerError,
     TransportError,
+    ValidationError,
 )
 from app.bitrix24.retry import RetryPolicy
 from app.connections import client_for
@@ -291,3 +292,24 @@ def test_booleans_in_batch_commands_survive_the_portals_bool_caster(client: Clie
     assert blocks["t"]["properties"]["bold"] is True
     assert blocks["t"]["properties"]["multiline"] is False
     assert blocks["d"]["properties"]["readonly"] is True
+
+
+@pytest.mark.parametrize("as_string", [False, True], ids=["code-100-number", "code-100-string"])
+def test_a_missing_d7_parameter_is_a_validation_error_either_way(client: Client, sandbox, as_string: bool) -> None:
+    # notes §5.3, disputed: the controller's required-parameter code is 100 (number) or "100" (sandbox switch)
+    sandbox.configure(required_code_as_string=as_string)
+    with pytest.raises(ValidationError) as raised:
+        client.call("crm.activity.todo.add", {"ownerTypeId": 2, "deadline": "2030-01-01T10:00:00+00:00"})
+    assert raised.value.code == "100" and "ownerId" in raised.value.description
+    outcome = client.batch({"t": ("crm.activity.todo.add", {"ownerTypeId": 2})})
+    assert isinstance(outcome.errors["t"], ValidationError)
+
+
+def test_a_user_who_may_not_read_gets_access_denied_and_rows_left_out(connected_app, sandbox) -> None:
+    sandbox.configure(limits_enabled=False)
+    olga = client_for(install_portal(sandbox, user_id=4))  # sandbox seed: reads only the items assigned to her
+    hidden = next(a.id for a in sandbox.portal.crm.activities.values() if (2, 1) in a.bindings)
+    with pytest.raises(AccessDenied):
+        olga.call("crm.activity.get", {"id": hidden})
+    seen = {int(row["ID"]) for row in olga.iterate("crm.activity.list", {"select": ["ID"]})}
+    assert hidden not in seen and seen
