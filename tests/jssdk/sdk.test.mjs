@@ -128,6 +128,21 @@ test('pinned: a legacy error envelope loses its words', async () => {
   )
 })
 
+test('pinned: a numeric error code is dropped, a string one kept', async () => {
+  const b24 = client()
+  const missing = { method: 'crm.activity.todo.add', params: { ownerTypeId: 2 } }
+  await assert.rejects(b24.actions.v2.call.make(missing), (error) => {
+    assert.equal(error.code, 'ERR_BAD_REQUEST') // {"error": 100, …}: not a string, so the SDK ignores it
+    return true
+  })
+  await control('settings', { required_code_as_string: true }) // the disputed variant (sandbox switch)
+  await assert.rejects(b24.actions.v2.call.make(missing), (error) => {
+    assert.equal(error.code, '100')
+    assert.match(error.message, /ownerId/)
+    return true
+  })
+})
+
 test('todo and bindings', async () => {
   const b24 = client()
   const { id } = await call(b24, 'crm.activity.todo.add', TODO)
