@@ -227,8 +227,8 @@ class Sandbox:
     worker: threading.Thread | None = None
 
     def reset(self) -> None:
-        """Forget everything; the caller seeds again."""
-        with self.world.exclusive(), self.lock:
+        """Forget everything; the caller seeds again (holding `world` exclusively, as reset_and_seed does)."""
+        with self.lock:
             self.portals.clear()
             self.tokens.clear()
             self.refresh_tokens.clear()
