@@ -295,7 +295,9 @@ def test_booleans_in_batch_commands_survive_the_portals_bool_caster(client: Clie
 
 
 @pytest.mark.parametrize("as_string", [False, True], ids=["code-100-number", "code-100-string"])
-def test_a_missing_d7_parameter_is_a_validation_error_either_way(client: Client, sandbox, as_string: bool) -> None:
+def test_a_missing_d7_parameter_is_a_validation_error_either_way(
+    client: Client, sandbox, as_string: bool
+) -> None:
     # notes §5.3, disputed: the controller's required-parameter code is 100 (number) or "100" (sandbox switch)
     sandbox.configure(required_code_as_string=as_string)
     with pytest.raises(ValidationError) as raised:
@@ -307,7 +309,9 @@ def test_a_missing_d7_parameter_is_a_validation_error_either_way(client: Client,
 
 def test_a_user_who_may_not_read_gets_access_denied_and_rows_left_out(connected_app, sandbox) -> None:
     sandbox.configure(limits_enabled=False)
-    olga = client_for(install_portal(sandbox, user_id=4))  # sandbox seed: reads only the items assigned to her
+    olga = client_for(
+        install_portal(sandbox, user_id=4)
+    )  # sandbox seed: reads only the items assigned to her
     hidden = next(a.id for a in sandbox.portal.crm.activities.values() if (2, 1) in a.bindings)
     with pytest.raises(AccessDenied):
         olga.call("crm.activity.get", {"id": hidden})
