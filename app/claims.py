@@ -1,0 +1,118 @@
+"""Which due inbox rows a claim takes: clicks first, then a turn per portal, round-robin, ready buckets only.
+
+A global oldest-first claim makes one portal's backlog a queue every other portal stands in (issue #19),
+so a claim is built in three steps, all in the caller's transaction:
+
+1. due button clicks (ONCRMTIMELINEITEMACTION) of every portal, oldest first: a person waits on the item,
+   which the platform keeps locked until the app answers;
+2. the portals with due events, found by a loose index scan (one index seek per portal, however long the
+   backlog) and put in round-robin order after the portal this worker served last;
+3. a turn for each of the first `turns` of them whose rate-limit bucket has room now: up to `limit` of its
+   oldest due events (one `batch` request's worth). A portal whose bucket is full is skipped, and the claim
+   says how soon the first of them refills, so the worker waits that long rather than its idle time.
+
+On PostgreSQL every row is locked `FOR UPDATE SKIP LOCKED`, so workers claiming at once take disjoint rows;
+each rotates over the portals on its own. SQLite runs one worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, Select, bindparam, func, select
+
+from app.extensions import AnySession
+from app.models import InboxEvent, InboxStatus
+from app.ratelimit import ready_in
+
+CLICK = "ONCRMTIMELINEITEMACTION"
+TURNS = 8  # portals served per claim: enough to reach every busy portal quickly, few enough to stay short
+# Constants rendered into the SQL, not bound: SQLite uses a partial index only for literal terms.
+PENDING: BindParameter[str] = bindparam("pending", InboxStatus.PENDING.value, literal_execute=True)
+CLICKED: BindParameter[str] = bindparam("clicked", CLICK, literal_execute=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The rows a claim takes, locked, in the order to process them; and when a skipped portal is ready."""
+
+    rows: list[InboxEvent]
+    wait: float | None  # seconds until the first skipped portal's bucket has room; None if none was skipped
+    last_served: str | None  # the member_id of the last portal given a turn (the rotation's cursor)
+
+
+def plan_claim(
+    session: AnySession,
+    now: datetime,
+    *,
+    limit: int,
+    after: str | None,
+    turns: int = TURNS,
+    clock: float | None = None,
+) -> Plan:
+    """Lock the rows of one claim: due clicks, then one turn for each of the next ready portals."""
+    rows: list[InboxEvent] = list(
+        session.scalars(_locked(_due(now).where(InboxEvent.event == CLICKED), limit))
+    )
+    portals = rotation(due_portals(session, now), after)
+    waits = ready_in(session, portals, time.time() if clock is None else clock)
+    served: list[str] = []
+    skipped: list[float] = []
+    for member_id in portals:
+        if len(served) == turns:
+            break
+        wait = waits.get(member_id, 0.0)
+        if wait > 0:
+            skipped.append(wait)
+            continue
+        query = _due(now).where(InboxEvent.member_id == member_id, InboxEvent.event != CLICKED)
+        rows += session.scalars(_locked(query, limit)).all()
+        served.append(member_id)
+    return Plan(rows, min(skipped) if skipped else None, served[-1] if served else after)
+
+
+def rotation(member_ids: Sequence[str], after: str | None) -> list[str]:
+    """The portals in round-robin order: those after the last one served first, then from the start."""
+    ordered = sorted(member_ids)
+    if after is None:
+        return ordered
+    return [m for m in ordered if m > after] + [m for m in ordered if m <= after]
+
+
+def due_portals(session: AnySession, now: datetime) -> list[str]:
+    """The portals with a due pending event other than a click: one index seek per portal with pending rows.
+
+    A recursive query walks `ix_inbox_pending_by_portal` from one member_id to the next (a loose index
+    scan), then asks each found portal for its earliest `next_attempt_at`, so the cost grows with the
+    number of portals with pending rows, not with the backlog.
+    """
+    inbox = InboxEvent.__table__.c
+    first = select(func.min(inbox.member_id).label("member_id")).where(inbox.status == PENDING)
+    walk = first.cte("pending_portals", recursive=True)
+    following = (
+        select(func.min(inbox.member_id))
+        .where(inbox.status == PENDING, inbox.member_id > walk.c.member_id)
+        .scalar_subquery()
+    )
+    walk = walk.union_all(select(following).where(walk.c.member_id.is_not(None)))
+    earliest = (
+        select(func.min(inbox.next_attempt_at))
+        .where(inbox.status == PENDING, inbox.member_id == walk.c.member_id, inbox.event != CLICKED)
+        .scalar_subquery()
+    )
+    found = select(walk.c.member_id).where(walk.c.member_id.is_not(None), earliest <= now)
+    return list(session.scalars(found))
+
+
+def _due(now: datetime) -> Select[Any]:
+    return select(InboxEvent).where(InboxEvent.status == PENDING, InboxEvent.next_attempt_at <= now)
+
+
+def _locked(query: Select[Any], limit: int) -> Select[Any]:
+    """Oldest first, at most `limit`, skipping rows another worker has locked (PostgreSQL)."""
+    ordered = query.order_by(InboxEvent.next_attempt_at, InboxEvent.id).limit(limit)
+    return ordered.with_for_update(skip_locked=True)

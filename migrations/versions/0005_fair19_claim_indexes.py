@@ -1,0 +1,46 @@
+"""indexes of the fair claim
+
+The claim interleaves portals (app.claims): a loose index scan over the portals with pending rows and each
+portal's due rows in order need (status, member_id, next_attempt_at, id); pending button clicks, claimed
+ahead of everything, get a small partial index. The global (status, next_attempt_at) index that the
+oldest-first claim used is dropped: nothing reads by it any more, and every index costs each insert.
+
+Revision ID: 0005_fair19
+Revises: 0004
+Create Date: 2026-12-02
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0005_fair19"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+CLICKS = sa.text("status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'")
+
+
+def upgrade():
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inbox_pending_by_portal", ["status", "member_id", "next_attempt_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_inbox_pending_clicks",
+            ["next_attempt_at", "id"],
+            unique=False,
+            postgresql_where=CLICKS,
+            sqlite_where=CLICKS,
+        )
+        batch_op.drop_index("ix_inbox_status_next_attempt_at")
+
+
+def downgrade():
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
+        batch_op.drop_index("ix_inbox_pending_clicks")
+        batch_op.drop_index("ix_inbox_pending_by_portal")
