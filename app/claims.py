@@ -59,19 +59,26 @@ def plan_claim(
         session.scalars(_locked(_due(now).where(InboxEvent.event == CLICKED), limit))
     )
     portals = rotation(due_portals(session, now), after)
-    waits = ready_in(session, portals, time.time() if clock is None else clock)
+    moment = time.time() if clock is None else clock
     served: list[str] = []
     skipped: list[float] = []
-    for member_id in portals:
+    # Buckets are read a few portals at a time: with many portals due, only the first few get a turn.
+    for start in range(0, len(portals), turns):
         if len(served) == turns:
             break
-        wait = waits.get(member_id, 0.0)
-        if wait > 0:
-            skipped.append(wait)
-            continue
-        query = _due(now).where(InboxEvent.member_id == member_id, InboxEvent.event != CLICKED)
-        rows += session.scalars(_locked(query, limit)).all()
-        served.append(member_id)
+        chunk = portals[start : start + turns]
+        waits = ready_in(session, chunk, moment)
+        for member_id in chunk:
+            if len(served) == turns:
+                break
+            if waits.get(member_id, 0.0) > 0:
+                skipped.append(waits[member_id])
+                continue
+            query = _due(now).where(InboxEvent.member_id == member_id, InboxEvent.event != CLICKED)
+            turn = session.scalars(_locked(query, limit)).all()
+            if turn:  # none: another worker holds them (SKIP LOCKED); the turn goes to the next portal
+                rows += turn
+                served.append(member_id)
     return Plan(rows, min(skipped) if skipped else None, served[-1] if served else after)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,6 +19,10 @@ from app.models import InboxEvent, InboxStatus
 
 MAX_SERIES = 200  # per metric; a portal-chosen label (an event name) must not grow memory for ever
 OVERFLOW = "OTHER"
+# The per-portal backlog gauges name the busiest portals only (by pending rows): bounded label values
+# however many portals a deployment serves. The rest are one series, member_id="other".
+TOP_PORTALS = 10
+OTHER_PORTALS = "other"
 PER_PROCESS = " Counted in this process only: each web process reports its own."
 HELP = {
     "tb_events_received_total": "Activity events posted to /events, by event name." + PER_PROCESS,
@@ -81,10 +85,47 @@ def observe_refresh(member_id: str) -> None:
 
 
 @dataclass(frozen=True)
+class PortalBacklog:
+    """One portal's pending inbox rows and the age of its oldest, in seconds."""
+
+    member_id: str
+    pending: int
+    lag_seconds: float
+
+
+@dataclass(frozen=True)
 class InboxFigures:
     by_status: dict[tuple[str, str], int]  # (event, status) -> rows
     pending: int
     lag_seconds: float
+    portals: list[PortalBacklog] = field(default_factory=list)  # every portal with pending rows, busiest first
+
+
+def portal_backlogs(
+    session: AnySession, now: datetime, *, member_id: str | None = None
+) -> list[PortalBacklog]:
+    """Each portal's (or one portal's) pending rows and oldest pending age, busiest first."""
+    query = (
+        select(InboxEvent.member_id, func.count(), func.min(InboxEvent.received_at))
+        .where(InboxEvent.status == InboxStatus.PENDING)
+        .group_by(InboxEvent.member_id)
+    )
+    if member_id is not None:
+        query = query.where(InboxEvent.member_id == member_id)
+    rows = session.execute(query).all()
+    backlogs = [PortalBacklog(m, int(n), max((now - oldest).total_seconds(), 0.0)) for m, n, oldest in rows]
+    return sorted(backlogs, key=lambda b: (-b.pending, -b.lag_seconds, b.member_id))
+
+
+def busiest(backlogs: list[PortalBacklog], top: int = TOP_PORTALS) -> list[PortalBacklog]:
+    """The `top` busiest portals, then the others folded into one (their sum, their oldest age)."""
+    named, rest = backlogs[:top], backlogs[top:]
+    if not rest:
+        return named
+    folded = PortalBacklog(
+        OTHER_PORTALS, sum(b.pending for b in rest), max(b.lag_seconds for b in rest)
+    )
+    return [*named, folded]
 
 
 def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
@@ -100,7 +141,7 @@ def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
     )
     pending = sum(count for (_, status), count in by_status.items() if status == InboxStatus.PENDING.value)
     lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return InboxFigures(by_status, pending, lag)
+    return InboxFigures(by_status, pending, lag, portal_backlogs(session, now))
 
 
 def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
@@ -121,7 +162,21 @@ def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
     _family(lines, "tb_inbox_pending", "gauge", "Pending inbox rows (database).", [((), figures.pending)])
     lag = "Age in seconds of the oldest pending inbox event, 0 when none (database)."
     _family(lines, "tb_inbox_lag_seconds", "gauge", lag, [((), figures.lag_seconds)])
+    _portal_families(lines, figures.portals)
     return "\n".join(lines) + "\n"
+
+
+def _portal_families(lines: list[str], backlogs: list[PortalBacklog]) -> None:
+    """Which portal is busy: the top portals' pending rows and oldest age, the rest as member_id="other"."""
+    shown = busiest(backlogs)
+    suffix = f" The {TOP_PORTALS} portals with most pending rows; the rest summed as member_id=\"other\"."
+    pending = [((("member_id", b.member_id),), b.pending) for b in shown]
+    _family(lines, "tb_inbox_portal_pending", "gauge", "Pending inbox rows of a portal." + suffix, pending)
+    lags = [((("member_id", b.member_id),), b.lag_seconds) for b in shown]
+    text = "Age in seconds of a portal's oldest pending event." + suffix
+    _family(lines, "tb_inbox_portal_lag_seconds", "gauge", text, lags)
+    count = "Portals with pending inbox rows (database)."
+    _family(lines, "tb_inbox_portals_pending", "gauge", count, [((), len(backlogs))])
 
 
 def _family(
