@@ -98,7 +98,7 @@ class InboxFigures:
     by_status: dict[tuple[str, str], int]  # (event, status) -> rows
     pending: int
     lag_seconds: float
-    portals: list[PortalBacklog] = field(default_factory=list)  # every portal with pending rows, busiest first
+    portals: list[PortalBacklog] = field(default_factory=list)  # portals with pending rows, busiest first
 
 
 def portal_backlogs(
