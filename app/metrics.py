@@ -122,9 +122,7 @@ def busiest(backlogs: list[PortalBacklog], top: int = TOP_PORTALS) -> list[Porta
     named, rest = backlogs[:top], backlogs[top:]
     if not rest:
         return named
-    folded = PortalBacklog(
-        OTHER_PORTALS, sum(b.pending for b in rest), max(b.lag_seconds for b in rest)
-    )
+    folded = PortalBacklog(OTHER_PORTALS, sum(b.pending for b in rest), max(b.lag_seconds for b in rest))
     return [*named, folded]
 
 
@@ -169,7 +167,7 @@ def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
 def _portal_families(lines: list[str], backlogs: list[PortalBacklog]) -> None:
     """Which portal is busy: the top portals' pending rows and oldest age, the rest as member_id="other"."""
     shown = busiest(backlogs)
-    suffix = f" The {TOP_PORTALS} portals with most pending rows; the rest summed as member_id=\"other\"."
+    suffix = f' The {TOP_PORTALS} portals with most pending rows; the rest summed as member_id="other".'
     pending = [((("member_id", b.member_id),), b.pending) for b in shown]
     _family(lines, "tb_inbox_portal_pending", "gauge", "Pending inbox rows of a portal." + suffix, pending)
     lags = [((("member_id", b.member_id),), b.lag_seconds) for b in shown]
