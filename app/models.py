@@ -104,20 +104,32 @@ class Portal(Model):
         return f"<Portal {self.member_id} {self.domain} {self.state}>"
 
 
+PENDING_ROWS = "status = 'pending'"
+PENDING_CLICKS = "status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'"
+
+
 class InboxEvent(Model):
     """An accepted event, stored before the 200 and processed once by the worker."""
 
     __tablename__ = "inbox"
     __table_args__ = (
         # The fair claim (app.claims): a loose scan over the portals with pending rows, then each one's due
-        # rows in order. Pending clicks have their own small index, so they are found before any backlog.
-        Index("ix_inbox_pending_by_portal", "status", "member_id", "next_attempt_at", "id"),
+        # rows in order; pending clicks are found before any backlog. Partial, so they hold pending rows
+        # only (small, and no done row to step over); queries name the constants literally (SQLite).
+        Index(
+            "ix_inbox_pending_by_portal",
+            "member_id",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(PENDING_ROWS),
+            sqlite_where=text(PENDING_ROWS),
+        ),
         Index(
             "ix_inbox_pending_clicks",
             "next_attempt_at",
             "id",
-            postgresql_where=text("status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'"),
-            sqlite_where=text("status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'"),
+            postgresql_where=text(PENDING_CLICKS),
+            sqlite_where=text(PENDING_CLICKS),
         ),
     )
 

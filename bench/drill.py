@@ -135,10 +135,12 @@ def start_processes(stack: Stack, exit_stack: ExitStack) -> list[Process]:
     return [web, *workers, sandbox]
 
 
-def install_portals(stack: Stack, count: int) -> list[PortalInfo]:
-    """Half the portals on an enterprise plan; each installed by its administrator through the slider."""
+def install_portals(stack: Stack, count: int, *, enterprise: int | None = None) -> list[PortalInfo]:
+    """The first `enterprise` portals (default half) on an enterprise plan; each installed by its
+    administrator through the slider."""
     domains = [url.split("://", 1)[1] for url in stack.portal_urls]
-    sandbox_control(stack, "settings", {"enterprise_domains": domains[: count // 2]})
+    first = count // 2 if enterprise is None else enterprise
+    sandbox_control(stack, "settings", {"enterprise_domains": domains[:first]})
     sandbox_control(stack, "reset")
     for url in stack.portal_urls:
         install(url)
