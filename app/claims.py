@@ -8,8 +8,9 @@ so a claim is built in three steps, all in the caller's transaction:
 2. the portals with due events, found by a loose index scan (one index seek per portal, however long the
    backlog) and put in round-robin order after the portal this worker served last;
 3. a turn for each of the first `turns` of them whose rate-limit bucket has room now: up to `limit` of its
-   oldest due events (one `batch` request's worth). A portal whose bucket is full is skipped, and the claim
-   says how soon the first of them refills, so the worker waits that long rather than its idle time.
+   oldest due events (one `batch` request's worth), the shortest turns first. A portal whose bucket is
+   full is skipped, and the claim says how soon the first of them refills, so the worker waits that long
+   rather than its idle time.
 
 On PostgreSQL every row is locked `FOR UPDATE SKIP LOCKED`, so workers claiming at once take disjoint rows;
 each rotates over the portals on its own. SQLite runs one worker.
@@ -55,9 +56,8 @@ def plan_claim(
     clock: float | None = None,
 ) -> Plan:
     """Lock the rows of one claim: due clicks, then one turn for each of the next ready portals."""
-    rows: list[InboxEvent] = list(
-        session.scalars(_locked(_due(now).where(InboxEvent.event == CLICKED), limit))
-    )
+    clicks = list(session.scalars(_locked(_due(now).where(InboxEvent.event == CLICKED), limit)))
+    turns_taken: list[list[InboxEvent]] = []
     portals = rotation(due_portals(session, now), after)
     moment = time.time() if clock is None else clock
     served: list[str] = []
@@ -77,8 +77,11 @@ def plan_claim(
             query = _due(now).where(InboxEvent.member_id == member_id, InboxEvent.event != CLICKED)
             turn = session.scalars(_locked(query, limit)).all()
             if turn:  # none: another worker holds them (SKIP LOCKED); the turn goes to the next portal
-                rows += turn
+                turns_taken.append(list(turn))
                 served.append(member_id)
+    # Shortest turns first: a quiet portal's one event need not wait for a busy portal's fifty (whose pace
+    # its bucket sets anyway).
+    rows = clicks + [row for turn in sorted(turns_taken, key=len) for row in turn]
     return Plan(rows, min(skipped) if skipped else None, served[-1] if served else after)
 
 

@@ -3,8 +3,9 @@
 The deployment as the Procfile runs it: the sandbox with three portals (standard plan: 2 requests/s, burst
 50), the release step, gunicorn, and `flask --app app worker` processes with their production options; the
 app installed on every portal through the real install flow. Then bench/noisy.py: portal A gets a backlog
-of 10,000 events (100,000 with --scale) posted to /events, then B and C a trickle of events (one every
-0.5 s, alternating) and button clicks (one every 2 s) for --seconds. It prints B's and C's event lag
+of 10,000 events (100,000 with --scale) stored in the inbox at once, then B and C a trickle of events posted
+to /events (one every 0.5 s, alternating) and button clicks fired by the sandbox (one every 2 s) for
+--seconds. It prints B's and C's event lag
 p50/p99, the clicks' latency, and A's requests/s against its bucket's rate. Targets: B's and C's p99 <= 2 s,
 clicks <= 1 s, A's drain >= 0.9 of its bucket's rate.
 
@@ -12,7 +13,7 @@ SQLite with one worker by default; --postgres starts a throwaway PostgreSQL clus
 runs two workers; --database-url uses a server of yours (a fresh database is made beside it and dropped).
 It also prints the claim's statements' plans (EXPLAIN) and cost with the backlog in place.
 
-Run: .venv/bin/python -m bench.fairness_bench [--postgres] [--workers N] [--scale] [--seconds 45]
+Run: .venv/bin/python -m bench.fairness_bench [--postgres] [--workers N] [--scale] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--scale", action="store_true", help="a backlog of 100,000 events instead of 10,000")
     parser.add_argument("--backlog", type=int, default=0, help="the backlog's size (overrides --scale)")
-    parser.add_argument("--seconds", type=float, default=45.0, help="of trickle after the backlog is posted")
+    parser.add_argument("--seconds", type=float, default=60.0, help="of trickle after the backlog is stored")
     parser.add_argument("--json", default="", help="also write the figures to this file")
     return parser.parse_args(argv)
 
