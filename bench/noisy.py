@@ -246,19 +246,24 @@ def _figures(engine: Any, busy: Neighbour, quiet: list[Neighbour], since: float)
     with engine.connect() as connection:
         rows = connection.execute(query, {"m": [q.member_id for q in quiet], "since": moment}).all()
     lags: dict[str, list[float]] = {}
+    slowest: list[tuple[float, float, str]] = []
     unfinished = 0
     for member_id, event, status, received, processed in rows:
         if status != "done" or processed is None:
             unfinished += 1
             continue
         kind = "clicks" if event == CLICK else member_id
-        lags.setdefault(kind, []).append((_at(processed) - _at(received)).total_seconds())
+        lag = (_at(processed) - _at(received)).total_seconds()
+        lags.setdefault(kind, []).append(lag)
+        slowest.append((round(lag, 3), round(_at(received).replace(tzinfo=UTC).timestamp() - since, 1), kind))
     by_portal = {q.domain: _summary(lags.get(q.member_id, [])) for q in quiet}
     return {
         "busy": busy.domain,
         "quiet": by_portal,
         "clicks": _summary(lags.get("clicks", [])),
         "unfinished": unfinished,
+        # (lag s, received s after the backlog, portal or "clicks"): when the slowest ones happened
+        "slowest": sorted(slowest, reverse=True)[:6],
     }
 
 
@@ -309,6 +314,7 @@ def lines(figures: dict[str, Any]) -> list[str]:
         f"clicks on the quiet portals: {c['n']}, latency p50 {c['p50_s']} s, p99 {c['p99_s']} s, "
         f"max {c['max_s']} s (target p99 <= {TARGETS['click_s']} s)"
     )
+    out.append(f"slowest (lag s, s after the backlog, what): {figures['slowest']}")
     out.append(
         f"unfinished: {figures['unfinished']}; load average (1 min) before/after: "
         f"{figures['load_average'][0]} / {figures['load_average'][1]}; "
