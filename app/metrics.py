@@ -135,9 +135,7 @@ def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
         )
     ).all()
     by_status = {(event, str(getattr(status, "value", status))): count for event, status, count in rows}
-    oldest = session.scalar(
-        select(func.min(InboxEvent.received_at)).where(InboxEvent.status == PENDING)
-    )
+    oldest = session.scalar(select(func.min(InboxEvent.received_at)).where(InboxEvent.status == PENDING))
     pending = sum(count for (_, status), count in by_status.items() if status == InboxStatus.PENDING.value)
     lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return InboxFigures(by_status, pending, lag, portal_backlogs(session, now))
