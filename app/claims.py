@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -57,32 +57,44 @@ def plan_claim(
 ) -> Plan:
     """Lock the rows of one claim: due clicks, then one turn for each of the next ready portals."""
     clicks = list(session.scalars(_locked(_due(now).where(InboxEvent.event == CLICKED), limit)))
-    turns_taken: list[list[InboxEvent]] = []
     portals = rotation(due_portals(session, now), after)
-    moment = time.time() if clock is None else clock
-    served: list[str] = []
-    skipped: list[float] = []
+    taken = _Turns()
     # Buckets are read a few portals at a time: with many portals due, only the first few get a turn.
     for start in range(0, len(portals), turns):
-        if len(served) == turns:
+        if len(taken.served) == turns:
             break
         chunk = portals[start : start + turns]
-        waits = ready_in(session, chunk, moment)
+        waits = ready_in(session, chunk, time.time() if clock is None else clock)
         for member_id in chunk:
-            if len(served) == turns:
+            if len(taken.served) == turns:
                 break
             if waits.get(member_id, 0.0) > 0:
-                skipped.append(waits[member_id])
+                taken.skipped.append(waits[member_id])
                 continue
             query = _due(now).where(InboxEvent.member_id == member_id, InboxEvent.event != CLICKED)
-            turn = session.scalars(_locked(query, limit)).all()
-            if turn:  # none: another worker holds them (SKIP LOCKED); the turn goes to the next portal
-                turns_taken.append(list(turn))
-                served.append(member_id)
-    # Shortest turns first: a quiet portal's one event need not wait for a busy portal's fifty (whose pace
-    # its bucket sets anyway).
-    rows = clicks + [row for turn in sorted(turns_taken, key=len) for row in turn]
-    return Plan(rows, min(skipped) if skipped else None, served[-1] if served else after)
+            taken.add(member_id, list(session.scalars(_locked(query, limit))))
+    wait = min(taken.skipped) if taken.skipped else None
+    return Plan(clicks + taken.rows(), wait, taken.served[-1] if taken.served else after)
+
+
+@dataclass
+class _Turns:
+    """The turns a claim has taken so far, and the waits of the portals it skipped."""
+
+    turns: list[list[InboxEvent]] = field(default_factory=list)
+    served: list[str] = field(default_factory=list)
+    skipped: list[float] = field(default_factory=list)
+
+    def add(self, member_id: str, rows: list[InboxEvent]) -> None:
+        """Keep a portal's turn; none (another worker holds its rows: SKIP LOCKED) is no turn."""
+        if rows:
+            self.turns.append(rows)
+            self.served.append(member_id)
+
+    def rows(self) -> list[InboxEvent]:
+        """Shortest turns first: a quiet portal's one event need not wait behind a busy portal's fifty
+        (whose pace its bucket sets anyway)."""
+        return [row for turn in sorted(self.turns, key=len) for row in turn]
 
 
 def rotation(member_ids: Sequence[str], after: str | None) -> list[str]:
