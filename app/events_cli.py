@@ -18,6 +18,7 @@ from app.bitrix24.errors import Bitrix24Error
 from app.claims import TURNS
 from app.connections import client_for
 from app.extensions import db
+from app.heartbeat import Heartbeat
 from app.inbox import Backoff, Inbox
 from app.mirror import reconcile
 from app.models import InboxEvent, InboxStatus
@@ -61,19 +62,24 @@ def worker(
         backoff=Backoff(base=backoff, max_attempts=max_attempts),
         turns=turns,
     )
-    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch)
+    heartbeat = Heartbeat(db.session)
+    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch, heartbeat=heartbeat)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         click.echo("stopping after the current batch", err=True)
         runner.stop()
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # SIGINT too: Ctrl-C on `make run` reaches every process of the terminal's group.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     shape = f"turns of {batch_size} events, {turns} portals a claim"
     click.echo(f"worker started: {shape}, lease {lease:g} s, {max_attempts} attempts")
     try:
         batches = run_through_outages(runner, once=once, max_batches=max_batches)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        with contextlib.suppress(*DATABASE_GONE):
+            heartbeat.remove()
     click.echo(f"worker stopped after {batches} batches")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.claims import PENDING
 from app.extensions import AnySession
+from app.heartbeat import alive_workers
 from app.models import InboxEvent, InboxStatus
 
 MAX_SERIES = 200  # per metric; a portal-chosen label (an event name) must not grow memory for ever
@@ -99,6 +100,7 @@ class InboxFigures:
     by_status: dict[tuple[str, str], int]  # (event, status) -> rows
     pending: int
     lag_seconds: float
+    workers_alive: int = 0  # inbox workers whose heartbeat moved within app.heartbeat.ALIVE_FOR
     portals: list[PortalBacklog] = field(default_factory=list)  # portals with pending rows, busiest first
 
 
@@ -138,7 +140,7 @@ def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
     oldest = session.scalar(select(func.min(InboxEvent.received_at)).where(InboxEvent.status == PENDING))
     pending = sum(count for (_, status), count in by_status.items() if status == InboxStatus.PENDING.value)
     lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return InboxFigures(by_status, pending, lag, portal_backlogs(session, now))
+    return InboxFigures(by_status, pending, lag, alive_workers(session, now), portal_backlogs(session, now))
 
 
 def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
@@ -159,6 +161,8 @@ def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
     _family(lines, "tb_inbox_pending", "gauge", "Pending inbox rows (database).", [((), figures.pending)])
     lag = "Age in seconds of the oldest pending inbox event, 0 when none (database)."
     _family(lines, "tb_inbox_lag_seconds", "gauge", lag, [((), figures.lag_seconds)])
+    alive = "Inbox workers whose heartbeat moved in the last minute (database)."
+    _family(lines, "tb_workers_alive", "gauge", alive, [((), figures.workers_alive)])
     _portal_families(lines, figures.portals)
     return "\n".join(lines) + "\n"
 

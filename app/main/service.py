@@ -14,6 +14,7 @@ from app import enrichment, metrics, portals
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.extensions import db
+from app.heartbeat import WorkerHealth, worker_health
 from app.lifecycle import same_host
 from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState, utcnow
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
@@ -54,6 +55,7 @@ class Overview:
     oldest_pending_seconds: float = 0.0  # how long this portal's oldest pending event has waited
     activities: int = 0
     rules: list[EnrichmentRule] = field(default_factory=list)
+    workers: WorkerHealth | None = None  # every portal's events wait on the same workers
 
 
 def installed_portal(member_id: str) -> Portal:
@@ -141,6 +143,7 @@ def overview_with(portal: Portal, health: Health | None, error: str) -> Overview
         oldest_pending_seconds=_oldest_pending(portal.member_id),
         activities=_activity_count(portal.member_id),
         rules=enrichment.portal_rules(portal.member_id),
+        workers=worker_health(db.session),
     )
 
 

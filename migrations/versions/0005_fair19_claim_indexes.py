@@ -6,7 +6,7 @@ row to step over, and small); pending button clicks, claimed ahead of everything
 oldest-first claim used is dropped: nothing reads by it any more, and every index costs each insert.
 
 Revision ID: 0005_fair19
-Revises: 0004
+Revises: 0005_run12
 Create Date: 2026-12-02
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0005_fair19"
-down_revision = "0004"
+down_revision = "0005_run12"  # chained after run12 (merged into main first)
 branch_labels = None
 depends_on = None
 
