@@ -51,7 +51,8 @@ def apply_faults() -> Response | None:
         drop_connection()
         return Response("", status=500)
     if "status" in faults:
-        return json_response(fault_body(faults["status"]), faults["status"]["status"])
+        body = fault_body(current_sandbox(), faults["status"])
+        return json_response(body, faults["status"]["status"])
     return None
 
 
@@ -81,17 +82,23 @@ def batch_commands() -> str:
 
 
 @bp.route("/rest/<path:method>", methods=["GET", "POST"])
+# The official JS SDK joins client_endpoint (".../rest/") and "/method": the platform's router
+# (bitrix/services/rest/index.php, a rewrite of ^/rest/(.*)) serves "/rest//method" as the method itself,
+# where werkzeug would merge the slashes with a 308 redirect.
+@bp.route("/rest//<path:method>", methods=["GET", "POST"], merge_slashes=False)
 def rest(method: str) -> Response:
     """Serve a REST call on a portal host, or app.info on the OAuth host (notes §7)."""
     sandbox = current_sandbox()
     if is_oauth_host():
         return oauth_app_info(method)
-    portal = current_portal()
-    if portal is None:
-        status = int(sandbox.setting("portal_deleted_status"))
-        return error_response(RestError("PORTAL_DELETED", "Portal was deleted", status))
-    with sandbox.lock:
-        return _serve(sandbox, portal, method)
+    # Requests to different portals run at the same time; one portal serves one at a time (sandbox/locks.py).
+    with sandbox.world.shared():
+        portal = current_portal()
+        if portal is None:
+            status = int(sandbox.setting("portal_deleted_status"))
+            return error_response(RestError("PORTAL_DELETED", "Portal was deleted", status))
+        with portal.lock:
+            return _serve(sandbox, portal, method)
 
 
 def _serve(sandbox: Sandbox, portal: Portal, method: str) -> Response:

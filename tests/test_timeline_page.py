@@ -193,6 +193,30 @@ def test_any_user_sees_the_activity_page(connected_app, sandbox, portal) -> None
         assert "(you)" not in html and '<dd data-fact="responsible">User #1</dd>' in html
 
 
+def test_a_user_who_may_not_read_the_activity_gets_a_refusal_in_words(connected_app, sandbox, portal) -> None:
+    # sandbox seed: user 4 reads only the items assigned to her (the second of each type), user 5 no CRM
+    activities = sandbox.portal.crm.activities.values()
+    hidden = next(a for a in activities if all(owner_id != 2 for _, owner_id in a.bindings))
+    hers = next(a for a in activities if any(owner_id == 2 for _, owner_id in a.bindings))
+    for user_id in (4, 5):
+        response = open_activity(connected_app.test_client(), sandbox, hidden.id, user_id=user_id)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 403
+        assert "This activity cannot be shown" in html and "permissions do not let you see it" in html
+        assert hidden.fields["SUBJECT"] not in html and "page_token" not in html
+    response = open_activity(connected_app.test_client(), sandbox, hers.id, user_id=4)
+    assert response.status_code == 200 and hers.fields["SUBJECT"] in response.get_data(as_text=True)
+
+
+def test_the_page_opens_when_blocks_are_for_administrators_only(connected_app, sandbox, portal) -> None:
+    # disputed (notes §6.1 vs the docs pages): the sandbox switch makes layout.blocks.* admin-only
+    sandbox.configure(layout_blocks_admin_only=True)
+    activity = activity_of(sandbox)
+    response = open_activity(connected_app.test_client(), sandbox, activity.id, user_id=2)
+    assert response.status_code == 200
+    assert activity.fields["SUBJECT"] in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("auth_id", ["0" * 70, "not-a-token"], ids=["unknown", "junk"])
 def test_a_forged_auth_id_shows_nothing_and_asks_to_reopen(connected_app, sandbox, portal, auth_id) -> None:
     activity = activity_of(sandbox)
