@@ -6,7 +6,18 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -99,11 +110,34 @@ class Portal(Model):
         return f"<Portal {self.member_id} {self.domain} {self.state}>"
 
 
+PENDING_ROWS = "status = 'pending'"
+PENDING_CLICKS = "status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'"
+
+
 class InboxEvent(Model):
     """An accepted event, stored before the 200 and processed once by the worker."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        # The fair claim (app.claims): a loose scan over the portals with pending rows, then each one's due
+        # rows in order; pending clicks are found before any backlog. Partial, so they hold pending rows
+        # only (small, and no done row to step over); queries name the constants literally (SQLite).
+        Index(
+            "ix_inbox_pending_by_portal",
+            "member_id",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(PENDING_ROWS),
+            sqlite_where=text(PENDING_ROWS),
+        ),
+        Index(
+            "ix_inbox_pending_clicks",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(PENDING_CLICKS),
+            sqlite_where=text(PENDING_CLICKS),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Table, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.extensions import AnySession
 from app.models import Portal, RateLimitBucket
 
 # notes §5.6: enterprise plans drain 5/s with a bucket of 250, the others 2/s with 50.
@@ -33,6 +34,11 @@ class Limits:
         """What calls nobody is waiting on (the worker, cron) may fill: a fifth more stays for people,
         so a page opened while the worker drains a backlog finds a slot instead of a queue."""
         return max(1, self.usable - max(1, self.burst // 5))
+
+    def wait(self, level: float, drained_at: float, now: float, ceiling: int) -> float:
+        """Seconds until a bucket at `level` (as of `drained_at`) has room for one call under `ceiling`."""
+        level_now = max(level - (now - drained_at) * self.rate, 0.0)
+        return max((level_now + 1 - ceiling) / self.rate, 0.0)
 
 
 def limits_for(license_family: str | None, *, rate: float | None = None, burst: int | None = None) -> Limits:
@@ -118,6 +124,33 @@ class DatabaseRateLimiter:
             except IntegrityError:
                 pass  # another process created it first
         self._row_exists = True
+
+
+def ready_in(session: AnySession, member_ids: Sequence[str], now: float) -> dict[str, float]:
+    """Read-only: seconds until each portal's bucket has room for one background call (0.0: room now).
+
+    Portals without a bucket row yet are absent (nothing called them: room now).
+    """
+    if not member_ids:
+        return {}
+    bucket = BUCKETS.c
+    rows = session.execute(
+        select(
+            Portal.member_id,
+            Portal.license_family,
+            bucket.level,
+            bucket.drained_at,
+            bucket.rate,
+            bucket.burst,
+        )
+        .join(RateLimitBucket, bucket.portal_id == Portal.id)
+        .where(Portal.member_id.in_(list(member_ids)))
+    )
+    waits = {}
+    for member_id, family, level, drained_at, rate, burst in rows:
+        limits = limits_for(family, rate=rate, burst=burst)
+        waits[member_id] = limits.wait(level, drained_at, now, limits.background)
+    return waits
 
 
 def limiter_for(engine: Engine, portal: Portal, *, interactive: bool) -> DatabaseRateLimiter:

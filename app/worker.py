@@ -60,6 +60,7 @@ class BatchReport:
     claimed: list[int] = field(default_factory=list)
     settled: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    wait: float | None = None  # seconds until a portal skipped for its full bucket has room again
 
 
 class Worker:
@@ -105,19 +106,20 @@ class Worker:
             if report.claimed:
                 batches += 1
                 continue
-            if once:
+            if once and report.wait is None:
                 break
-            self._stopping.wait(self.idle_wait)
+            # Due work held back by a full bucket comes ready sooner than the idle poll: keep its pace.
+            self._stopping.wait(min(self.idle_wait, report.wait or self.idle_wait))
         return batches
 
     def run_batch(self) -> BatchReport:
-        """Claim one batch and process it, portal by portal."""
+        """Claim one batch and process it: every portal's clicks first, then each portal's turn."""
         claim = self.inbox.claim_batch(self.batch_size)
-        report = BatchReport(claimed=[event.id for event in claim.events])
-        by_portal: dict[str, list[ClaimedEvent]] = defaultdict(list)
-        for event in claim.events:
-            by_portal[event.member_id].append(event)
-        for member_id, events in by_portal.items():
+        report = BatchReport(claimed=[event.id for event in claim.events], wait=claim.wait)
+        clicks = [e for e in claim.events if e.event == CLICKED]
+        for member_id, events in _by_portal(clicks).items():
+            self._process_portal(claim, member_id, events, report)
+        for member_id, events in _by_portal([e for e in claim.events if e.event != CLICKED]).items():
             self._process_portal(claim, member_id, events, report)
         if claim.events and self.on_batch is not None:
             self.on_batch(report)
@@ -295,6 +297,14 @@ class Worker:
         log.warning("%d events failed: %s", len(events), error)
         self.inbox.fail(claim, events, error, retry_at=retry_at, permanent=permanent)
         report.failed.extend(e.id for e in events)
+
+
+def _by_portal(events: list[ClaimedEvent]) -> dict[str, list[ClaimedEvent]]:
+    """The events grouped by portal, in the claim's order (app.claims puts the portals in turn)."""
+    grouped: dict[str, list[ClaimedEvent]] = defaultdict(list)
+    for event in events:
+        grouped[event.member_id].append(event)
+    return grouped
 
 
 def _reset_at(error: Bitrix24Error) -> datetime | None:

@@ -48,6 +48,7 @@ from bench.drill_stack import (
     sandbox_control,
     wait_until,
 )
+from bench.noisy import Neighbour, Phase, run_phase
 
 RULE_LAYOUT = (
     '{"blocks": {"subject": {"type": "text", "properties": {"value": "Drill: {{SUBJECT}}"}},'
@@ -85,6 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--report", default=str(ROOT / "bench" / "drill-report"), help="path without suffix")
     parser.add_argument("--drain-timeout", type=float, default=150.0)
     parser.add_argument("--app-down", type=float, default=30.0, help="seconds the web processes are stopped")
+    parser.add_argument(
+        "--noisy-backlog", type=int, default=10_000, help="the noisy neighbour's backlog (0: no such phase)"
+    )
+    parser.add_argument("--noisy-seconds", type=float, default=30.0, help="the quiet portals' trickle")
     return parser.parse_args(argv)
 
 
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         sandbox_control(stack, "faults", method="DELETE")
         drain(run, stack, args.drain_timeout, processes)
         report = build_report(run=run, stack=stack, load=load, portals=portals, features=features, args=args)
+        if args.noisy_backlog:
+            add_noisy_phase(report, stack, portals, args)
         for process in processes:
             process.stop()
     write_report(report, Path(args.report))
@@ -140,10 +147,12 @@ def start_processes(stack: Stack, exit_stack: ExitStack) -> list[Process]:
     return [web, *workers, sandbox]
 
 
-def install_portals(stack: Stack, count: int) -> list[PortalInfo]:
-    """Half the portals on an enterprise plan; each installed by its administrator through the slider."""
+def install_portals(stack: Stack, count: int, *, enterprise: int | None = None) -> list[PortalInfo]:
+    """The first `enterprise` portals (default half) on an enterprise plan; each installed by its
+    administrator through the slider."""
     domains = [url.split("://", 1)[1] for url in stack.portal_urls]
-    sandbox_control(stack, "settings", {"enterprise_domains": domains[: count // 2]})
+    first = count // 2 if enterprise is None else enterprise
+    sandbox_control(stack, "settings", {"enterprise_domains": domains[:first]})
     sandbox_control(stack, "reset")
     for url in stack.portal_urls:
         install(url)
@@ -371,6 +380,22 @@ def _epoch(value: Any) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return float((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
+
+
+def add_noisy_phase(report: dict[str, Any], stack: Stack, portals: list[PortalInfo], args: Any) -> None:
+    """The last phase, after the report's figures are read: a noisy neighbour (bench/noisy.py).
+
+    The busy portal is the last one (a standard plan, 2 requests/s); the first two are the quiet ones.
+    """
+    print(f"  noisy neighbour: a backlog of {args.noisy_backlog} on {portals[-1].domain}", flush=True)
+    busy, *quiet = [
+        Neighbour(p.member_id, p.domain, p.application_token) for p in (portals[-1], *portals[:2])
+    ]
+    figures = run_phase(stack, busy, quiet, Phase(backlog=args.noisy_backlog, seconds=args.noisy_seconds))
+    report["noisy"] = figures
+    name = "noisy neighbour: quiet portals' p99 <= 2 s, clicks' p99 <= 1 s, busy drain >= 0.9 of its bucket"
+    report["must"].append({"name": name, "value": int(figures["ok"]), "expected": 1, "ok": figures["ok"]})
+    report["ok"] = all(item["ok"] for item in report["must"])
 
 
 if __name__ == "__main__":

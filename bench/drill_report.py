@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from bench.drill_load import FORGED_HANDLER, USER_KINDS, natural_key
 from bench.drill_stack import Stack, sandbox_control
+from bench.noisy import lines as noisy_lines
 
 BATCH_LINE = re.compile(r"batch: (\d+) claimed, (\d+) done, (\d+) failed")
 FENCE_MISS = re.compile(r"(\d+) events were claimed again by another worker")
@@ -51,7 +52,7 @@ def build_report(*, run: Any, stack: Stack, load: Any, portals: list[Any], featu
         "setup": {
             "portals": len(portals),
             "web": "gunicorn --preload, 4 workers x 4 threads (the Procfile's web, APP_ENV=production)",
-            "workers": "2 x flask --app app worker --lease 20 --backoff 1 --idle 0.5",
+            "workers": "2 x flask --app app worker --lease 20 --backoff 1",
             "database": "PostgreSQL (throwaway cluster)" if not args.database_url else "DRILL_DATABASE_URL",
             "portal_states_at_end": dict(Counter(states.values())),
             "backstop_modes": modes,
@@ -544,6 +545,10 @@ def markdown(report: dict[str, Any]) -> str:
         + ".",
         "",
     ]
+    if report.get("noisy"):
+        lines += ["Noisy neighbour (the last phase):", ""]
+        lines += [f"- {line}" for line in noisy_lines(report["noisy"])]
+        lines += [""]
     failed = [m for m in report["must"] if not m["ok"]]
     lines += [f"- VIOLATED: {m['name']}: {m['value']} (must be {m['expected']})" for m in failed]
     lines += [f"- {note}" for note in report["load_kinds"]["notes"]]

@@ -199,6 +199,9 @@ def test_recent_events_failures_and_counts_are_shown(connected_app, sandbox, por
     assert "ACCESS_DENIED: the portal refused" in html
     for status in ("pending", "done", "failed"):
         assert f'<span class="tb-count" data-status="{status}">{status} 1</span>' in html
+    # The pending DELETE was received two minutes ago: the administrator sees how long it has waited.
+    waited = re.search(r'<strong id="oldest-pending">(\d+) s</strong>', html)
+    assert waited and 120 <= int(waited.group(1)) <= 180
 
 
 def test_repair_rebinds_an_unbound_handler_and_health_is_ok_again(connected_app, sandbox, portal) -> None:

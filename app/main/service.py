@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import enrichment, portals
+from app import enrichment, metrics, portals
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error
 from app.extensions import db
 from app.heartbeat import WorkerHealth, worker_health
 from app.lifecycle import same_host
-from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState
+from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState, utcnow
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
@@ -52,6 +52,7 @@ class Overview:
     recent: list[InboxEvent] = field(default_factory=list)
     failures: list[InboxEvent] = field(default_factory=list)
     inbox_counts: dict[str, int] = field(default_factory=dict)
+    oldest_pending_seconds: float = 0.0  # how long this portal's oldest pending event has waited
     activities: int = 0
     rules: list[EnrichmentRule] = field(default_factory=list)
     workers: WorkerHealth | None = None  # every portal's events wait on the same workers
@@ -139,6 +140,7 @@ def overview_with(portal: Portal, health: Health | None, error: str) -> Overview
         recent=_events(portal.member_id),
         failures=_events(portal.member_id, status=InboxStatus.FAILED),
         inbox_counts=_inbox_counts(portal.member_id),
+        oldest_pending_seconds=_oldest_pending(portal.member_id),
         activities=_activity_count(portal.member_id),
         rules=enrichment.portal_rules(portal.member_id),
         workers=worker_health(db.session),
@@ -205,6 +207,12 @@ def _inbox_counts(member_id: str) -> dict[str, int]:
     counts = {status.value: 0 for status in InboxStatus}
     counts.update({InboxStatus(status).value: int(n) for status, n in db.session.execute(query)})
     return counts
+
+
+def _oldest_pending(member_id: str) -> float:
+    """Seconds this portal's oldest pending event has waited (0 when none): is it waiting on the worker?"""
+    backlogs = metrics.portal_backlogs(db.session, utcnow(), member_id=member_id)
+    return backlogs[0].lag_seconds if backlogs else 0.0
 
 
 def _activity_count(member_id: str) -> int:

@@ -6,7 +6,7 @@ LAST_UPDATED, so a read that changes nothing is not written again; mirror_effect
 changed a row, with no unique key, so a change applied twice shows.
 
 Revision ID: 0005_offline15
-Revises: 0005_run12
+Revises: 0005_fair19
 Create Date: 2026-12-02
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_offline15'
-down_revision = '0005_run12'  # re-chained after main's 0005_run12 at the merge
+down_revision = '0005_fair19'  # re-chained after main's 0005_run12 and 0005_fair19 at the merges
 branch_labels = None
 depends_on = None
 
