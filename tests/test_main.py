@@ -33,6 +33,7 @@ def open_main_page(
     options: dict[str, Any] | None = None,
     portal: Any = None,
     query: dict[str, str] | None = None,
+    environ_base: dict[str, str] | None = None,
     **fields: str,
 ):
     """POST the main page the way the sandbox portal's slider does (notes §1.2), with overrides."""
@@ -42,7 +43,8 @@ def open_main_page(
     )
     url = urlsplit(opened.url)
     params = {**dict(parse_qsl(url.query)), **(query or {})}
-    return client.post(f"{url.path}?{urlencode(params)}", data={**opened.fields, **fields})
+    data = {**opened.fields, **fields}
+    return client.post(f"{url.path}?{urlencode(params)}", data=data, environ_base=environ_base or {})
 
 
 def page_token(response) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,26 +12,58 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import enrichment, portals
+from app import enrichment, portals, throttle
 from app.bitrix24.client import Client
-from app.bitrix24.errors import AuthError, Bitrix24Error
+from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
 from app.lifecycle import same_host
 from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
+log = logging.getLogger(__name__)
 RECENT = 10
 
 
 class Refused(Exception):
     """The page cannot be shown; `kind` names the refusal text (app.main.texts.REFUSALS)."""
 
-    def __init__(self, kind: str, status: int, *, message: str = "") -> None:
+    def __init__(self, kind: str, status: int, *, message: str = "", retry_after: int | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
+def unavailable(error: Bitrix24Error) -> Refused:
+    """The refusal for a failed portal call: busy (503, try again in N s) or unavailable (502)."""
+    if isinstance(error, PortalBusy):
+        return Refused("busy", 503, retry_after=error.retry_after)
+    return Refused("unavailable", 502, message=error.user_message)
+
+
+@contextmanager
+def verifying(portal: Portal, address: str) -> Iterator[None]:
+    """Send a frame's token only within the unverified-token budgets; a refused token keeps its unit.
+
+    Refused("throttled", 429) when this portal or this address has had too many refused tokens lately.
+    """
+    try:
+        reservation = throttle.reserve(db.engine, throttle.budgets(portal.member_id, address))
+    except throttle.Throttled as throttled:
+        log.info("member_id=%s: frame token not sent, %s", portal.member_id, throttled)
+        raise Refused("throttled", 429, retry_after=throttled.retry_after) from None
+    try:
+        yield
+    except Refused as refused:
+        if refused.kind != "reopen":  # only a refused token counts against the budgets
+            reservation.refund()
+        raise
+    except Exception:
+        reservation.refund()
+        raise
+    reservation.refund()
 
 
 @dataclass(frozen=True)
@@ -93,7 +127,7 @@ def open_page(client: Client) -> Opened:
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
-        raise Refused("unavailable", 502, message=error.user_message) from None
+        raise unavailable(error) from None
     viewer = _viewer(found.results.get("profile"))
     if not viewer.is_admin:
         return Opened(viewer, None, "")
