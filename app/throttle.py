@@ -77,12 +77,23 @@ def reserve(
 ) -> Reservation:
     """Take a unit from every budget before the token is sent; Throttled, taking none, if one is full."""
     now = clock()
+    with engine.connect() as connection:  # a flood's refusals only read: no write lock, no fsync
+        for budget in wanted:
+            _refuse_if_full(connection, budget, now)
     with engine.begin() as connection:  # a Throttled raised inside rolls back the units already taken
         for budget in wanted:
             wait = _take(connection, budget, now)
             if wait > 0:
                 raise Throttled(budget.scope, max(1, math.ceil(wait)))
     return Reservation(engine, wanted, clock)
+
+
+def _refuse_if_full(connection: Connection, budget: Budget, now: float) -> None:
+    """Throttled when the budget has no unit left (a read; the take below decides under the write)."""
+    level = connection.execute(select(_level(budget, now)).where(TABLE.c.key == budget.key)).scalar()
+    if level is not None and level + 1 > budget.limit:
+        wait = (level + 1 - budget.limit) / budget.rate
+        raise Throttled(budget.scope, max(1, math.ceil(wait)))
 
 
 def _take(connection: Connection, budget: Budget, now: float) -> float:
