@@ -13,9 +13,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.models import VerifyThrottle
 
 TABLE: Table = VerifyThrottle.__table__  # type: ignore[assignment]
-# A token costs a unit before it is sent; one the portal accepts gives it back, one it refuses keeps it.
-# A bucket drains from full to empty in WINDOW seconds: PER_PORTAL refused tokens a minute may reach a
-# portal (a sixth of a standard plan's 2 requests/s), PER_ADDRESS from one client address.
+# A refused token costs a unit; a bucket drains from full to empty in WINDOW seconds, so PER_PORTAL refused
+# tokens a minute may reach a portal (a sixth of a standard plan's 2 requests/s), PER_ADDRESS from one client.
+# While a bucket is empty a token is sent after one read and counted only if refused (a person's open costs
+# no write); once refusals are in the bucket, every token takes its unit before it is sent and gives it back
+# if accepted, so requests in flight cannot overshoot the budget beyond those already in flight at the start.
 WINDOW = 60.0
 PER_PORTAL = 20
 PER_ADDRESS = 5
@@ -53,14 +55,17 @@ def budgets(member_id: str, address: str) -> tuple[Budget, ...]:
 
 @dataclass(frozen=True)
 class Reservation:
-    """Units taken from every budget for one token in flight."""
+    """One token on its way to the portal: `taken` when its units were taken before it was sent."""
 
     engine: Engine
     budgets: tuple[Budget, ...]
     clock: Callable[[], float]
+    taken: bool
 
-    def refund(self) -> None:
-        """The portal vouched for the token, or never judged it: give the units back."""
+    def release(self) -> None:
+        """The portal vouched for the token, or never judged it: give back what was taken."""
+        if not self.taken:
+            return
         now = self.clock()
         with self.engine.begin() as connection:
             for budget in self.budgets:
@@ -71,38 +76,52 @@ class Reservation:
                     .values(level=case((level > 1, level - 1), else_=0.0), drained_at=now)
                 )
 
+    def keep(self) -> None:
+        """The portal refused the token: it counts against every budget (already, if it was taken)."""
+        if self.taken:
+            return
+        now = self.clock()
+        with self.engine.begin() as connection:
+            for budget in self.budgets:
+                _take(connection, budget, now, capped=False)
+
 
 def reserve(
     engine: Engine, wanted: tuple[Budget, ...], *, clock: Callable[[], float] = time.time
 ) -> Reservation:
-    """Take a unit from every budget before the token is sent; Throttled, taking none, if one is full."""
+    """Let a token go to the portal unless a budget is full (Throttled); take its units if any are in use."""
     now = clock()
-    with engine.connect() as connection:  # a flood's refusals only read: no write lock, no fsync
-        for budget in wanted:
-            _refuse_if_full(connection, budget, now)
+    with engine.connect() as connection:  # a refusal, and a person's open while all is quiet, only read
+        levels = [_current(connection, budget, now) for budget in wanted]
+    for budget, level in zip(wanted, levels, strict=True):
+        if level + 1 > budget.limit:
+            raise Throttled(budget.scope, _retry_after(budget, level))
+    if not any(levels):
+        return Reservation(engine, wanted, clock, taken=False)
     with engine.begin() as connection:  # a Throttled raised inside rolls back the units already taken
         for budget in wanted:
-            wait = _take(connection, budget, now)
+            wait = _take(connection, budget, now, capped=True)
             if wait > 0:
                 raise Throttled(budget.scope, max(1, math.ceil(wait)))
-    return Reservation(engine, wanted, clock)
+    return Reservation(engine, wanted, clock, taken=True)
 
 
-def _refuse_if_full(connection: Connection, budget: Budget, now: float) -> None:
-    """Throttled when the budget has no unit left (a read; the take below decides under the write)."""
+def _current(connection: Connection, budget: Budget, now: float) -> float:
+    """The budget's level now (0.0 without a row)."""
     level = connection.execute(select(_level(budget, now)).where(TABLE.c.key == budget.key)).scalar()
-    if level is not None and level + 1 > budget.limit:
-        wait = (level + 1 - budget.limit) / budget.rate
-        raise Throttled(budget.scope, max(1, math.ceil(wait)))
+    return float(level or 0.0)
 
 
-def _take(connection: Connection, budget: Budget, now: float) -> float:
-    """Take a unit (0.0), else return how long until one is free; a missing row is made first."""
+def _retry_after(budget: Budget, level: float) -> int:
+    return max(1, math.ceil((level + 1 - budget.limit) / budget.rate))
+
+
+def _take(connection: Connection, budget: Budget, now: float, *, capped: bool) -> float:
+    """Add a unit (0.0), else (`capped` and full) return how long until one is free; makes a missing row."""
     level = _level(budget, now)
+    room = [level + 1 <= budget.limit] if capped else []
     taken = connection.execute(
-        update(TABLE)
-        .where(TABLE.c.key == budget.key, level + 1 <= budget.limit)
-        .values(level=level + 1, drained_at=now)
+        update(TABLE).where(TABLE.c.key == budget.key, *room).values(level=level + 1, drained_at=now)
     )
     if taken.rowcount == 1:
         return 0.0
@@ -112,7 +131,7 @@ def _take(connection: Connection, budget: Budget, now: float) -> float:
     _sweep(connection, now)
     insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(TABLE)
     connection.execute(insert.values(key=budget.key, level=0.0, drained_at=now).on_conflict_do_nothing())
-    return _take(connection, budget, now)
+    return _take(connection, budget, now, capped=capped)
 
 
 def _level(budget: Budget, now: float) -> ColumnElement[float]:

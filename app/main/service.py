@@ -57,13 +57,15 @@ def verifying(portal: Portal, address: str) -> Iterator[None]:
     try:
         yield
     except Refused as refused:
-        if refused.kind != "reopen":  # only a refused token counts against the budgets
-            reservation.refund()
+        if refused.kind == "reopen":  # only a token the portal refused counts against the budgets
+            reservation.keep()
+        else:
+            reservation.release()
         raise
     except Exception:
-        reservation.refund()
+        reservation.release()
         raise
-    reservation.refund()
+    reservation.release()
 
 
 @dataclass(frozen=True)
