@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, Engine, Table, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.extensions import AnySession
 from app.models import VerifyThrottle
 
 TABLE: Table = VerifyThrottle.__table__  # type: ignore[assignment]
@@ -87,12 +88,19 @@ class Reservation:
 
 
 def reserve(
-    engine: Engine, wanted: tuple[Budget, ...], *, clock: Callable[[], float] = time.time
+    engine: Engine,
+    wanted: tuple[Budget, ...],
+    *,
+    session: AnySession | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Reservation:
-    """Let a token go to the portal unless a budget is full (Throttled); take its units if any are in use."""
+    """Let a token go to the portal unless a budget is full (Throttled); take its units if any are in use.
+
+    A refusal, and a person's open while all is quiet, only read: in `session` (the request's own, so no
+    second connection) when given.
+    """
     now = clock()
-    with engine.connect() as connection:  # a refusal, and a person's open while all is quiet, only read
-        levels = [_current(connection, budget, now) for budget in wanted]
+    levels = _levels(engine, session, wanted, now)
     for budget, level in zip(wanted, levels, strict=True):
         if level + 1 > budget.limit:
             raise Throttled(budget.scope, _retry_after(budget, level))
@@ -106,10 +114,24 @@ def reserve(
     return Reservation(engine, wanted, clock, taken=True)
 
 
-def _current(connection: Connection, budget: Budget, now: float) -> float:
-    """The budget's level now (0.0 without a row)."""
-    level = connection.execute(select(_level(budget, now)).where(TABLE.c.key == budget.key)).scalar()
-    return float(level or 0.0)
+def _levels(
+    engine: Engine, session: AnySession | None, wanted: tuple[Budget, ...], now: float
+) -> list[float]:
+    """Every budget's level now (0.0 without a row), in one read."""
+    query = select(TABLE.c.key, TABLE.c.level, TABLE.c.drained_at).where(
+        TABLE.c.key.in_([budget.key for budget in wanted])
+    )
+    if session is not None:
+        rows = session.execute(query).all()
+    else:
+        with engine.connect() as connection:
+            rows = list(connection.execute(query).all())
+    found = {key: (level, drained_at) for key, level, drained_at in rows}
+    return [_drained(budget, *found.get(budget.key, (0.0, now)), now) for budget in wanted]
+
+
+def _drained(budget: Budget, level: float, drained_at: float, now: float) -> float:
+    return max(0.0, level - (now - drained_at) * budget.rate)
 
 
 def _retry_after(budget: Budget, level: float) -> int:

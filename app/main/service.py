@@ -50,7 +50,8 @@ def verifying(portal: Portal, address: str) -> Iterator[None]:
     Refused("throttled", 429) when this portal or this address has had too many refused tokens lately.
     """
     try:
-        reservation = throttle.reserve(db.engine, throttle.budgets(portal.member_id, address))
+        budgets = throttle.budgets(portal.member_id, address)
+        reservation = throttle.reserve(db.engine, budgets, session=db.session)
     except throttle.Throttled as throttled:
         log.info("member_id=%s: frame token not sent, %s", portal.member_id, throttled)
         raise Refused("throttled", 429, retry_after=throttled.retry_after) from None
