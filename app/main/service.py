@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import enrichment, portals, throttle
+from app import enrichment, metrics, portals, throttle
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
@@ -21,7 +20,6 @@ from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
-log = logging.getLogger(__name__)
 RECENT = 10
 
 
@@ -53,7 +51,7 @@ def verifying(portal: Portal, address: str) -> Iterator[None]:
         budgets = throttle.budgets(portal.member_id, address)
         reservation = throttle.reserve(db.engine, budgets, session=db.session)
     except throttle.Throttled as throttled:
-        log.info("member_id=%s: frame token not sent, %s", portal.member_id, throttled)
+        metrics.count_throttled(throttled.scope)  # a counter, not a log line: a flood must not flood the log
         raise Refused("throttled", 429, retry_after=throttled.retry_after) from None
     try:
         yield
