@@ -4,7 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench drill clean
+.PHONY: run reset screenshots test lint bench drill clean
+
+# `make run`'s ports (each must be free; a taken one stops the start naming its variable) and the sandbox's
+# state file (the portal, its activities and the installation survive a restart; `make reset` starts clean).
+APP_PORT ?= 5000
+PORTAL_PORT ?= 8701
+OAUTH_PORT ?= 8700
+SANDBOX_STATE ?= instance/sandbox-state.pickle
+DEMO := $(BIN)/python -m sandbox.demo --app-port $(APP_PORT) --portal-port $(PORTAL_PORT) \
+	--oauth-port $(OAUTH_PORT) --state $(SANDBOX_STATE)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,9 +21,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
+# The Procfile's release, web and worker next to the sandbox portal (sandbox/demo.py); Ctrl-C stops all.
 run: $(STAMP)
-	APP_ENV=development $(BIN)/flask --app app db upgrade
-	$(BIN)/python -m sandbox.demo
+	@$(DEMO)
+
+# Forget the sandbox's portal and the demo's database (not the generated secrets), then run.
+reset: $(STAMP)
+	@rm -f $(SANDBOX_STATE) instance/timeline_bridge.sqlite3 instance/timeline_bridge.sqlite3-wal \
+		instance/timeline_bridge.sqlite3-shm instance/timeline_bridge.sqlite3.inbox-lock
+	@echo "make reset: removed $(SANDBOX_STATE) and instance/timeline_bridge.sqlite3; starting with a new portal"
+	@$(DEMO) --fresh
+
+# Refresh the README's screenshots (docs/screenshots/) from the browser test that walks the demo.
+screenshots: $(STAMP)
+	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_demo_browser.py -q -p no:randomly
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ DEFAULT_ALLOWED_HOSTS = (
     "*.bitrix24.uk,*.bitrix24.in,*.bitrix24.com.br,*.bitrix24.net,*.bitrix24.ru,*.bitrix24.by,*.bitrix24.kz,"
     "*.bitrix24.ua,*.bitrix24.tech,oauth.bitrix.info,oauth.bitrix24.tech"
 )
+LOG_FORMATS = ("json", "text")
 SQL_DRIVERS = {"sqlite": "sqlite", "postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
 
 
@@ -63,6 +64,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         "B24_ALLOWED_HOSTS": parse_host_patterns(environ.get("B24_ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS)),
         "B24_JS_URL": parse_js_url(environ.get("B24_JS_URL", DEFAULT_JS_URL)),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_FORMAT": parse_log_format(environ.get("LOG_FORMAT", "json")),
         # The session cookie only carries administrators signed in by /oauth/callback: first-party, unframed.
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": environ.get("APP_BASE_URL", "").strip().lower().startswith("https://"),
@@ -84,6 +86,14 @@ def _secret(environ: Mapping[str, str], name: str, instance_path: Path, generate
         with os.fdopen(fd, "w") as handle:
             handle.write(fresh)
     return path.read_text().strip()
+
+
+def parse_log_format(raw: str) -> str:
+    """`json` (one object per line, the production default) or `text` (short lines for a terminal)."""
+    value = raw.strip().lower() or "json"
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {raw!r}")
+    return value
 
 
 def parse_token_keys(raw: str) -> list[str]:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import client_for
 from app.extensions import db
+from app.heartbeat import Heartbeat
 from app.inbox import Backoff, Inbox
 from app.mirror import reconcile
 from app.models import InboxEvent, InboxStatus
@@ -49,18 +50,23 @@ def worker(
     inbox = Inbox(
         db.session, lease=timedelta(seconds=lease), backoff=Backoff(base=backoff, max_attempts=max_attempts)
     )
-    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch)
+    heartbeat = Heartbeat(db.session)
+    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch, heartbeat=heartbeat)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         click.echo("stopping after the current batch", err=True)
         runner.stop()
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # SIGINT too: Ctrl-C on `make run` reaches every process of the terminal's group.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     click.echo(f"worker started: batches of {batch_size}, lease {lease:g} s, {max_attempts} attempts")
     try:
         batches = run_through_outages(runner, once=once, max_batches=max_batches)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        with contextlib.suppress(*DATABASE_GONE):
+            heartbeat.remove()
     click.echo(f"worker stopped after {batches} batches")
 
 

@@ -69,6 +69,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """One short line for a person at a terminal (`make run`): level, logger, message; no colours."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+
 class RequestIdFilter(logging.Filter):
     """Stamp records made inside a request with its id."""
 
@@ -91,13 +98,15 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def configure_logging(app: Flask) -> None:
-    """Send JSON lines to stderr through the redaction filter, and give every request an id."""
+    """Send JSON lines (or LOG_FORMAT=text lines) to stderr through the redaction filter; id every request."""
     handler = StderrHandler()
-    handler.setFormatter(JsonFormatter())
+    text = app.config.get("LOG_FORMAT") == "text"
+    handler.setFormatter(TextFormatter() if text else JsonFormatter())
     handler.addFilter(RequestIdFilter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if not isinstance(h.formatter, JsonFormatter)]
+    ours = (JsonFormatter, TextFormatter)
+    root.handlers = [h for h in root.handlers if not isinstance(h.formatter, ours)]
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
     app.before_request(_assign_request_id)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.extensions import AnySession
+from app.heartbeat import alive_workers
 from app.models import InboxEvent, InboxStatus
 
 MAX_SERIES = 200  # per metric; a portal-chosen label (an event name) must not grow memory for ever
@@ -92,6 +93,7 @@ class InboxFigures:
     by_status: dict[tuple[str, str], int]  # (event, status) -> rows
     pending: int
     lag_seconds: float
+    workers_alive: int = 0  # inbox workers whose heartbeat moved within app.heartbeat.ALIVE_FOR
 
 
 def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
@@ -107,7 +109,7 @@ def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
     )
     pending = sum(count for (_, status), count in by_status.items() if status == InboxStatus.PENDING.value)
     lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return InboxFigures(by_status, pending, lag)
+    return InboxFigures(by_status, pending, lag, alive_workers(session, now))
 
 
 def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
@@ -128,6 +130,8 @@ def render(figures: InboxFigures, counters: Counters = COUNTERS) -> str:
     _family(lines, "tb_inbox_pending", "gauge", "Pending inbox rows (database).", [((), figures.pending)])
     lag = "Age in seconds of the oldest pending inbox event, 0 when none (database)."
     _family(lines, "tb_inbox_lag_seconds", "gauge", lag, [((), figures.lag_seconds)])
+    alive = "Inbox workers whose heartbeat moved in the last minute (database)."
+    _family(lines, "tb_workers_alive", "gauge", alive, [((), figures.workers_alive)])
     return "\n".join(lines) + "\n"
 
 

@@ -269,3 +269,27 @@ class ApiRequest(Model):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class WorkerHeartbeat(Model):
+    """One inbox worker process: when it last looped and when it last processed events (app.heartbeat)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:random, one per process
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last batch that claimed events
+    processed: Mapped[int] = mapped_column(nullable=False, default=0)  # events claimed since it started
+
+
+class UsedNonce(Model):
+    """A page token's one-time nonce, recorded when its form's action runs: a reload is refused."""
+
+    __tablename__ = "used_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # The token's own expiry: after it the token is refused anyway, so the row may go.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ class PageSession:
     access_token: str  # the user's own portal token from the frame POST ("" outside the frame)
     expires_at: datetime
     activity_id: int | None = None
+    nonce: str = ""  # one per rendered page: a form action spends it (app.nonces), so it runs once
 
 
 def issue(
@@ -60,9 +62,10 @@ def issue(
     activity_id: int | None = None,
     now: datetime | None = None,
     lifetime: timedelta = LIFETIME,
+    expires_at: datetime | None = None,
 ) -> str:
-    """Seal a page session into an opaque token valid for `lifetime`."""
-    expires_at = (now or datetime.now(UTC)) + lifetime
+    """Seal a page session in an opaque token valid for `lifetime` (or to `expires_at`); a fresh nonce."""
+    expires_at = expires_at or (now or datetime.now(UTC)) + lifetime
     payload = {
         "member_id": member_id,
         "user_id": user_id,
@@ -70,8 +73,21 @@ def issue(
         "access_token": access_token,
         "activity_id": activity_id,
         "expires_at": int(expires_at.timestamp()),
+        "nonce": secrets.token_urlsafe(16),
     }
     return _fernet().encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def renew(session: PageSession) -> str:
+    """The token for the next page: the same session and expiry, a new nonce."""
+    return issue(
+        member_id=session.member_id,
+        user_id=session.user_id,
+        is_admin=session.is_admin,
+        access_token=session.access_token,
+        activity_id=session.activity_id,
+        expires_at=session.expires_at,
+    )
 
 
 def read(token: str, *, member_id: str | None = None, now: datetime | None = None) -> PageSession:
@@ -104,6 +120,7 @@ def _session(payload: dict[str, Any]) -> PageSession:
             access_token=str(payload["access_token"]),
             expires_at=datetime.fromtimestamp(int(payload["expires_at"]), UTC),
             activity_id=None if activity is None else int(activity),
+            nonce=str(payload.get("nonce") or ""),
         )
     except (KeyError, TypeError, ValueError):
         raise TamperedPageToken() from None

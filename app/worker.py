@@ -28,6 +28,7 @@ from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
 from app.bitrix24.retry import RetryPolicy
 from app.connections import client_for
 from app.extensions import db
+from app.heartbeat import Heartbeat
 from app.inbox import Claim, ClaimedEvent, Inbox
 from app.mirror import mark_deleted, upsert
 from app.models import Portal
@@ -70,8 +71,10 @@ class Worker:
         batch_size: int = 50,
         idle_wait: float = 1.0,
         on_batch: Callable[[BatchReport], None] | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.inbox = inbox
+        self.heartbeat = heartbeat
         self.connect = connect
         self.batch_size = batch_size
         self.idle_wait = idle_wait
@@ -91,6 +94,8 @@ class Worker:
         batches = 0
         while not self.stopping and (max_batches is None or batches < max_batches):
             report = self.run_batch()
+            if self.heartbeat is not None:
+                self.heartbeat.beat(len(report.claimed))
             if report.claimed:
                 batches += 1
                 continue

@@ -94,6 +94,7 @@ def test_env_example_documents_every_variable() -> None:
         ("B24_OAUTH_URL", "ftp://oauth.bitrix.info", "B24_OAUTH_URL must be an absolute http(s) URL"),
         ("B24_ALLOWED_HOSTS", ",", "B24_ALLOWED_HOSTS is empty"),
         ("APP_ENV", "staging", "APP_ENV must be one of"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or text"),
     ],
 )
 def test_a_malformed_value_is_named(tmp_path: Path, variable: str, value: str, words: str) -> None:

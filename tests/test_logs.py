@@ -76,3 +76,20 @@ def test_log_lines_written_in_a_request_carry_its_id(app, capfd) -> None:
     entry = next(line for line in lines if line["logger"] == "tests")
     assert entry["request_id"] == "req-456"
     assert entry["message"] == "handled with AUTH_ID=[redacted]"
+
+
+def test_log_format_text_writes_short_redacted_lines(database_url: str, capfd) -> None:
+    from app import create_app
+    from tests.conftest import make_config
+
+    app = create_app(make_config(database_url, LOG_FORMAT="text"))
+
+    @app.get("/_log-text")
+    def log_text() -> str:
+        logging.getLogger("tests").warning("handled with AUTH_ID=%s", LONG)
+        return "ok"
+
+    app.test_client().get("/_log-text")
+    lines = capfd.readouterr().err.splitlines()
+    assert "WARNING tests: handled with AUTH_ID=[redacted]" in lines
+    assert not any(line.startswith("{") or "\x1b[" in line for line in lines)

@@ -84,7 +84,9 @@ def test_adding_a_rule_from_the_page_stores_it_for_the_tokens_portal(connected_a
     )
     assert rule.layout == TEMPLATE and rule.enabled
     assert "Rule \u201cTodo summary\u201d added." in html and f'data-rule-id="{rule.id}"' in html
-    assert page_token(response) == token  # the next action carries the same token
+    assert page_token(response) != token  # the next action carries a renewed token: each acts once
+    assert client.post("/rules", data=add_form(token)).status_code == 200  # a reload: nothing again
+    assert len(stored()) == 1
     assert frame_ancestors(response) == sandbox.portal_url
 
 
@@ -123,8 +125,11 @@ def test_disable_enable_and_delete_from_the_page(connected_app, sandbox, portal)
     )
     assert not stored()[0].enabled
     assert f'action="/rules/{rule.id}/enable"' in response.get_data(as_text=True)
-    assert client.post(f"/rules/{rule.id}/enable", data=data).status_code == 200
+    data["page_token"] = page_token(response)  # each page's forms carry that page's token
+    response = client.post(f"/rules/{rule.id}/enable", data=data)
+    assert response.status_code == 200
     assert stored()[0].enabled and stored()[0].last_error is None
+    data["page_token"] = page_token(response)
     response = client.post(f"/rules/{rule.id}/delete", data=data)
     assert response.status_code == 200 and 'id="no-rules"' in response.get_data(as_text=True)
     assert stored() == []
@@ -132,8 +137,8 @@ def test_disable_enable_and_delete_from_the_page(connected_app, sandbox, portal)
 
 def test_another_portals_rule_cannot_be_touched(connected_app, sandbox, portal) -> None:
     theirs = rule_of(OTHER)
-    data = {"page_token": admin_token(portal), "lang": "en"}
     for action in ("disable", "delete"):
+        data = {"page_token": admin_token(portal), "lang": "en"}
         response = connected_app.test_client().post(f"/rules/{theirs.id}/{action}", data=data)
         assert response.status_code == 404 and "no such rule" in response.get_data(as_text=True)
     assert [(rule.id, rule.enabled) for rule in stored()] == [(theirs.id, True)]

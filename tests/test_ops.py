@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_healthz_reports_the_database(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "workers": {"alive": 0, "pending": 0}}
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
@@ -60,3 +60,13 @@ def test_procfile_runs_web_worker_and_release() -> None:
     assert "WEB_CONCURRENCY" in procfile["web"]
     assert procfile["worker"] == "flask --app app worker"
     assert procfile["release"] == "flask --app app db upgrade"
+
+
+def test_a_get_of_a_post_only_page_says_to_open_it_from_the_portal(client) -> None:
+    for path in ("/placements/activity-menu", "/install", "/activity/1/complete", "/repair", "/api-keys"):
+        response = client.get(path)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 405 and response.mimetype == "text/html", path
+        assert "Open this from your Bitrix24 portal" in body and "Method Not Allowed" not in body, path
+    machine = client.get("/api/v1/activities")
+    assert machine.status_code == 405 and machine.get_json()["error"] == "method_not_allowed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from app import page_tokens
 from tests.conftest import frame_ancestors
 from tests.test_timeline_page import (
     LAYOUT,
+    PAGE_TOKEN,
     activity_of,
     app_activity,
     open_activity,
@@ -42,7 +44,11 @@ class Page:
             "owner_id": str(owner_id),
             **{k: str(v) for k, v in fields.items()},
         }
-        return self.client.post(f"/activity/{activity_id or self.activity.id}/{action}", data=form)
+        response = self.client.post(f"/activity/{activity_id or self.activity.id}/{action}", data=form)
+        renewed = PAGE_TOKEN.search(response.get_data(as_text=True))
+        if renewed:  # the next form is the page's answer's, as in the browser (each page token acts once)
+            self.token = renewed.group(1)
+        return response
 
     def check(self, layout: Any, **headers: str):
         headers = {"X-Page-Token": self.token, **headers}
@@ -116,9 +122,13 @@ def test_the_page_token_may_come_in_the_header(connected_app, sandbox, portal) -
 
 def test_an_action_page_keeps_the_portal_as_the_only_framer(connected_app, sandbox, portal) -> None:
     page = opened(connected_app, sandbox)
+    sent = page.token
     response = page.post("complete")
     assert frame_ancestors(response) == sandbox.portal_url
-    assert page_token(response) == page.token
+    renewed = page_token(response)  # the same session, its expiry kept, with a new one-time nonce
+    before, after = page_tokens.read(sent), page_tokens.read(renewed)
+    assert renewed != sent and after.nonce != before.nonce
+    assert after == replace(before, nonce=after.nonce)
 
 
 # --- content blocks ---

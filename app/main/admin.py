@@ -11,8 +11,8 @@ from typing import Concatenate, ParamSpec
 from flask import g, request
 from flask.typing import ResponseReturnValue
 
-from app import page_tokens
-from app.main.pages import refused_page
+from app import nonces, page_tokens
+from app.main.pages import refused_page, render_page
 from app.main.service import Refused, installed_portal, portal_origin
 from app.models import Portal
 from app.page_tokens import PageSession
@@ -56,7 +56,11 @@ class Admin:
 def as_admin(
     action: str,
 ) -> Callable[[Callable[Concatenate[Admin, P], ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
-    """Run the view for the administrator the page token names; everyone else gets a refusal page."""
+    """Run the view for the administrator the page token names, once per page; others get a refusal page.
+
+    The token's nonce is spent before the view runs: a reload or a second submit of the same page's form
+    gets a page saying nothing was done again. The view's page carries a renewed token for its forms.
+    """
 
     def wrap(view: Callable[Concatenate[Admin, P], ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @functools.wraps(view)
@@ -68,7 +72,11 @@ def as_admin(
                     raise Refused("admins_only", 403)
             except Refused as refused:
                 return refused_page(refused, lang)
-            admin = Admin(opened.portal, lang, opened.token, framed=bool(opened.page.access_token))
+            if not nonces.spend(opened.page):
+                log.info("%s not repeated: the page's form was already sent", action)
+                return render_page("main/already_done.html", lang)
+            renewed = page_tokens.renew(opened.page)
+            admin = Admin(opened.portal, lang, renewed, framed=bool(opened.page.access_token))
             return view(admin, *args, **kwargs)
 
         return run

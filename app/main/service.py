@@ -15,6 +15,7 @@ from app import enrichment, metrics, portals, throttle
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
+from app.heartbeat import WorkerHealth, worker_health
 from app.lifecycle import same_host
 from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
@@ -88,6 +89,7 @@ class Overview:
     inbox_counts: dict[str, int] = field(default_factory=dict)
     activities: int = 0
     rules: list[EnrichmentRule] = field(default_factory=list)
+    workers: WorkerHealth | None = None  # every portal's events wait on the same workers
 
 
 def installed_portal(member_id: str) -> Portal:
@@ -174,6 +176,7 @@ def overview_with(portal: Portal, health: Health | None, error: str) -> Overview
         inbox_counts=_inbox_counts(portal.member_id),
         activities=_activity_count(portal.member_id),
         rules=enrichment.portal_rules(portal.member_id),
+        workers=worker_health(db.session),
     )
 
 

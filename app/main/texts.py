@@ -8,10 +8,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "about": "Timeline Bridge puts activities from your other systems into the CRM timeline, "
         "and lets you open and act on them from the activity list.",
         "hello": "Hello, {name}.",
+        "already_done_title": "Already done",
+        "already_done": "This form was already sent, so nothing was done again. Open Timeline Bridge again "
+        "from your Bitrix24 portal to see where things stand.",
         "health": "Installation health",
         "health_ok": "Everything the app needs is registered on this portal.",
         "health_bad": "Some registrations are missing, so parts of the app will not work:",
         "health_unknown": "The health check could not run: {message}",
+        "workers_stalled": "No worker has processed events for {minutes} minutes, and {pending} are waiting: "
+        "button clicks, rules and the activity mirror stay as they are until one runs "
+        "(the worker process, `flask --app app worker`).",
         "missing_events": "Event handlers missing",
         "missing_placements": "Placements missing",
         "missing_types": "Activity types missing",
@@ -69,10 +75,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "about": "Timeline Bridge добавляет в таймлайн CRM дела из ваших других систем "
         "и позволяет открывать их и работать с ними из списка дел.",
         "hello": "Здравствуйте, {name}.",
+        "already_done_title": "Уже сделано",
+        "already_done": "Эта форма уже была отправлена, поэтому ничего не сделано повторно. Откройте "
+        "Timeline Bridge с портала Битрикс24 ещё раз, чтобы увидеть текущее состояние.",
         "health": "Состояние установки",
         "health_ok": "Всё, что нужно приложению, зарегистрировано на портале.",
         "health_bad": "Некоторые регистрации отсутствуют, поэтому часть приложения не работает:",
         "health_unknown": "Проверку выполнить не удалось: {message}",
+        "workers_stalled": "Ни один обработчик не обрабатывал события уже {minutes} мин., а ждут {pending}: "
+        "нажатия кнопок, правила и копия дел не обновятся, пока он не запущен "
+        "(процесс worker, `flask --app app worker`).",
         "missing_events": "Нет обработчиков событий",
         "missing_placements": "Нет мест встраивания",
         "missing_types": "Нет типов дел",

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
 from app.extensions import db
+from app.heartbeat import worker_health
 from app.models import utcnow
 from app.ops import bp
 
@@ -20,14 +21,26 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """Answer 200 when the database answers, 503 otherwise."""
+    """Answer 200 when the database answers, 503 otherwise; say so when events wait and no worker is alive.
+
+    A missing worker does not fail the check: this process can still take events (they wait, durably), and a
+    load balancer must not take the web process away for it. `workers.warning` is what an operator reads.
+    """
     try:
         db.session.execute(text("SELECT 1"))
+        workers = worker_health(db.session)
+        db.session.rollback()
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning("health check: database unavailable: %s", type(error).__name__)
         return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+    report: dict[str, int | str] = {"alive": workers.alive, "pending": workers.pending}
+    if workers.stalled:
+        report["warning"] = (
+            f"no worker has processed events for {workers.idle_minutes} minutes "
+            f"({workers.pending} pending): start one with `flask --app app worker`"
+        )
+    return jsonify(status="ok", database="ok", workers=report)
 
 
 @bp.get("/metrics")

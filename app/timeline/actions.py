@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from app import nonces, page_tokens
 from app.bitrix24.errors import (
     AccessDenied,
     AuthError,
@@ -47,16 +49,22 @@ def form_lang() -> str:
 def act(
     name: str, activity_id: int, action: Action, *, draft: str | None = None, finish: Finish | None = None
 ) -> ResponseReturnValue:
-    """Check the page token, run the action as the user, then show the page with what happened.
+    """Check the page token and spend its nonce, run the action as the user, then show what happened.
 
-    `draft` (the editor's layout) is shown again in the editor when the action fails; `finish` replaces the
-    page shown after a success (e.g. once the activity is deleted).
+    A token whose nonce is spent (a reload, a second click) shows the page as it is, with nothing done again.
+    The page shown after carries a renewed token. `draft` (the editor's layout) is shown again in the editor
+    when the action fails; `finish` replaces the page shown after a success (e.g. once the activity is gone).
     """
     lang = form_lang()
     try:
         who = acting(name, activity_id=activity_id)
     except main_service.Refused as refused:
         return refused_page(refused, lang)
+    first = nonces.spend(who.page)
+    who = replace(who, token=page_tokens.renew(who.page))
+    if not first:
+        log.info("%s on activity %s not repeated: the page's form was already sent", name, activity_id)
+        return page.show(who, lang=lang, notice=words.texts(lang)["already_done"])
     try:
         notice = action(who, lang)
     except AuthError:

@@ -75,6 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "binding_moved": "The link was moved.",
         "binding_deleted": "The link was removed.",
         "completed": "The activity was completed.",
+        "already_done": "This form was already sent, so nothing was done again. The page shows the activity "
+        "as the portal has it now.",
         # our own checks before anything is sent
         "bad_layout_json": "The layout is not valid JSON.",
         "bad_layout": "The blocks cannot be saved: {path}: {message}",
@@ -153,6 +155,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "binding_moved": "Связь перенесена.",
         "binding_deleted": "Связь удалена.",
         "completed": "Дело завершено.",
+        "already_done": "Эта форма уже была отправлена, поэтому ничего не сделано повторно. "
+        "На странице — дело в том виде, в каком оно сейчас на портале.",
         "bad_layout_json": "Макет не является корректным JSON.",
         "bad_layout": "Блоки нельзя сохранить: {path}: {message}",
         "bad_deadline": "Укажите крайний срок: дату и время.",

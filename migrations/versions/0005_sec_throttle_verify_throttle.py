@@ -5,7 +5,7 @@ portal refuses keeps its unit, so a flood of made-up AUTH_IDs is refused before 
 request bucket. Keyed `portal:<member_id>` or `address:<ip>`; rows idle for a window are swept.
 
 Revision ID: 0005_sec_throttle
-Revises: 0004
+Revises: 0005_run12
 Create Date: 2026-12-02
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_sec_throttle'
-down_revision = '0004'
+down_revision = '0005_run12'
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,6 @@ bp = Blueprint(
 
 def register(app: Flask) -> None:
     """Mount the portal UI; called by sandbox.create_sandbox."""
-    from sandbox.ui import api, views  # noqa: F401  (routes attach themselves to bp)
+    from sandbox.ui import api, settings_page, views  # noqa: F401  (routes attach themselves to bp)
 
     app.register_blueprint(bp)
