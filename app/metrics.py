@@ -34,6 +34,8 @@ HELP = {
     "tb_portal_calls_total": "HTTP attempts to portals, by method and outcome." + PER_PROCESS,
     "tb_portal_limited_total": "Portal answers 503 QUERY_LIMIT_EXCEEDED and 429 time limit." + PER_PROCESS,
     "tb_token_refreshes_total": "OAuth token refreshes made." + PER_PROCESS,
+    "tb_frames_throttled_total": "Page opens refused unsent: too many refused frame tokens, by scope."
+    + PER_PROCESS,
 }
 LIMITED = {"QUERY_LIMIT_EXCEEDED": "503", "OPERATION_TIME_LIMIT": "429"}
 
@@ -79,6 +81,11 @@ def observe_call(method: str, outcome: str) -> None:
     COUNTERS.inc("tb_portal_calls_total", {"method": method[:100], "outcome": outcome[:64]})
     if outcome in LIMITED:
         COUNTERS.inc("tb_portal_limited_total", {"status": LIMITED[outcome]})
+
+
+def count_throttled(scope: str) -> None:
+    """A page open refused by the unverified-token throttle ("portal" or "address")."""
+    COUNTERS.inc("tb_frames_throttled_total", {"scope": scope})
 
 
 def observe_refresh(member_id: str) -> None:

@@ -212,6 +212,16 @@ class RateLimitBucket(Model):
     portal: Mapped[Portal] = relationship(back_populates="rate_limit")
 
 
+class VerifyThrottle(Model):
+    """A leaky bucket of unverified frame tokens per portal or client address (`portal:…`, `address:…`)."""
+
+    __tablename__ = "verify_throttle"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    level: Mapped[float] = mapped_column(nullable=False, default=0.0)
+    drained_at: Mapped[float] = mapped_column(nullable=False, default=0.0, index=True)  # unix seconds
+
+
 class OAuthState(Model):
     """One authorization-code flow in progress: single use, short-lived, tied to the browser that began it."""
 

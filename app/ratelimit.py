@@ -1,7 +1,8 @@
-"""The request-rate bucket per portal, in the database so every process calling a portal shares it."""
+"""A per-portal request-rate bucket in the database, shared by every process; people wait a bounded time."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, Table, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.bitrix24.errors import PortalBusy
 from app.extensions import AnySession
 from app.models import Portal, RateLimitBucket
 
@@ -16,6 +18,9 @@ from app.models import Portal, RateLimitBucket
 PLANS = {"ent": (5.0, 250)}
 BUCKETS: Table = RateLimitBucket.__table__  # type: ignore[assignment]
 DEFAULT_PLAN = (2.0, 50)
+# The longest a person's request waits for a slot: a thread held longer is a thread another portal's
+# pages (and /healthz) cannot have, so past it the page says "busy, try again in N s" instead.
+INTERACTIVE_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class DatabaseRateLimiter:
         limits: Limits,
         *,
         ceiling: int | None = None,
+        max_wait: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -64,17 +70,22 @@ class DatabaseRateLimiter:
         self.portal_id = portal_id
         self.limits = limits
         self.ceiling = ceiling or limits.usable  # how full this caller may make the bucket
+        self.max_wait = max_wait  # None: wait as long as it takes (nobody is waiting on the call)
         self.clock = clock
         self.sleep = sleep
         self._row_exists = False
 
     def acquire(self) -> None:
-        """Wait until the bucket has room for one request, then take it."""
+        """Wait until the bucket has room for one request, then take it; PortalBusy past `max_wait`."""
         self._ensure_row()
+        started = self.clock()
         while True:
-            wait = self._try_take(self.clock())
+            now = self.clock()
+            wait = self._try_take(now)
             if wait <= 0:
                 return
+            if self.max_wait is not None and now - started + wait > self.max_wait:
+                raise PortalBusy(max(1, math.ceil(wait)))
             self.sleep(wait)
 
     def overflowed(self) -> None:
@@ -162,5 +173,9 @@ def limiter_for(engine: Engine, portal: Portal, *, interactive: bool) -> Databas
         burst=override.burst if override else None,
     )
     return DatabaseRateLimiter(
-        engine, portal.id, limits, ceiling=limits.usable if interactive else limits.background
+        engine,
+        portal.id,
+        limits,
+        ceiling=limits.usable if interactive else limits.background,
+        max_wait=INTERACTIVE_WAIT if interactive else None,
     )

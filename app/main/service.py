@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,9 +11,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import enrichment, metrics, portals
+from app import enrichment, metrics, portals, throttle
 from app.bitrix24.client import Client
-from app.bitrix24.errors import AuthError, Bitrix24Error
+from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
 from app.heartbeat import WorkerHealth, worker_health
 from app.lifecycle import same_host
@@ -26,11 +27,45 @@ RECENT = 10
 class Refused(Exception):
     """The page cannot be shown; `kind` names the refusal text (app.main.texts.REFUSALS)."""
 
-    def __init__(self, kind: str, status: int, *, message: str = "") -> None:
+    def __init__(self, kind: str, status: int, *, message: str = "", retry_after: int | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
+def unavailable(error: Bitrix24Error) -> Refused:
+    """The refusal for a failed portal call: busy (503, try again in N s) or unavailable (502)."""
+    if isinstance(error, PortalBusy):
+        return Refused("busy", 503, retry_after=error.retry_after)
+    return Refused("unavailable", 502, message=error.user_message)
+
+
+@contextmanager
+def verifying(portal: Portal, address: str) -> Iterator[None]:
+    """Send a frame's token only within the unverified-token budgets; a refused token keeps its unit.
+
+    Refused("throttled", 429) when this portal or this address has had too many refused tokens lately.
+    """
+    try:
+        budgets = throttle.budgets(portal.member_id, address)
+        reservation = throttle.reserve(db.engine, budgets, session=db.session)
+    except throttle.Throttled as throttled:
+        metrics.count_throttled(throttled.scope)  # a counter, not a log line: a flood must not flood the log
+        raise Refused("throttled", 429, retry_after=throttled.retry_after) from None
+    try:
+        yield
+    except Refused as refused:
+        if refused.kind == "reopen":  # only a token the portal refused counts against the budgets
+            reservation.keep()
+        else:
+            reservation.release()
+        raise
+    except Exception:
+        reservation.release()
+        raise
+    reservation.release()
 
 
 @dataclass(frozen=True)
@@ -96,7 +131,7 @@ def open_page(client: Client) -> Opened:
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
-        raise Refused("unavailable", 502, message=error.user_message) from None
+        raise unavailable(error) from None
     viewer = _viewer(found.results.get("profile"))
     if not viewer.is_admin:
         return Opened(viewer, None, "")

@@ -186,6 +186,16 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "It may have been deleted, or your Bitrix24 permissions do not let you see it. "
             "Close this window and check the timeline.",
         ),
+        "busy": (
+            "Bitrix24 is busy",
+            "Many requests are going to your portal right now, so nothing was done. Try again in "
+            "{seconds} s: go back, or close this window and open Timeline Bridge again.",
+        ),
+        "throttled": (
+            "Too many sign-ins Bitrix24 did not accept",
+            "Timeline Bridge was opened many times with sign-in data your portal refused, so it does not "
+            "ask the portal for a moment. Close this window and open Timeline Bridge again in {seconds} s.",
+        ),
     },
     "ru": {
         "not_installed": (
@@ -217,6 +227,17 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "Это дело нельзя показать",
             "Возможно, его удалили, или ваши права в Битрикс24 не позволяют его видеть. "
             "Закройте окно и проверьте таймлайн.",
+        ),
+        "busy": (
+            "Битрикс24 занят",
+            "Сейчас к вашему порталу идёт много запросов, поэтому ничего не сделано. Повторите через "
+            "{seconds} с: вернитесь назад или закройте окно и снова откройте Timeline Bridge.",
+        ),
+        "throttled": (
+            "Слишком много входов, которые Битрикс24 не принял",
+            "Timeline Bridge много раз открывали с данными входа, которые ваш портал отклонил, поэтому "
+            "приложение ненадолго не обращается к порталу. Закройте окно и откройте его снова через "
+            "{seconds} с.",
         ),
     },
 }
