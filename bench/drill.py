@@ -239,7 +239,8 @@ def prepare_portals(stack: Stack, portals: list[PortalInfo], features: Features)
             # Each form's page token is spent once; the rules answer carries the renewed one.
             renewed = PAGE_TOKEN.search(added.text)
             spend = {**form, "page_token": renewed.group(1)} if renewed else form
-            key = requests.post(f"{stack.app_url}/api-keys", data={**spend, "label": "drill"}, timeout=60).text
+            answer = requests.post(f"{stack.app_url}/api-keys", data={**spend, "label": "drill"}, timeout=60)
+            key = answer.text
             match = NEW_KEY.search(key)
             portal.api_key = match.group(1).strip() if match else ""
     if features.api and not all(p.api_key for p in portals):
