@@ -41,7 +41,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-test: lint
+# The official JS SDK for tests/jssdk (pinned by its package-lock.json); needs Node 20 and npm.
+JSSDK := tests/jssdk/node_modules/.package-lock.json
+$(JSSDK): tests/jssdk/package.json tests/jssdk/package-lock.json
+	npm ci --prefix tests/jssdk --no-audit --no-fund --silent
+
+test: lint $(JSSDK)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Flask
 
+from app import csp
 from app.config import load_config
 from app.errors import register_errorhandlers
 from app.extensions import db, migrate, release_session
-from app.frames import restrict_framing
 from app.limits import install_limits
 from app.logs import configure_logging
 from app.manifest import load_manifest
@@ -64,7 +64,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (ops_bp, install_bp, events_bp, main_bp, oauth_bp, timeline_bp, api_bp):
         app.register_blueprint(blueprint)
-    app.after_request(restrict_framing)
+    csp.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.bitrix24.hosts import connect_target, split_netloc, valid_pattern
 from app.limits import DEFAULTS as BODY_LIMITS
 
 ENVIRONMENTS = ("production", "development", "testing")
@@ -62,7 +63,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         "B24_OAUTH_URL": parse_base_url("B24_OAUTH_URL", environ.get("B24_OAUTH_URL", DEFAULT_OAUTH_URL)),
         "APP_BASE_URL": parse_base_url("APP_BASE_URL", environ.get("APP_BASE_URL", "http://127.0.0.1:5000")),
         "B24_ALLOWED_HOSTS": parse_host_patterns(environ.get("B24_ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS)),
-        "B24_JS_URL": environ.get("B24_JS_URL", DEFAULT_JS_URL),
+        "B24_JS_URL": parse_js_url(environ.get("B24_JS_URL", DEFAULT_JS_URL)),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "LOG_FORMAT": parse_log_format(environ.get("LOG_FORMAT", "json")),
         # The session cookie only carries administrators signed in by /oauth/callback: first-party, unframed.
@@ -162,11 +163,27 @@ def parse_count(name: str, raw: str, *, low: int = 0) -> int:
 
 
 def parse_base_url(name: str, raw: str) -> str:
-    """Check an absolute http(s) base URL and drop its trailing slash."""
+    """Check an absolute http(s) base URL whose host follows the host grammar; drop its trailing slash."""
     value = raw.strip().rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(f"{name} must be an absolute http(s) URL, not {raw!r}")
+    target = split_netloc(parts.netloc, scheme=parts.scheme)
+    if target is None or connect_target(value) != target:
+        raise ConfigError(f"{name} has a malformed host {parts.netloc!r} (letters, digits, dots, hyphens)")
+    return value
+
+
+def parse_js_url(raw: str) -> str:
+    """B24_JS_URL: an http(s) or protocol-relative (`//host/path`) URL whose host follows the grammar."""
+    value = raw.strip()
+    parts = urlsplit(value)
+    absolute = "https:" + value if value.startswith("//") else value
+    if parts.scheme not in ("", "http", "https") or not value.startswith(("//", "http://", "https://")):
+        raise ConfigError(f"B24_JS_URL must be an http(s) or //host/… URL, not {raw!r}")
+    target = split_netloc(parts.netloc, scheme=parts.scheme or "https")
+    if target is None or connect_target(absolute) != target or parts.query or parts.fragment:
+        raise ConfigError(f"B24_JS_URL has a malformed host {parts.netloc!r}")
     return value
 
 
@@ -175,4 +192,9 @@ def parse_host_patterns(raw: str) -> tuple[str, ...]:
     patterns = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
     if not patterns:
         raise ConfigError("B24_ALLOWED_HOSTS is empty; the app could call no portal")
+    for pattern in patterns:
+        if not valid_pattern(pattern):
+            raise ConfigError(
+                f"B24_ALLOWED_HOSTS has a malformed pattern {pattern!r} (host, host:port, host:*, *.domain)"
+            )
     return patterns

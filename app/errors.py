@@ -8,8 +8,9 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from app.bitrix24.errors import PortalBusy
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,13 @@ def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
     return error_response(InternalServerError())
 
 
+def portal_busy(error: PortalBusy) -> tuple[Response | str, int, dict[str, str]]:
+    """A person's call found no slot in the portal's bucket in time: 503 in words, with Retry-After."""
+    body, code = error_response(ServiceUnavailable(error.user_message))
+    return body, code, {"Retry-After": str(error.retry_after)}
+
+
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, error_response)
+    app.register_error_handler(PortalBusy, portal_busy)
     app.register_error_handler(Exception, handle_unexpected)

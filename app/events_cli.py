@@ -15,14 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.bitrix24.errors import Bitrix24Error
+from app.claims import TURNS
 from app.connections import client_for
 from app.extensions import db
 from app.heartbeat import Heartbeat
 from app.inbox import Backoff, Inbox
 from app.mirror import reconcile
 from app.models import InboxEvent, InboxStatus
+from app.offline import Backstop
 from app.portals import find
-from app.worker import BatchReport, Worker
+from app.worker import BatchReport, Worker, worker_client
 
 # A dropped or refused database connection: wait and go on. Other database errors are bugs: they stop it.
 DATABASE_GONE = (OperationalError, InterfaceError)
@@ -32,26 +34,54 @@ events_cli = AppGroup("events", help="Inspect, replay and reconcile activity eve
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Stop when nothing is due instead of waiting for more.")
 @click.option("--max-batches", type=click.IntRange(min=1), help="Stop after this many batches.")
-@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 500))
-@click.option("--idle", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+@click.option(
+    "--batch-size", default=50, show_default=True, type=click.IntRange(1, 500), help="Events per portal turn."
+)
+@click.option(
+    "--turns", default=TURNS, show_default=True, type=click.IntRange(1, 100), help="Portals served per claim."
+)
+# Short, because a click waits on the next poll and a person waits on the click (an idle poll is a few
+# index seeks).
+@click.option("--idle", default=0.25, show_default=True, help="Seconds to wait when nothing is due.")
 @click.option("--lease", default=300.0, show_default=True, help="Seconds a claim is held before retry.")
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--backoff", default=30.0, show_default=True, help="Seconds before the second attempt.")
+@click.option(
+    "--backstop-every",
+    default=60.0,
+    show_default=True,
+    help="Seconds between drains of every portal's offline queue (or reconciles); 0: never.",
+)
 def worker(
     once: bool,
     max_batches: int | None,
     batch_size: int,
+    turns: int,
     idle: float,
     lease: float,
     max_attempts: int,
     backoff: float,
+    backstop_every: float,
 ) -> None:
     """Process the event inbox until SIGTERM (which finishes the batch in hand first)."""
     inbox = Inbox(
-        db.session, lease=timedelta(seconds=lease), backoff=Backoff(base=backoff, max_attempts=max_attempts)
+        db.session,
+        lease=timedelta(seconds=lease),
+        backoff=Backoff(base=backoff, max_attempts=max_attempts),
+        turns=turns,
+    )
+    backstop = (
+        Backstop(worker_client, every=timedelta(seconds=backstop_every)) if backstop_every > 0 else None
     )
     heartbeat = Heartbeat(db.session)
-    runner = Worker(inbox, batch_size=batch_size, idle_wait=idle, on_batch=_echo_batch, heartbeat=heartbeat)
+    runner = Worker(
+        inbox,
+        batch_size=batch_size,
+        idle_wait=idle,
+        on_batch=_echo_batch,
+        backstop=backstop,
+        heartbeat=heartbeat,
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         click.echo("stopping after the current batch", err=True)
@@ -59,7 +89,8 @@ def worker(
 
     # SIGINT too: Ctrl-C on `make run` reaches every process of the terminal's group.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    click.echo(f"worker started: batches of {batch_size}, lease {lease:g} s, {max_attempts} attempts")
+    shape = f"turns of {batch_size} events, {turns} portals a claim"
+    click.echo(f"worker started: {shape}, lease {lease:g} s, {max_attempts} attempts")
     try:
         batches = run_through_outages(runner, once=once, max_batches=max_batches)
     finally:

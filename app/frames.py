@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Request, Response, current_app, g
+from flask import Request, current_app
 from werkzeug.exceptions import BadRequest
 
 from app.bitrix24.hosts import host_allowed
@@ -80,17 +80,6 @@ def parse_options(raw: str) -> dict[str, Any]:
     except JsonRefused:
         return {}
     return dict(options) if isinstance(options, Mapping) else {}
-
-
-def frame_ancestors(origin: str | None) -> str:
-    """The CSP that lets only the portal itself frame our page ('none' when we do not know the portal)."""
-    return f"frame-ancestors {origin}" if origin else "frame-ancestors 'none'"
-
-
-def restrict_framing(response: Response) -> Response:
-    """Let only the portal the request proved it came from (g.frame_origin) frame the page; else nobody."""
-    response.headers["Content-Security-Policy"] = frame_ancestors(g.get("frame_origin"))
-    return response
 
 
 def _scheme(query: Mapping[str, str]) -> str:

@@ -1,9 +1,9 @@
 """The event inbox: accepted events stored once, claimed under a lease, settled or retried with backoff.
 
-Claims are leases, not open transactions. `claim_batch` locks due rows with `FOR UPDATE SKIP LOCKED`
-(PostgreSQL; SQLite runs one worker), stamps them `next_attempt_at = now + lease` and `attempts + 1`, and
-commits at once. The worker then calls the portal with no transaction open, and settles or fails the rows
-only while they still carry its lease (the fence). So:
+Claims are leases, not open transactions. `claim_batch` locks due rows, chosen fairly across portals by
+app.claims, with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite runs one worker), stamps them
+`next_attempt_at = now + lease` and `attempts + 1`, and commits at once. The worker then calls the portal
+with no transaction open, and settles or fails the rows only while they still carry its lease (the fence). So:
 
 - a worker killed at any point (SIGKILL included) loses nothing: its rows stay `pending` and come due
   again when the lease runs out; nothing in memory had to be saved;
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, update
 
+from app.claims import TURNS, plan_claim
 from app.extensions import AnySession
 from app.inputs import as_id
 from app.models import InboxEvent, InboxStatus, utcnow
@@ -77,6 +78,7 @@ class Claim:
 
     lease_until: datetime
     events: list[ClaimedEvent]
+    wait: float | None = None  # seconds until a portal skipped for its full bucket has room (app.claims)
 
 
 def dedup_key(member_id: str, event: dict[str, Any]) -> str:
@@ -146,25 +148,23 @@ class Inbox:
         clock: Clock = utcnow,
         lease: timedelta = timedelta(minutes=5),
         backoff: Backoff | None = None,
+        turns: int = TURNS,
     ) -> None:
         self.session = session
         self.clock = clock
         self.lease = lease
         self.backoff = backoff or Backoff()
+        self.turns = turns
+        self._last_served: str | None = None  # this worker's round-robin cursor over portals
 
     def claim_batch(self, limit: int = 50) -> Claim:
-        """Lease up to `limit` due pending rows, oldest first, skipping rows another worker holds; commits."""
+        """Lease due rows fairly (app.claims: clicks first, a turn per ready portal, round-robin); commits."""
         now = self.clock()
         lease_until = now + self.lease
-        rows = self.session.scalars(
-            select(InboxEvent)
-            .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now)
-            .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        plan = plan_claim(self.session, now, limit=limit, after=self._last_served, turns=self.turns)
+        self._last_served = plan.last_served
         claimed = []
-        for row in rows:
+        for row in plan.rows:
             row.attempts += 1
             if row.attempts > self.backoff.max_attempts:  # its workers kept dying: park it
                 self._park(row, now, "abandoned: the worker processing it stopped before finishing")
@@ -172,7 +172,7 @@ class Inbox:
             row.next_attempt_at = lease_until
             claimed.append(ClaimedEvent(row.id, row.event, row.member_id, dict(row.payload), row.attempts))
         self.session.commit()
-        return Claim(lease_until, claimed)
+        return Claim(lease_until, claimed, wait=plan.wait)
 
     def settle(self, claim: Claim, ids: Sequence[int], *, note: str | None = None) -> int:
         """Mark claimed events done; return how many were still under this claim's lease."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from app.bitrix24.errors import Bitrix24Error
-from app.bitrix24.hosts import url_allowed
+from app.bitrix24.hosts import url_allowed, valid_netloc
 from app.bitrix24.oauth import AppInfo, OAuthClient
 from app.extensions import AnySession
 from app.models import (
@@ -57,6 +57,7 @@ def verify(oauth: OAuthClient, claim: Claim, *, allowed_hosts: tuple[str, ...]) 
     problems = [
         (info.client_id != oauth.client_id, "the token belongs to another application"),
         (info.member_id != claim.member_id, "the token belongs to another portal (member_id differs)"),
+        (not valid_netloc(info.domain), "the OAuth server named the portal with a malformed host"),
         (not same_host(info.domain, claim.domain), "the token belongs to another portal (domain differs)"),
         (
             not url_allowed(info.client_endpoint, allowed_hosts),

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.bitrix24.activities import Activity as PortalActivity
 from app.bitrix24.activities import parse_activity
 from app.bitrix24.client import Client
 from app.extensions import AnySession
-from app.models import Activity
+from app.models import Activity, MirrorEffect
 
 ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
+EFFECTS: Table = MirrorEffect.__table__  # type: ignore[assignment]
+DELETED = "deleted"  # the effect version of a deletion
 PAGE = 50
 
 
@@ -26,22 +30,55 @@ def dialect_insert(session: AnySession, table: Table) -> Any:
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
 
 
-def upsert(session: AnySession, member_id: str, activity: PortalActivity, *, seen_at: datetime) -> None:
-    """Insert or update the mirror row from a fresh read; an older read never overwrites a newer one.
+def upsert(session: AnySession, member_id: str, activity: PortalActivity, *, seen_at: datetime) -> bool:
+    """Insert or update the mirror row from a fresh read; True (and an effect logged) if it changed the row.
 
     `updated_at` is when the portal was read, so two workers that read one activity at different times
-    leave the later read. `deleted` is never cleared: Bitrix24 does not reuse activity ids.
+    leave the later read; a read the portal says is older (LAST_UPDATED) never overwrites a newer one; a
+    read whose fields equal the row's (its `version`) writes nothing, so one change brought by both the
+    online event and the offline queue is applied once. `deleted` is never cleared: Bitrix24 does not
+    reuse activity ids.
     """
     values = _row(member_id, activity, seen_at)
     statement = dialect_insert(session, ACTIVITIES).values(**values, deleted=False)
     changed = {key: statement.excluded[key] for key in values if key not in ("member_id", "activity_id")}
-    session.execute(
+    new = statement.excluded
+    written = session.execute(
         statement.on_conflict_do_update(
             index_elements=["member_id", "activity_id"],
             set_=changed,
-            where=ACTIVITIES.c.updated_at <= statement.excluded.updated_at,
-        )
-    )
+            where=and_(
+                ACTIVITIES.c.updated_at <= new.updated_at,
+                or_(ACTIVITIES.c.version.is_(None), ACTIVITIES.c.version != new.version),
+                or_(
+                    ACTIVITIES.c.last_updated.is_(None),
+                    new.last_updated.is_(None),
+                    ACTIVITIES.c.last_updated <= new.last_updated,
+                ),
+            ),
+        ).returning(ACTIVITIES.c.activity_id)
+    ).first()
+    if written is not None:
+        _log_effects(session, member_id, [activity.id], values["version"], seen_at)
+    return written is not None
+
+
+def version_of(fields: dict[str, Any]) -> str:
+    """sha256 of the fields as the portal sent them (keys sorted): equal reads, equal versions."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _log_effects(
+    session: AnySession, member_id: str, activity_ids: list[int], version: str, applied_at: datetime
+) -> None:
+    """Record changes the mirror took (models.MirrorEffect: no unique key, so repeats would show)."""
+    rows = [
+        {"member_id": member_id, "activity_id": i, "version": version, "applied_at": applied_at}
+        for i in activity_ids
+    ]
+    if rows:
+        session.execute(insert(EFFECTS), rows)
 
 
 def _row(member_id: str, activity: PortalActivity, seen_at: datetime) -> dict[str, Any]:
@@ -54,6 +91,8 @@ def _row(member_id: str, activity: PortalActivity, seen_at: datetime) -> dict[st
         "provider_type_id": activity.provider_type_id or None,
         "subject": activity.subject[:512] or None,
         "fields": _jsonable(activity.fields),
+        "version": version_of(activity.fields),
+        "last_updated": activity.last_updated,
         "updated_at": seen_at,
     }
 
@@ -66,7 +105,7 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
 def mark_deleted(
     session: AnySession, member_id: str, activity_ids: Iterable[int], *, seen_at: datetime
 ) -> None:
-    """Mark activities deleted, leaving a tombstone for one never mirrored.
+    """Mark activities deleted, leaving a tombstone for one never mirrored; each new deletion is an effect.
 
     The tombstone matters when events race: a read that finished before the deletion and is written after it
     finds the row deleted, and `upsert` never clears `deleted`.
@@ -78,12 +117,14 @@ def mark_deleted(
     if not rows:
         return
     statement = dialect_insert(session, ACTIVITIES).values(rows)
-    session.execute(
+    marked = session.execute(
         statement.on_conflict_do_update(
             index_elements=["member_id", "activity_id"],
             set_={"deleted": True, "updated_at": statement.excluded.updated_at},
-        )
+            where=ACTIVITIES.c.deleted.is_(False),  # a deletion already taken is not taken again
+        ).returning(ACTIVITIES.c.activity_id)
     )
+    _log_effects(session, member_id, sorted(int(row[0]) for row in marked), DELETED, seen_at)
 
 
 def existing_ids(session: AnySession, member_id: str, activity_ids: Iterable[int]) -> set[int]:

@@ -6,7 +6,18 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -84,6 +95,12 @@ class Portal(Model):
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How changes missed by the online events are caught up (app.offline): "offline" (the portal's offline
+    # queue, drained under `offline_connector`) or "reconcile" (periodic >LAST_UPDATED reads); NULL: unknown.
+    backstop: Mapped[str | None] = mapped_column(String(16))
+    offline_connector: Mapped[str | None] = mapped_column(String(32))
+    backstop_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # features last asked
+    backstop_ran_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last complete drain/reconcile
 
     rate_limit: Mapped[RateLimitBucket | None] = relationship(
         back_populates="portal", cascade="all, delete-orphan", passive_deletes=True
@@ -93,11 +110,34 @@ class Portal(Model):
         return f"<Portal {self.member_id} {self.domain} {self.state}>"
 
 
+PENDING_ROWS = "status = 'pending'"
+PENDING_CLICKS = "status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'"
+
+
 class InboxEvent(Model):
     """An accepted event, stored before the 200 and processed once by the worker."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        # The fair claim (app.claims): a loose scan over the portals with pending rows, then each one's due
+        # rows in order; pending clicks are found before any backlog. Partial, so they hold pending rows
+        # only (small, and no done row to step over); queries name the constants literally (SQLite).
+        Index(
+            "ix_inbox_pending_by_portal",
+            "member_id",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(PENDING_ROWS),
+            sqlite_where=text(PENDING_ROWS),
+        ),
+        Index(
+            "ix_inbox_pending_clicks",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(PENDING_CLICKS),
+            sqlite_where=text(PENDING_CLICKS),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
@@ -133,9 +173,28 @@ class Activity(Model):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the blocks this app set, as last sent
     deleted: Mapped[bool] = mapped_column(nullable=False, default=False)
+    version: Mapped[str | None] = mapped_column(String(64))  # sha256 of `fields`: a read that changes nothing
+    last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the portal's LAST_UPDATED
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class MirrorEffect(Model):
+    """One change the worker applied to the mirror (a new version of an activity, or its deletion).
+
+    Written by the mirror itself, only when a write changed the row, and deliberately without a unique key:
+    the same change applied twice shows as two rows (the drill's "processed twice").
+    """
+
+    __tablename__ = "mirror_effects"
+    __table_args__ = (Index("ix_mirror_effects_member_id_activity_id", "member_id", "activity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    activity_id: Mapped[int] = mapped_column(nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)  # Activity.version, or "deleted"
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
 class RateLimitBucket(Model):
@@ -151,6 +210,16 @@ class RateLimitBucket(Model):
     burst: Mapped[int | None]  # per-portal override of the plan's bucket size
 
     portal: Mapped[Portal] = relationship(back_populates="rate_limit")
+
+
+class VerifyThrottle(Model):
+    """A leaky bucket of unverified frame tokens per portal or client address (`portal:…`, `address:…`)."""
+
+    __tablename__ = "verify_throttle"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    level: Mapped[float] = mapped_column(nullable=False, default=0.0)
+    drained_at: Mapped[float] = mapped_column(nullable=False, default=0.0, index=True)  # unix seconds
 
 
 class OAuthState(Model):

@@ -119,9 +119,18 @@ def describe(portal: Portal, now: datetime) -> dict[str, str]:
         "token age": token_age(portal, now),
         "access token expires": _when(portal.expires_at),
         "application token": "known" if portal.application_token_sha256 else "not received yet",
+        "missed-event backstop": _backstop(portal),
         "activities mirrored": str(activities or 0),
         "inbox": ", ".join(f"{status.value} {n}" for status, n in inbox) or "empty",
     }
+
+
+def _backstop(portal: Portal) -> str:
+    """The portal's backstop mode (app.offline), its source key and when it last ran."""
+    if portal.backstop is None:
+        return "not checked yet"
+    key = f", source key {portal.offline_connector!r}" if portal.backstop == "offline" else ""
+    return f"{portal.backstop}{key}, last run {_when(portal.backstop_ran_at)}"
 
 
 def health_lines(health: Health) -> str:

@@ -1,20 +1,26 @@
-"""The request-rate bucket per portal, in the database so every process calling a portal shares it."""
+"""A per-portal request-rate bucket in the database, shared by every process; people wait a bounded time."""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Table, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.bitrix24.errors import PortalBusy
+from app.extensions import AnySession
 from app.models import Portal, RateLimitBucket
 
 # notes §5.6: enterprise plans drain 5/s with a bucket of 250, the others 2/s with 50.
 PLANS = {"ent": (5.0, 250)}
 BUCKETS: Table = RateLimitBucket.__table__  # type: ignore[assignment]
 DEFAULT_PLAN = (2.0, 50)
+# The longest a person's request waits for a slot: a thread held longer is a thread another portal's
+# pages (and /healthz) cannot have, so past it the page says "busy, try again in N s" instead.
+INTERACTIVE_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,11 @@ class Limits:
         so a page opened while the worker drains a backlog finds a slot instead of a queue."""
         return max(1, self.usable - max(1, self.burst // 5))
 
+    def wait(self, level: float, drained_at: float, now: float, ceiling: int) -> float:
+        """Seconds until a bucket at `level` (as of `drained_at`) has room for one call under `ceiling`."""
+        level_now = max(level - (now - drained_at) * self.rate, 0.0)
+        return max((level_now + 1 - ceiling) / self.rate, 0.0)
+
 
 def limits_for(license_family: str | None, *, rate: float | None = None, burst: int | None = None) -> Limits:
     """A portal's limits from its plan, with per-portal overrides."""
@@ -51,6 +62,7 @@ class DatabaseRateLimiter:
         limits: Limits,
         *,
         ceiling: int | None = None,
+        max_wait: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -58,17 +70,22 @@ class DatabaseRateLimiter:
         self.portal_id = portal_id
         self.limits = limits
         self.ceiling = ceiling or limits.usable  # how full this caller may make the bucket
+        self.max_wait = max_wait  # None: wait as long as it takes (nobody is waiting on the call)
         self.clock = clock
         self.sleep = sleep
         self._row_exists = False
 
     def acquire(self) -> None:
-        """Wait until the bucket has room for one request, then take it."""
+        """Wait until the bucket has room for one request, then take it; PortalBusy past `max_wait`."""
         self._ensure_row()
+        started = self.clock()
         while True:
-            wait = self._try_take(self.clock())
+            now = self.clock()
+            wait = self._try_take(now)
             if wait <= 0:
                 return
+            if self.max_wait is not None and now - started + wait > self.max_wait:
+                raise PortalBusy(max(1, math.ceil(wait)))
             self.sleep(wait)
 
     def overflowed(self) -> None:
@@ -120,6 +137,33 @@ class DatabaseRateLimiter:
         self._row_exists = True
 
 
+def ready_in(session: AnySession, member_ids: Sequence[str], now: float) -> dict[str, float]:
+    """Read-only: seconds until each portal's bucket has room for one background call (0.0: room now).
+
+    Portals without a bucket row yet are absent (nothing called them: room now).
+    """
+    if not member_ids:
+        return {}
+    bucket = BUCKETS.c
+    rows = session.execute(
+        select(
+            Portal.member_id,
+            Portal.license_family,
+            bucket.level,
+            bucket.drained_at,
+            bucket.rate,
+            bucket.burst,
+        )
+        .join(RateLimitBucket, bucket.portal_id == Portal.id)
+        .where(Portal.member_id.in_(list(member_ids)))
+    )
+    waits = {}
+    for member_id, family, level, drained_at, rate, burst in rows:
+        limits = limits_for(family, rate=rate, burst=burst)
+        waits[member_id] = limits.wait(level, drained_at, now, limits.background)
+    return waits
+
+
 def limiter_for(engine: Engine, portal: Portal, *, interactive: bool) -> DatabaseRateLimiter:
     """The shared limiter of a portal, sized by its plan and overrides; people may fill more of it."""
     override = portal.rate_limit
@@ -129,5 +173,9 @@ def limiter_for(engine: Engine, portal: Portal, *, interactive: bool) -> Databas
         burst=override.burst if override else None,
     )
     return DatabaseRateLimiter(
-        engine, portal.id, limits, ceiling=limits.usable if interactive else limits.background
+        engine,
+        portal.id,
+        limits,
+        ceiling=limits.usable if interactive else limits.background,
+        max_wait=INTERACTIVE_WAIT if interactive else None,
     )

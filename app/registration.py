@@ -14,6 +14,9 @@ from app.manifest import Badge, Manifest
 
 # Answers that mean "it is there already" (notes §2.4, §3.1; docs crm.activity.type.add).
 ALREADY = ("already binded", "already exists", "already bound")
+# Seconds between two ONOFFLINEEVENT wake-ups at least: each wake costs a drain (a few portal requests),
+# and the online events carry the changes meanwhile; the queue is the backstop, not the fast path.
+WAKE_TIMEOUT = 30
 
 
 @dataclass
@@ -66,7 +69,7 @@ def register(client: Client, manifest: Manifest, *, base_url: str, static_folder
         steps[f"placement{n}"] = Step("placement", placement.placement)
     for n, event in enumerate(manifest.events):
         handler = base_url + manifest.handlers["events"]
-        commands[f"event{n}"] = ("event.bind", {"event": event, "handler": handler})
+        commands[f"event{n}"] = ("event.bind", {"event": event, "handler": handler, **event_options(event)})
         steps[f"event{n}"] = Step("event", event)
     if manifest.badges:
         commands["badges"] = ("crm.activity.badge.list", {})
@@ -74,6 +77,33 @@ def register(client: Client, manifest: Manifest, *, base_url: str, static_folder
     for key, step in steps.items():
         _settle(step, outcome.errors.get(key), key in outcome.results)
     return Report(list(steps.values()) + _register_badges(client, manifest.badges, outcome))
+
+
+def event_options(event: str) -> dict[str, Any]:
+    """ONOFFLINEEVENT wakes the worker at most every WAKE_TIMEOUT seconds (on-offline-event.md minTimeout)."""
+    return {"options": {"minTimeout": WAKE_TIMEOUT}} if event == "ONOFFLINEEVENT" else {}
+
+
+def register_offline(client: Client, events: list[str], *, connector: str) -> list[Step]:
+    """Bind `events` offline under the source key `connector`, in one batch (offline-events.md).
+
+    The key travels beside `auth` (event.bind keeps the call's own auth_connector), so this is a batch of
+    its own, never mixed with the online bindings.
+    """
+    if not events:
+        return []
+    steps = {f"offline{n}": Step("offline event", event) for n, event in enumerate(events)}
+    commands = {
+        key: ("event.bind", {"event": step.name, "event_type": "offline"}) for key, step in steps.items()
+    }
+    previous, client.auth_connector = client.auth_connector, connector
+    try:
+        outcome = client.batch(commands)
+    finally:
+        client.auth_connector = previous
+    for key, step in steps.items():
+        _settle(step, outcome.errors.get(key), key in outcome.results)
+    return list(steps.values())
 
 
 def _register_badges(client: Client, badges: tuple[Badge, ...], listed: BatchResult) -> list[Step]:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error
 from app.connections import client_for
-from app.models import Portal
-from app.registration import Report, register
+from app.models import Portal, utcnow
+from app.offline import EVENTS, choose, features
+from app.registration import Report, Step, register, register_offline
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ def register_portal(portal: Portal) -> Report:
         base_url=current_app.config["APP_BASE_URL"],
         static_folder=Path(current_app.static_folder or ""),
     )
+    report.steps += _backstop(portal, client)
     try:
         info = client.call("app.info")
     except Bitrix24Error as error:
@@ -32,3 +35,15 @@ def register_portal(portal: Portal) -> Report:
         portal.license = str(info.get("LICENSE") or "") or None
         portal.license_family = str(info.get("LICENSE_FAMILY") or "") or None
     return report
+
+
+def _backstop(portal: Portal, client: Client) -> list[Step]:
+    """Bind the activity events offline where the plan has the reserve mode; note the portal's mode."""
+    try:
+        mode, connector = choose(*features(client))
+    except Bitrix24Error as error:
+        log.warning("feature.get failed for member_id=%s: %s", portal.member_id, error.code)
+        return []  # the worker asks again before its first drain
+    portal.backstop, portal.offline_connector, portal.backstop_checked_at = mode, connector, utcnow()
+    wanted = [e for e in current_app.extensions["manifest"].events if e in EVENTS]
+    return register_offline(client, wanted, connector=connector) if mode == "offline" else []

@@ -32,6 +32,7 @@ from app.heartbeat import Heartbeat
 from app.inbox import Claim, ClaimedEvent, Inbox
 from app.mirror import mark_deleted, upsert
 from app.models import Portal
+from app.offline import WAKE_EVENT, Backstop
 from app.portals import find
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def worker_client(portal: Portal) -> Client:
     """The portal's app client, with retries fit for a lease-holding worker."""
     client = client_for(portal)
     client.retry = replace(WORKER_RETRY)
+    client.auth_connector = portal.offline_connector or ""  # its own writes stay out of its offline queue
     return client
 
 
@@ -58,6 +60,7 @@ class BatchReport:
     claimed: list[int] = field(default_factory=list)
     settled: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    wait: float | None = None  # seconds until a portal skipped for its full bucket has room again
 
 
 class Worker:
@@ -71,9 +74,11 @@ class Worker:
         batch_size: int = 50,
         idle_wait: float = 1.0,
         on_batch: Callable[[BatchReport], None] | None = None,
+        backstop: Backstop | None = None,
         heartbeat: Heartbeat | None = None,
     ) -> None:
         self.inbox = inbox
+        self.backstop = backstop
         self.heartbeat = heartbeat
         self.connect = connect
         self.batch_size = batch_size
@@ -96,22 +101,25 @@ class Worker:
             report = self.run_batch()
             if self.heartbeat is not None:
                 self.heartbeat.beat(len(report.claimed))
+            if self.backstop is not None:
+                self.backstop.run_due()  # its records land in the inbox, so the next batch takes them
             if report.claimed:
                 batches += 1
                 continue
-            if once:
+            if once and report.wait is None:
                 break
-            self._stopping.wait(self.idle_wait)
+            # Due work held back by a full bucket comes ready sooner than the idle poll: keep its pace.
+            self._stopping.wait(min(self.idle_wait, report.wait or self.idle_wait))
         return batches
 
     def run_batch(self) -> BatchReport:
-        """Claim one batch and process it, portal by portal."""
+        """Claim one batch and process it: every portal's clicks first, then each portal's turn."""
         claim = self.inbox.claim_batch(self.batch_size)
-        report = BatchReport(claimed=[event.id for event in claim.events])
-        by_portal: dict[str, list[ClaimedEvent]] = defaultdict(list)
-        for event in claim.events:
-            by_portal[event.member_id].append(event)
-        for member_id, events in by_portal.items():
+        report = BatchReport(claimed=[event.id for event in claim.events], wait=claim.wait)
+        clicks = [e for e in claim.events if e.event == CLICKED]
+        for member_id, events in _by_portal(clicks).items():
+            self._process_portal(claim, member_id, events, report)
+        for member_id, events in _by_portal([e for e in claim.events if e.event != CLICKED]).items():
             self._process_portal(claim, member_id, events, report)
         if claim.events and self.on_batch is not None:
             self.on_batch(report)
@@ -143,6 +151,8 @@ class Worker:
         deletes = [e for e in events if e.event == DELETED and e.activity_id is not None]
         nameless = [e for e in events if e.event in FETCHED | {DELETED} and e.activity_id is None]
         others = [e for e in events if e.event not in FETCHED | {DELETED, CLICKED}]
+        if self.backstop is not None and any(e.event == WAKE_EVENT for e in others):
+            self.backstop.wake(member_id)
         mark_deleted(
             db.session,
             member_id,
@@ -287,6 +297,14 @@ class Worker:
         log.warning("%d events failed: %s", len(events), error)
         self.inbox.fail(claim, events, error, retry_at=retry_at, permanent=permanent)
         report.failed.extend(e.id for e in events)
+
+
+def _by_portal(events: list[ClaimedEvent]) -> dict[str, list[ClaimedEvent]]:
+    """The events grouped by portal, in the claim's order (app.claims puts the portals in turn)."""
+    grouped: dict[str, list[ClaimedEvent]] = defaultdict(list)
+    for event in events:
+        grouped[event.member_id].append(event)
+    return grouped
 
 
 def _reset_at(error: Bitrix24Error) -> datetime | None:

@@ -6,9 +6,12 @@ every portal through the real install flow (installer frame, installFinish, ONAP
 `--seconds`, it drives a mixed load (bench/drill_load.py) while injecting faults: sandbox 5xx, dropped
 connections and slow answers, 503 and 429 limit answers, expired-token storms, a worker killed with
 SIGKILL and restarted, the database restarted once (pg_ctl restart -m fast), duplicate and forged
-events throughout. It lets the inbox drain, reconciles the outage window with `events reconcile`, and
-writes bench/drill-report.json and bench/drill-report.md (bench/drill_report.py). It exits 1 when a
-must-be figure is violated.
+events throughout. Then the web processes are stopped for `--app-down` seconds while the portal users go
+on changing activities (deletions included): the portal's deliveries meanwhile fail and are never sent
+again, so only the offline queue (app/offline.py) brings those changes. It lets the inbox and the backstop
+drain (no `events reconcile`: nothing may need it), and writes bench/drill-report.json and
+bench/drill-report.md (bench/drill_report.py), comparing the portal's activities with the mirror. It exits
+1 when a must-be figure is violated.
 
 Run: .venv/bin/python -m bench.drill [--seconds 240] [--portals 4]   (make drill DRILL_SECONDS=45)
 """
@@ -45,6 +48,7 @@ from bench.drill_stack import (
     sandbox_control,
     wait_until,
 )
+from bench.noisy import Neighbour, Phase, run_phase
 
 RULE_LAYOUT = (
     '{"blocks": {"subject": {"type": "text", "properties": {"value": "Drill: {{SUBJECT}}"}},'
@@ -60,7 +64,7 @@ class Run:
     faults: list[dict[str, Any]] = field(default_factory=list)
     storms: list[float] = field(default_factory=list)
     outage: tuple[float, float] | None = None
-    reconcile: list[dict[str, Any]] = field(default_factory=list)
+    app_down: tuple[float, float] | None = None  # the web processes stopped, the load going on
     exits: list[str] = field(default_factory=list)  # processes that ended on their own
     drained: bool = False
     drain_seconds: float = 0.0
@@ -81,6 +85,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("DRILL_DATABASE_URL", ""))
     parser.add_argument("--report", default=str(ROOT / "bench" / "drill-report"), help="path without suffix")
     parser.add_argument("--drain-timeout", type=float, default=150.0)
+    parser.add_argument("--app-down", type=float, default=30.0, help="seconds the web processes are stopped")
+    parser.add_argument(
+        "--noisy-backlog", type=int, default=10_000, help="the noisy neighbour's backlog (0: no such phase)"
+    )
+    parser.add_argument("--noisy-seconds", type=float, default=30.0, help="the quiet portals' trickle")
     return parser.parse_args(argv)
 
 
@@ -103,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         load.start()
         try:
             inject_faults(run, stack, database, processes, args.seconds)
+            stop_the_app(run, stack, processes[0], args.app_down)
+            time.sleep(5.0)  # a little load with the app back, its backlog in the offline queue
         finally:
             load.stop()
             run.load_ended = time.time()
         sandbox_control(stack, "faults", method="DELETE")
         drain(run, stack, args.drain_timeout, processes)
-        reconcile_outage(run, stack, portals)
         report = build_report(run=run, stack=stack, load=load, portals=portals, features=features, args=args)
+        if args.noisy_backlog:
+            add_noisy_phase(report, stack, portals, args)
         for process in processes:
             process.stop()
     write_report(report, Path(args.report))
@@ -135,10 +147,12 @@ def start_processes(stack: Stack, exit_stack: ExitStack) -> list[Process]:
     return [web, *workers, sandbox]
 
 
-def install_portals(stack: Stack, count: int) -> list[PortalInfo]:
-    """Half the portals on an enterprise plan; each installed by its administrator through the slider."""
+def install_portals(stack: Stack, count: int, *, enterprise: int | None = None) -> list[PortalInfo]:
+    """The first `enterprise` portals (default half) on an enterprise plan; each installed by its
+    administrator through the slider."""
     domains = [url.split("://", 1)[1] for url in stack.portal_urls]
-    sandbox_control(stack, "settings", {"enterprise_domains": domains[: count // 2]})
+    first = count // 2 if enterprise is None else enterprise
+    sandbox_control(stack, "settings", {"enterprise_domains": domains[:first]})
     sandbox_control(stack, "reset")
     for url in stack.portal_urls:
         install(url)
@@ -222,7 +236,11 @@ def prepare_portals(stack: Stack, portals: list[PortalInfo], features: Features)
         ids = [int(n) for n in re.findall(r'data-rule-id="(\d+)"', added.text)]
         portal.rule_id = ids[0] if added.status_code == 200 and ids else None
         if features.api:
-            key = requests.post(f"{stack.app_url}/api-keys", data={**form, "label": "drill"}, timeout=60).text
+            # Each form's page token is spent once; the rules answer carries the renewed one.
+            renewed = PAGE_TOKEN.search(added.text)
+            spend = {**form, "page_token": renewed.group(1)} if renewed else form
+            answer = requests.post(f"{stack.app_url}/api-keys", data={**spend, "label": "drill"}, timeout=60)
+            key = answer.text
             match = NEW_KEY.search(key)
             portal.api_key = match.group(1).strip() if match else ""
     if features.api and not all(p.api_key for p in portals):
@@ -319,8 +337,23 @@ def restart_database(run: Run, stack: Stack, database: Postgres) -> None:
     run.note("database restarted (pg_ctl restart -m fast)", outage_seconds=round(run.outage[1] - began, 1))
 
 
+def stop_the_app(run: Run, stack: Stack, web: Process, seconds: float) -> None:
+    """The app-down phase: gunicorn stopped (SIGTERM) for `seconds`, then started again; the load goes on."""
+    if seconds <= 0:
+        return
+    web.stop()  # gunicorn finishes the requests in hand first; the app is down once it has exited
+    began = time.time()
+    run.note("web processes stopped (the app is down)", seconds=seconds)
+    time.sleep(max(0.0, began + seconds - time.time()))
+    web.start()
+    wait_until(answers(f"{stack.app_url}/healthz"), 60, "gunicorn after the app-down phase")
+    run.app_down = (began, time.time())
+    run.note("web processes started again", down_seconds=round(run.app_down[1] - began, 1))
+
+
 def drain(run: Run, stack: Stack, timeout: float, processes: list[Process]) -> None:
-    """Wait until the sandbox has sent everything and the inbox has nothing pending."""
+    """Wait until the sandbox has sent everything, every portal's backstop has run since, and the inbox
+    has nothing pending."""
     began = time.time()
     run.exits = [f"{p.name} exited with {p.popen.returncode}" for p in processes if p.popen and not p.alive]
     if run.exits:
@@ -329,9 +362,14 @@ def drain(run: Run, stack: Stack, timeout: float, processes: list[Process]) -> N
 
     def settled() -> bool:
         deliveries = sandbox_control(stack, "deliveries", method="GET")["deliveries"]
+        sent_by = max((d["sent_at"] or 0 for d in deliveries), default=0.0)
         with engine.connect() as connection:
             pending = connection.execute(text("SELECT count(*) FROM inbox WHERE status = 'pending'")).scalar()
-        return all(d["done"] for d in deliveries) and pending == 0
+            runs = connection.execute(
+                text("SELECT backstop_ran_at FROM portals WHERE state = 'active'")
+            ).all()
+        caught_up = all(r[0] is not None and _epoch(r[0]) > max(sent_by, run.load_ended) for r in runs)
+        return all(d["done"] for d in deliveries) and caught_up and pending == 0
 
     with contextlib.suppress(TimeoutError):
         wait_until(settled, timeout, "the inbox to drain", every=2.0)
@@ -341,21 +379,27 @@ def drain(run: Run, stack: Stack, timeout: float, processes: list[Process]) -> N
     run.note("drained" if run.drained else "inbox NOT drained", seconds=round(run.drain_seconds, 1))
 
 
-def reconcile_outage(run: Run, stack: Stack, portals: list[PortalInfo]) -> None:
-    """The runbook after an outage: `events reconcile --portal M --since <outage start>` for every portal."""
-    if run.outage is None:
-        return
-    since = datetime.fromtimestamp(run.outage[0] - 30, UTC).isoformat(timespec="seconds")
-    for portal in portals:
-        done = stack.command("events", "reconcile", "--portal", portal.member_id, "--since", since)
-        run.reconcile.append(
-            {
-                "portal": portal.domain,
-                "exit": done.returncode,
-                "output": (done.stdout + done.stderr).strip()[-300:],
-            }
-        )
-    run.note("reconciled the outage window", since=since)
+def _epoch(value: Any) -> float:
+    """A timestamp column (naive UTC as the app stores it) in seconds."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return float((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
+
+
+def add_noisy_phase(report: dict[str, Any], stack: Stack, portals: list[PortalInfo], args: Any) -> None:
+    """The last phase, after the report's figures are read: a noisy neighbour (bench/noisy.py).
+
+    The busy portal is the last one (a standard plan, 2 requests/s); the first two are the quiet ones.
+    """
+    print(f"  noisy neighbour: a backlog of {args.noisy_backlog} on {portals[-1].domain}", flush=True)
+    busy, *quiet = [
+        Neighbour(p.member_id, p.domain, p.application_token) for p in (portals[-1], *portals[:2])
+    ]
+    figures = run_phase(stack, busy, quiet, Phase(backlog=args.noisy_backlog, seconds=args.noisy_seconds))
+    report["noisy"] = figures
+    name = "noisy neighbour: quiet portals' p99 <= 2 s, clicks' p99 <= 1 s, busy drain >= 0.9 of its bucket"
+    report["must"].append({"name": name, "value": int(figures["ok"]), "expected": 1, "ok": figures["ok"]})
+    report["ok"] = all(item["ok"] for item in report["must"])
 
 
 if __name__ == "__main__":

@@ -250,9 +250,9 @@ class Stack:
         return Process("web", command, env, self.workdir / "web.log")
 
     def worker_process(self, number: int) -> Process:
-        """The Procfile's `worker:` line with a drill-sized lease and backoff (a killed worker's rows
-        come back after the lease; the production default of 300 s would outlast the drill)."""
-        command = self.flask("worker", "--lease", "20", "--backoff", "1", "--idle", "0.5")
+        """The Procfile's `worker:` line with a drill-sized lease, backoff and backstop round (a killed
+        worker's rows come back after the lease; the production defaults would outlast the drill)."""
+        command = self.flask("worker", "--lease", "20", "--backoff", "1", "--backstop-every", "20")
         return Process(f"worker{number}", command, self.app_env(), self.workdir / f"worker{number}.log")
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from sandbox.locks import hold_world_for_changes
 from sandbox.state import Sandbox
 
 
@@ -20,6 +21,7 @@ def create_sandbox(settings: dict[str, Any] | None = None) -> Flask:
     app.extensions["sandbox"] = state
     register_methods()
     register_blueprints(app)
+    hold_world_for_changes(app)  # after the fault switches' hook: a delay fault sleeps holding nothing
     configure_logging()
     if state.setting("portal_domains"):
         from sandbox.seed import seed_demo

@@ -44,6 +44,7 @@ class CallContext:
     app: InstalledApp | None = None  # None: a webhook-style call, no application context
     token: IssuedToken | None = None
     via_robot: bool = False  # a change with no user behind it: events carry no tokens (notes §2.2)
+    auth_connector: str = ""  # the call's source key (offline-events.md); "" where the plan lacks it
     emitted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def emit(self, event: str, data: dict[str, Any]) -> None:

@@ -279,8 +279,8 @@ def _signal_group(pid: int, sig: int) -> bool:
     return True
 
 
-def wait_for_signal() -> int:
-    """The sandbox-only mode: serve until Ctrl-C / SIGTERM."""
+def wait_for_signal(ready: str) -> int:
+    """The sandbox-only mode: print `ready` once the signals are caught, then serve until Ctrl-C / SIGTERM."""
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -288,6 +288,7 @@ def wait_for_signal() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    print(ready, flush=True)  # after the handlers: a SIGTERM right after the URL is a clean stop
     while not stopping.wait(0.5):
         pass
     return 0
@@ -310,8 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     servers = [serve(flask_app, port) for port in (args.oauth_port, args.portal_port)]
     try:
         if args.no_app:
-            print(f"Open {urls(args)['portal']}/", flush=True)
-            return wait_for_signal()
+            return wait_for_signal(f"Open {urls(args)['portal']}/")
         return run_app(args, flask_app)
     except KeyboardInterrupt:  # Ctrl-C before honcho's loop took the signal (during the release step)
         return 0

@@ -65,7 +65,9 @@ def invoke(ctx: CallContext, name: str, params: dict[str, Any], *, in_batch: boo
     started = time.perf_counter()
     try:
         return spec.handler(ctx, params)
-    except RestError:
+    except RestError as error:
+        if isinstance(error.code, int) and ctx.sandbox.setting("required_code_as_string"):
+            error.code = str(error.code)  # disputed (notes §5.3): the controller's 100 as "100"
         raise
     except Exception as exc:
         log_internal_error(ctx.sandbox, exc)
@@ -124,7 +126,7 @@ def run_as_robot(
     sandbox: Sandbox, portal: Portal, method: str, params: dict[str, Any], *, client_id: str | None = None
 ) -> Any:
     """Run a method as a robot would: no user behind the change, so events carry no tokens (notes §2.2)."""
-    with sandbox.lock:
+    with sandbox.world.shared(), portal.lock:
         app = portal.apps.get(client_id) if client_id else None
         ctx = CallContext(sandbox=sandbox, portal=portal, user=portal.admin, app=app, via_robot=True)
         try:

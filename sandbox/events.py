@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from sandbox import offline
 from sandbox.core import CallContext
 from sandbox.phpform import build_query
 from sandbox.state import Delivery, InstalledApp, Portal, Sandbox
@@ -40,6 +41,7 @@ REFRESH_EVENTS = {"ONAPPINSTALL", "ONAPPUPDATE", "ONAPPTEST", "ONSUBSCRIPTIONREN
 HANDLER_SESSION_TTL = 7  # notes §2.3: CRestUtil::HANDLER_SESSION_TTL, loop protection
 # notes §1.6, §2.2: events with sendAuth=false
 NO_AUTH_EVENTS = {"ONAPPUNINSTALL", "ONAPPMETHODCONFIRM"}
+Recorded = dict[str, tuple[InstalledApp, list[str]]]  # client_id -> (app, events put in its offline queue)
 
 
 def bind_handler(
@@ -158,15 +160,26 @@ def fire(
     user_id: int | None,
     only_client_id: str | None = None,
     session_ttl: int | None = None,
+    origin: tuple[str, str] | None = None,
+    recorded: Recorded | None = None,
 ) -> list[Delivery]:
-    """Send an event to installed apps' online handlers for it (notes §1.1: none before installFinish)."""
+    """Send an event to installed apps' online handlers and record it for their offline ones.
+
+    notes §1.1: nothing before installFinish. `origin` is the calling (client_id, auth_connector): the
+    offline queue skips an app's own changes made with the binding's source key (sandbox/offline.py).
+    """
     event = event.upper()
     sent = []
     with sandbox.lock:
         for app in list(portal.apps.values()):
             if not app.installed or (only_client_id and app.client_id != only_client_id):
                 continue
-            for binding in [b for b in app.events if b["event"] == event and b["event_type"] == "online"]:
+            for binding in [b for b in app.events if b["event"] == event]:
+                if binding["event_type"] == "offline":
+                    stored = offline.record(portal, app, binding, data, user_id=user_id, origin=origin)
+                    if stored and recorded is not None:
+                        recorded.setdefault(app.client_id, (app, []))[1].append(event)
+                    continue
                 sent.append(
                     enqueue(
                         sandbox, portal, app, binding, data=data, user_id=user_id, session_ttl=session_ttl
@@ -175,16 +188,39 @@ def fire(
     return sent
 
 
+def notify_offline(
+    sandbox: Sandbox, portal: Portal, recorded: Recorded, *, user_id: int | None
+) -> list[Delivery]:
+    """ONOFFLINEEVENT to the apps whose queue this request filled, as minTimeout allows (on-offline-event)."""
+    sent = []
+    with sandbox.lock:
+        for app, events in recorded.values():
+            for binding, data in offline.due_notifications(app, events, time.time()):
+                sent.append(enqueue(sandbox, portal, app, binding, data=data, user_id=user_id))
+    return sent
+
+
 def deliver_emitted(ctx: CallContext) -> list[Delivery]:
     """Send what a request emitted; ctx.emit already merged identical events (notes §2.3)."""
     user_id = None if ctx.via_robot else ctx.user.id  # notes §2.2: no tokens for robot changes
     parent = ctx.token.event_session_ttl if ctx.token and ctx.token.event_session_ttl is not None else None
     ttl = (HANDLER_SESSION_TTL if parent is None else parent) - 1
+    origin = (ctx.app.client_id, ctx.auth_connector) if ctx.app is not None else None
+    recorded: Recorded = {}
     sent = []
     for event, data in ctx.emitted:
-        sent += fire(ctx.sandbox, ctx.portal, event, data, user_id=user_id, session_ttl=ttl)
+        sent += fire(
+            ctx.sandbox,
+            ctx.portal,
+            event,
+            data,
+            user_id=user_id,
+            session_ttl=ttl,
+            origin=origin,
+            recorded=recorded,
+        )
     ctx.emitted.clear()
-    return sent
+    return sent + notify_offline(ctx.sandbox, ctx.portal, recorded, user_id=user_id)
 
 
 def deliver_timeline_action(

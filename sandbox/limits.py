@@ -61,8 +61,17 @@ def check_operating(sandbox: Sandbox, portal: Portal, client_id: str, method: st
             "OPERATION_TIME_LIMIT",
             "Method is blocked due to operation time limit.",
             429,
-            operating_reset_at=reset_at,
+            **reset_at_extra(sandbox, reset_at),
         )
+
+
+def reset_at_extra(sandbox: Sandbox, reset_at: int) -> dict[str, int]:
+    """`operating_reset_at` in the 429 body only when the switch is on.
+
+    notes §5.3/§5.6: the platform's error envelope is {error, error_description}; operating_reset_at lives in
+    `time` of successful answers (rest.php appendDebugInfo). Some clients show it in the 429 body; disputed.
+    """
+    return {"operating_reset_at": reset_at} if sandbox.setting("operating_reset_at_in_error") else {}
 
 
 def record_operating(sandbox: Sandbox, portal: Portal, client_id: str, method: str, elapsed: float) -> None:
@@ -142,7 +151,7 @@ def take_faults(sandbox: Sandbox, target: str, domain: str = "") -> list[dict[st
     return list(taken.values())
 
 
-def fault_body(fault: dict[str, Any]) -> dict[str, Any]:
+def fault_body(sandbox: Sandbox, fault: dict[str, Any]) -> dict[str, Any]:
     """Return the error envelope a status fault answers with."""
     defaults = {
         500: ("INTERNAL_SERVER_ERROR", "Internal server error"),
@@ -154,5 +163,5 @@ def fault_body(fault: dict[str, Any]) -> dict[str, Any]:
     code, text = defaults.get(fault["status"], ("INTERNAL_SERVER_ERROR", "Internal server error"))
     body: dict[str, Any] = {"error": fault["error"] or code, "error_description": text}
     if fault["status"] == 429:
-        body["operating_reset_at"] = int(time.time() + float(fault.get("reset_in", 10.0)))
+        body.update(reset_at_extra(sandbox, int(time.time() + float(fault.get("reset_in", 10.0)))))
     return body

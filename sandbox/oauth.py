@@ -132,7 +132,7 @@ def _exchange_code(sandbox: Sandbox, client_id: str, code: str) -> IssuedToken:
     portal = sandbox.portals.get(grant["member_id"])
     app = portal.apps.get(client_id) if portal else None
     if portal is None or app is None:
-        raise RestError("invalid_client", "Application not installed", 400)
+        raise RestError("NOT_INSTALLED", "Application not installed", 401)  # notes §4.5
     return issue_token(sandbox, portal, app, grant["user_id"])
 
 

@@ -56,9 +56,9 @@ class _Pickler(pickle.Pickler):
 
 
 def snapshot(sandbox: Sandbox) -> bytes:
-    """The kept state as bytes, taken under the sandbox lock so no request changes it meanwhile."""
+    """The kept state as bytes, taken under the world lock so no request changes it meanwhile."""
     buffer = io.BytesIO()
-    with sandbox.lock:
+    with sandbox.world.exclusive(), sandbox.lock:  # REST changes portals under Portal.lock (sandbox/locks.py)
         payload = {
             "shape": shape(),
             "places": {key: sandbox.setting(key) for key in PLACES},
@@ -99,7 +99,7 @@ def restore(sandbox: Sandbox, path: Path) -> str:
     if payload.get("places") != wanted:
         where = _where(payload["places"])
         return f"a new portal: {path} was made for other ports ({where}), it will be replaced"
-    with sandbox.lock:
+    with sandbox.world.exclusive(), sandbox.lock:
         at_start = dict(sandbox.settings)  # this run's own (ports, flags) win over the saved ones
         sandbox.reset()
         for name in KEPT:

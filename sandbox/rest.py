@@ -12,6 +12,7 @@ from sandbox.dispatch import invoke, method_key, time_block, unpack
 from sandbox.events import deliver_emitted
 from sandbox.limits import fault_body, take_faults, take_request
 from sandbox.oauth import oauth_app_info
+from sandbox.offline import effective_connector
 from sandbox.state import Portal, Sandbox
 from sandbox.tokens import lookup
 from sandbox.web import (
@@ -51,7 +52,8 @@ def apply_faults() -> Response | None:
         drop_connection()
         return Response("", status=500)
     if "status" in faults:
-        return json_response(fault_body(faults["status"]), faults["status"]["status"])
+        body = fault_body(current_sandbox(), faults["status"])
+        return json_response(body, faults["status"]["status"])
     return None
 
 
@@ -81,17 +83,23 @@ def batch_commands() -> str:
 
 
 @bp.route("/rest/<path:method>", methods=["GET", "POST"])
+# The official JS SDK joins client_endpoint (".../rest/") and "/method": the platform's router
+# (bitrix/services/rest/index.php, a rewrite of ^/rest/(.*)) serves "/rest//method" as the method itself,
+# where werkzeug would merge the slashes with a 308 redirect.
+@bp.route("/rest//<path:method>", methods=["GET", "POST"], merge_slashes=False)
 def rest(method: str) -> Response:
     """Serve a REST call on a portal host, or app.info on the OAuth host (notes §7)."""
     sandbox = current_sandbox()
     if is_oauth_host():
         return oauth_app_info(method)
-    portal = current_portal()
-    if portal is None:
-        status = int(sandbox.setting("portal_deleted_status"))
-        return error_response(RestError("PORTAL_DELETED", "Portal was deleted", status))
-    with sandbox.lock:
-        return _serve(sandbox, portal, method)
+    # Requests to different portals run at the same time; one portal serves one at a time (sandbox/locks.py).
+    with sandbox.world.shared():
+        portal = current_portal()
+        if portal is None:
+            status = int(sandbox.setting("portal_deleted_status"))
+            return error_response(RestError("PORTAL_DELETED", "Portal was deleted", status))
+        with portal.lock:
+            return _serve(sandbox, portal, method)
 
 
 def _serve(sandbox: Sandbox, portal: Portal, method: str) -> Response:
@@ -105,6 +113,7 @@ def _serve(sandbox: Sandbox, portal: Portal, method: str) -> Response:
         take_request(sandbox, portal)
         params = request_params()
         ctx = _context(sandbox, portal, pop_auth(params))
+        ctx.auth_connector = pop_connector(sandbox, portal, params)
         headers["X-Bitrix-Rest-Application"] = ctx.app.client_id if ctx.app else ""
         try:
             result = invoke(ctx, method, params)
@@ -113,6 +122,12 @@ def _serve(sandbox: Sandbox, portal: Portal, method: str) -> Response:
     except RestError as error:
         return error_response(error, headers)
     return _success(ctx, method, result, started, headers)
+
+
+def pop_connector(sandbox: Sandbox, portal: Portal, params: dict[str, Any]) -> str:
+    """Take `auth_connector` out of the params, an auth key (oauth/auth.php authQueryAdditional)."""
+    value = params.pop("auth_connector", "")
+    return effective_connector(sandbox, portal, value.strip() if isinstance(value, str) else "")
 
 
 def _context(sandbox: Sandbox, portal: Portal, access_token: str) -> CallContext:

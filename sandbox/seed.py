@@ -13,7 +13,10 @@ USERS = [
     User(1, "Maria", "Ivanova", "maria.ivanova@example.com", is_admin=True),
     User(2, "John", "Smith", "john.smith@example.com"),
     User(3, "Peter", "Brown", "peter.brown@example.com", can_edit_crm=False),
+    User(4, "Olga", "Petrova", "olga.petrova@example.com", crm_read="own"),  # sees the items assigned to her
+    User(5, "Ivan", "Sidorov", "ivan.sidorov@example.com", can_edit_crm=False, crm_read="none"),  # no CRM
 ]
+OWN_ITEMS = 2  # the second lead, deal, contact and company are assigned to Olga (user 4)
 OWNERS: dict[int, list[str]] = {
     1: [
         "Website enquiry: Acme Logistics",
@@ -28,11 +31,12 @@ OWNERS: dict[int, list[str]] = {
 
 def _owner(type_id: int, owner_id: int, title: str) -> Owner:
     """Build an owner row with the fields its CRM type would show."""
+    assigned = "4" if owner_id == OWN_ITEMS else "1"
     if type_id == 3:
         name, last = title.split(" ", 1)
-        fields = {"ID": str(owner_id), "NAME": name, "LAST_NAME": last, "ASSIGNED_BY_ID": "1"}
+        fields = {"ID": str(owner_id), "NAME": name, "LAST_NAME": last, "ASSIGNED_BY_ID": assigned}
     else:
-        fields = {"ID": str(owner_id), "TITLE": title, "ASSIGNED_BY_ID": "1"}
+        fields = {"ID": str(owner_id), "TITLE": title, "ASSIGNED_BY_ID": assigned}
     return Owner(type_id, owner_id, title, fields)
 
 
@@ -80,6 +84,7 @@ def seed_demo(sandbox: Sandbox) -> Portal:
 def reset_and_seed(sandbox: Sandbox) -> Portal:
     """Reset all state and seed again."""
     stop_worker(sandbox, timeout=1.0)
-    sandbox.reset()
-    sandbox.registrations.clear()
-    return seed_demo(sandbox)
+    with sandbox.world.exclusive():  # no REST request sees a half-seeded world (sandbox/locks.py)
+        sandbox.reset()
+        sandbox.registrations.clear()
+        return seed_demo(sandbox)

@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     # events (notes §2.3)
     "event_timeout": 5.0,
     "event_user_agent": "Bitrix24 Webhook Engine",
+    # plan features (feature-get.md): True, False, or the portal domains that have it
+    "rest_offline_extended": True,  # event.offline.get clear=0
+    "rest_auth_connector": True,  # auth_connector honoured (offline-events.md: Pro plan and above)
     # disputed behaviours (notes §9)
     "frame_extra_fields": True,  # frame POSTs carry SERVER_ENDPOINT, APPLICATION_TOKEN, APPLICATION_SCOPE
     "frame_uri_option": True,  # PLACEMENT_OPTIONS gets "URI" (§9.1)
@@ -47,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "refresh_single_use": True,  # the used refresh token and its access token die (§9.2, notes §4.4)
     "rest_app_blocks_allowed": False,  # layout blocks on REST_APP activities (§9.10; owned by sandbox/crm)
     "require_https": False,  # plain-http REST calls answer 400 INVALID_REQUEST "Https required"
+    "operating_reset_at_in_error": False,  # 429 body carries operating_reset_at (not the platform's envelope)
+    "required_code_as_string": False,  # D7 "required parameter" code "100" (string) instead of 100 (number)
+    "layout_blocks_admin_only": False,  # layout.blocks.* for admins only (docs) vs CRM rights (notes §6.1)
     "php_empty_arrays": True,  # empty maps serialise as [] (notes §5.2)
     "app_info_domain_port": True,  # app.info install.domain keeps ":port"; b24pysdk validation wants False
 }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.crm.store import CrmStore
+from sandbox.locks import WorldLock
 from sandbox.settings import DEFAULTS
 
 OWNER_TYPES = {1: "LEAD", 2: "DEAL", 3: "CONTACT", 4: "COMPANY"}  # notes §8.1
@@ -25,6 +26,7 @@ class User:
     email: str
     is_admin: bool = False
     can_edit_crm: bool = True  # per-user permission to change CRM items (ACCESS_DENIED otherwise)
+    crm_read: str = "all"  # CRM read rights: "all", "own" (items ASSIGNED_BY_ID to the user), "none" (no CRM)
     active: bool = True
 
 
@@ -61,6 +63,7 @@ class InstalledApp:
     placements: list[dict[str, Any]] = field(
         default_factory=list
     )  # {"placement","handler","title","description","lang_all","options","user_id"}
+    offline: Any = None  # sandbox.offline.OfflineQueue, made on first use
 
 
 @dataclass
@@ -168,6 +171,8 @@ class Portal:
     operating: dict[tuple[str, str], list[tuple[float, float]]] = field(
         default_factory=dict
     )  # (client, method)
+    # one REST request at a time on this portal; other portals serve meanwhile (sandbox/locks.py)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def admin(self) -> User:
@@ -199,7 +204,7 @@ class Portal:
 
 @dataclass
 class Sandbox:
-    """All portals plus the OAuth server's tokens and codes; guarded by one lock."""
+    """All portals plus the OAuth server's tokens and codes; lock order world → Portal.lock → lock."""
 
     oauth_base_url: str = ""
     portals: dict[str, Portal] = field(default_factory=dict)  # by member_id
@@ -209,7 +214,8 @@ class Sandbox:
     settings: dict[str, Any] = field(
         default_factory=dict
     )  # limits, fault switches, disputed-behaviour switches
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # short: shared dicts and counters
+    world: WorldLock = field(default_factory=WorldLock)  # shared by REST, exclusive for control/UI/reset
     registrations: dict[str, AppRegistration] = field(default_factory=dict)  # vendor console, by client_id
     deliveries: list[Delivery] = field(default_factory=list)
     delivery_seq: int = 0
@@ -222,7 +228,7 @@ class Sandbox:
     worker: threading.Thread | None = None
 
     def reset(self) -> None:
-        """Forget everything; the caller seeds again."""
+        """Forget everything; the caller seeds again (holding `world` exclusively, as reset_and_seed does)."""
         with self.lock:
             self.portals.clear()
             self.tokens.clear()

@@ -237,3 +237,15 @@ def store_events(portal: Portal, events: list[dict], *, now: datetime | None = N
     return [
         writer.write(inbox_row(event, portal.member_id, moment), digest(SENDER_TOKEN)) for event in events
     ]
+
+
+def csp_directives(response) -> dict[str, str]:
+    """The response's Content-Security-Policy as {directive: its sources}."""
+    policy = response.headers.get("Content-Security-Policy", "")
+    pairs = (part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
+
+
+def frame_ancestors(response) -> str:
+    """Who may frame the response: the portal's origin, or 'none'."""
+    return csp_directives(response)["frame-ancestors"]

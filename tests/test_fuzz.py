@@ -30,8 +30,8 @@ FUZZ = settings(
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 APP_TOKEN = "a1" * 16
 # Tables a request may touch without storing anything: the portal's rate-limit bucket (a portal call
-# takes a slot) and an API key's last use.
-UNSTORED = {"rate_limits", "api_keys"}
+# takes a slot), the unverified-token throttle (a refused token keeps its unit) and an API key's last use.
+UNSTORED = {"rate_limits", "verify_throttle", "api_keys"}
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 hexes = st.text("0123456789abcdef", min_size=0, max_size=70)

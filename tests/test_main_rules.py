@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app import page_tokens
 from app.extensions import db
 from app.models import EnrichmentRule
+from tests.conftest import frame_ancestors
 from tests.test_enrichment import TEMPLATE
 from tests.test_main import open_main_page, page_token
 
@@ -86,7 +87,7 @@ def test_adding_a_rule_from_the_page_stores_it_for_the_tokens_portal(connected_a
     assert page_token(response) != token  # the next action carries a renewed token: each acts once
     assert client.post("/rules", data=add_form(token)).status_code == 200  # a reload: nothing again
     assert len(stored()) == 1
-    assert response.headers["Content-Security-Policy"] == f"frame-ancestors {sandbox.portal_url}"
+    assert frame_ancestors(response) == sandbox.portal_url
 
 
 def test_an_invalid_layout_is_refused_in_words_with_its_path(connected_app, sandbox, portal) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
@@ -10,7 +11,8 @@ from app.bitrix24.retry import RetryPolicy
 from app.connections import client_for
 from app.extensions import db
 from app.inbox import Inbox
-from app.models import InboxEvent, InboxStatus
+from app.metrics import TOP_PORTALS
+from app.models import InboxEvent, InboxStatus, utcnow
 from app.portals import read_tokens, set_application_token
 from app.worker import Worker
 from sandbox.limits import add_fault
@@ -181,3 +183,41 @@ def test_inbox_rows_of_names_the_manifest_does_not_bind_are_one_other_series(por
     failed = [sample for sample in after if sample[0] == "tb_events_failed"]
     assert failed == [("tb_events_failed", frozenset({("event", "OTHER")}))]
     assert value(after, "tb_events_failed", event="OTHER") == 250
+
+
+def test_each_busy_portal_shows_its_pending_rows_and_oldest_age_and_the_rest_are_summed(app) -> None:
+    now = utcnow()
+    portals = TOP_PORTALS + 2  # portal p00 has the most rows, p11 the fewest
+    for p in range(portals):
+        for n in range(portals - p):
+            age = timedelta(minutes=p, seconds=n)  # each portal's oldest row is p minutes and its count s old
+            db.session.add(
+                InboxEvent(
+                    dedup_key=f"p{p}-{n}",
+                    event="ONCRMACTIVITYUPDATE",
+                    member_id=f"p{p:02d}",
+                    payload={},
+                    received_at=now - age,
+                )
+            )
+    db.session.add(
+        InboxEvent(dedup_key="done", event="X", member_id="p99", payload={}, status=InboxStatus.DONE)
+    )
+    db.session.commit()
+    samples = scrape(app.test_client())
+    pending = {
+        dict(labels)["member_id"]: v
+        for (name, labels), v in samples.items()
+        if name == "tb_inbox_portal_pending"
+    }
+    lags = {
+        dict(labels)["member_id"]: v
+        for (name, labels), v in samples.items()
+        if name == "tb_inbox_portal_lag_seconds"
+    }
+    named = [f"p{p:02d}" for p in range(TOP_PORTALS)]
+    assert pending == {**{m: portals - p for p, m in enumerate(named)}, "other": 2 + 1}
+    assert set(lags) == set(pending)
+    assert 60 * 3 + 8 <= lags["p03"] <= 60 * 3 + 8 + 60  # p03: 9 rows, the oldest 3 min 8 s old
+    assert lags["other"] >= 60 * 11  # the oldest of the folded portals (p11)
+    assert value(samples, "tb_inbox_portals_pending") == portals

@@ -34,13 +34,22 @@ def shots() -> Path:
 
 @pytest.fixture
 def page(live_app: Any) -> Iterator[Any]:
-    """A Chromium page, 1280x900 like a laptop's portal."""
+    """A Chromium page, 1280x900 like a laptop's portal; any CSP violation Chromium reports fails the test."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        violations: list[str] = []
+        page.on("console", lambda msg: violations.append(msg.text) if csp_violation(msg) else None)
+        yield page
         browser.close()
+    assert violations == [], "the Content-Security-Policy blocked something the pages do"
+
+
+def csp_violation(message: Any) -> bool:
+    """Chromium reports what a policy blocked as a console error naming the Content Security Policy."""
+    return message.type == "error" and "Content Security Policy" in message.text
 
 
 def first_todo(sandbox: Any) -> Any:

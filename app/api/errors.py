@@ -13,6 +13,7 @@ from app.bitrix24.errors import (
     InvalidParameter,
     NeedsReinstall,
     NotFound,
+    PortalBusy,
     PortalUnavailable,
     ValidationError,
 )
@@ -23,19 +24,28 @@ class ApiError(Exception):
     """A refusal with a status, a machine code, words, and (for bad input) the problems by path."""
 
     def __init__(
-        self, status: int, error: str, message: str, *, problems: list[dict[str, Any]] | None = None
+        self,
+        status: int,
+        error: str,
+        message: str,
+        *,
+        problems: list[dict[str, Any]] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
         self.problems = problems or []
+        self.retry_after = retry_after
 
     def response(self) -> tuple[Response, int]:
         body: dict[str, Any] = {"error": self.error, "message": self.message}
         if self.problems:
             body["problems"] = self.problems
         headers = {"WWW-Authenticate": 'Bearer realm="timeline-bridge"'} if self.status == 401 else {}
+        if self.retry_after:
+            headers["Retry-After"] = str(self.retry_after)
         response = jsonify(body)
         response.headers.update(headers)
         return response, self.status
@@ -61,6 +71,8 @@ def layout_problems(error: LayoutError, prefix: str) -> list[dict[str, Any]]:
 
 def portal_error(error: Bitrix24Error) -> ApiError:
     """What the portal refused, in words: 422 for the request's content, 502 when the portal failed us."""
+    if isinstance(error, PortalBusy):  # nothing was sent: the portal's bucket had no slot soon enough
+        return ApiError(503, "portal_busy", error.user_message, retry_after=error.retry_after)
     if isinstance(error, InvalidParameter):  # our own check, before anything was sent
         return bad_request([problem(error.parameter, error.description)])
     if isinstance(error, NeedsReinstall | PortalUnavailable | AuthError):

@@ -22,7 +22,7 @@ from app.api.bodies import CreateBody
 from app.api.errors import ApiError, layout_problems, portal_error
 from app.app_activities import Created, create_app_activity, resume_app_activity
 from app.bitrix24 import activities
-from app.bitrix24.errors import Bitrix24Error, NotFound, ServerError, TransportError
+from app.bitrix24.errors import Bitrix24Error, NotFound, PortalBusy, ServerError, TransportError
 from app.connections import client_for
 from app.extensions import db
 from app.layout import LayoutError
@@ -76,7 +76,8 @@ def create(portal: Portal, body: CreateBody, *, now: datetime | None = None) -> 
         else:
             created = create_app_activity(client, origin_id=origin_id, **plan)
     except Bitrix24Error as error:
-        _release(claim.row, unknown=isinstance(error, TransportError | ServerError))
+        # A busy bucket may strike after the first step: let a retry resume by ORIGIN_ID, as after a timeout.
+        _release(claim.row, unknown=isinstance(error, TransportError | ServerError | PortalBusy))
         raise portal_error(error) from None
     return _record(claim.row, created)
 

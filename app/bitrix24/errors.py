@@ -78,6 +78,21 @@ class QueryLimitExceeded(Bitrix24Error):
     user_message = "Bitrix24 is busy with many requests from this portal. Please try again in a few seconds."
 
 
+class PortalBusy(Bitrix24Error):
+    """The portal's shared bucket had no slot within the wait a person is given; nothing was sent."""
+
+    def __init__(self, retry_after: int, *, method: str = "") -> None:
+        super().__init__("PORTAL_BUSY", f"no request slot free for {retry_after} s", 503, method=method)
+        self.retry_after = retry_after
+
+    @property
+    def user_message(self) -> str:  # type: ignore[override]
+        return (
+            "Bitrix24 is handling many requests from this portal right now, so nothing was done. "
+            f"Please try again in {self.retry_after} s."
+        )
+
+
 class OperationTimeLimit(Bitrix24Error):
     """429 OPERATION_TIME_LIMIT: this method is blocked until `reset_at` (unix time)."""
 

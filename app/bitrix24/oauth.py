@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.bitrix24.errors import ServerError, TransportError, UnexpectedAnswer
+from app.bitrix24.hosts import url_allowed
 from app.bitrix24.transport import Transport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,12 @@ class OAuthClient:
             # and the second gets invalid_grant, as the next refresh would.
             time.sleep(self.retry_pause)
             data = self._token(params)
-        return _grant(data, now or datetime.now(UTC))
+        return self._checked(_grant(data, now or datetime.now(UTC)))
 
     def exchange_code(self, code: str, *, now: datetime | None = None) -> TokenGrant:
         """Trade an authorization code (valid 30 s) for a token pair."""
         data = self._token({"grant_type": "authorization_code", "code": code})
-        return _grant(data, now or datetime.now(UTC))
+        return self._checked(_grant(data, now or datetime.now(UTC)))
 
     def app_info(self, access_token: str) -> AppInfo:
         """Ask the OAuth server which app, portal and user a token belongs to."""
@@ -73,6 +77,13 @@ class OAuthClient:
             f"{self.base_url}/rest/app.info", {"auth": access_token}, method="app.info"
         )
         return _app_info(data.get("result"))
+
+    def _checked(self, grant: TokenGrant) -> TokenGrant:
+        """Drop a `client_endpoint` outside the allow-list or the host grammar; the tokens stay usable."""
+        if not grant.client_endpoint or url_allowed(grant.client_endpoint, self.transport.allowed_hosts):
+            return grant
+        log.warning("member_id=%s: the token answer's client_endpoint is refused, ignored", grant.member_id)
+        return replace(grant, client_endpoint="")
 
     def _token(self, params: dict[str, str]) -> dict[str, Any]:
         query = {**params, "client_id": self.client_id, "client_secret": self.client_secret}

@@ -8,7 +8,11 @@ from urllib.parse import quote
 
 
 def build_query(params: Mapping[str, Any]) -> str:
-    """Encode nested params the way PHP's http_build_query does (True → 1, False → 0, None left out)."""
+    """Encode nested params the way PHP's http_build_query does, but booleans as Y/N; None is left out.
+
+    http_build_query writes true as "1", which the portal's DTO BoolCaster (crm/lib/Dto/Caster/BoolCaster.php)
+    reads as false: only the strings TRUE and Y are true there, and Y/N is also what legacy char fields take.
+    """
     return "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in _flatten(params, ""))
 
 
@@ -28,5 +32,5 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:
 
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "Y" if value else "N"
     return str(value)

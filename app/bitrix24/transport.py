@@ -101,10 +101,10 @@ class Transport:
         return data
 
     def check(self, url: str) -> None:
-        """Refuse any URL outside B24_ALLOWED_HOSTS before a byte is sent."""
+        """Refuse any URL outside B24_ALLOWED_HOSTS or the host grammar before a byte is sent."""
         if not url_allowed(url, self.allowed_hosts):
-            host = urlsplit(url).netloc or url[:60]
-            raise HostNotAllowed("HOST_NOT_ALLOWED", f"{host} is not in B24_ALLOWED_HOSTS")
+            host = urlsplit(url).netloc[:80] or url[:60]  # quoted: a refused host may hold a newline
+            raise HostNotAllowed("HOST_NOT_ALLOWED", f"{host!r} is not in B24_ALLOWED_HOSTS")
 
     def _send(self, verb: str, url: str, *, method: str, **kwargs: Any) -> requests.Response:
         try:

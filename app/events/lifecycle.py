@@ -9,6 +9,7 @@ from flask import current_app
 from werkzeug.exceptions import BadRequest, Unauthorized
 
 from app import portals
+from app.bitrix24.hosts import url_allowed, valid_netloc
 from app.connections import oauth_client
 from app.extensions import db
 from app.inputs import MAX_ID, bounded_int
@@ -62,6 +63,7 @@ def _install_verified(event: dict[str, Any], auth: dict[str, Any], *, applicatio
 
 def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
     claim = Claim(_required(auth, "access_token"), _required(auth, "member_id"), _required(auth, "domain"))
+    _check_hosts(auth)
     try:
         info = verify(oauth_client(), claim, allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"])
     except NotVerified as error:
@@ -77,6 +79,15 @@ def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
         application_token=application_token,
         user_id=_int(auth.get("user_id"), 0) or None,
     )
+
+
+def _check_hosts(auth: dict[str, Any]) -> None:
+    """The event's own hosts follow the one grammar, or nothing is asked of anyone."""
+    if not valid_netloc(str(auth.get("domain") or "")):
+        raise BadRequest("The event's auth[domain] is not a host name (letters, digits, dots, hyphens).")
+    endpoint = auth.get("client_endpoint")
+    if endpoint and not url_allowed(str(endpoint), current_app.config["B24_ALLOWED_HOSTS"]):
+        raise BadRequest("The event's auth[client_endpoint] is not an address this app may call.")
 
 
 def _register(portal: Portal) -> None:

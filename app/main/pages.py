@@ -12,8 +12,11 @@ from app.main.texts import refusal, texts
 
 def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
     """A page that says what to do and shows nothing else."""
-    title, sentence = refusal(refused.kind, lang, message=refused.message)
-    return render_page("main/refused.html", lang, title=title, sentence=sentence), refused.status
+    seconds = str(refused.retry_after or "")
+    title, sentence = refusal(refused.kind, lang, message=refused.message, seconds=seconds)
+    html = render_page("main/refused.html", lang, title=title, sentence=sentence)
+    headers = {"Retry-After": seconds} if refused.retry_after else {}
+    return html, refused.status, headers
 
 
 def render_page(template: str, lang: str, **context: object) -> str:

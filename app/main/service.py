@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,14 +11,14 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import enrichment, portals
+from app import enrichment, metrics, portals, throttle
 from app.bitrix24.client import Client
-from app.bitrix24.errors import AuthError, Bitrix24Error
+from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
 from app.heartbeat import WorkerHealth, worker_health
 from app.inputs import as_id
 from app.lifecycle import same_host
-from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState
+from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState, utcnow
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
@@ -27,11 +28,45 @@ RECENT = 10
 class Refused(Exception):
     """The page cannot be shown; `kind` names the refusal text (app.main.texts.REFUSALS)."""
 
-    def __init__(self, kind: str, status: int, *, message: str = "") -> None:
+    def __init__(self, kind: str, status: int, *, message: str = "", retry_after: int | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
+def unavailable(error: Bitrix24Error) -> Refused:
+    """The refusal for a failed portal call: busy (503, try again in N s) or unavailable (502)."""
+    if isinstance(error, PortalBusy):
+        return Refused("busy", 503, retry_after=error.retry_after)
+    return Refused("unavailable", 502, message=error.user_message)
+
+
+@contextmanager
+def verifying(portal: Portal, address: str) -> Iterator[None]:
+    """Send a frame's token only within the unverified-token budgets; a refused token keeps its unit.
+
+    Refused("throttled", 429) when this portal or this address has had too many refused tokens lately.
+    """
+    try:
+        budgets = throttle.budgets(portal.member_id, address)
+        reservation = throttle.reserve(db.engine, budgets, session=db.session)
+    except throttle.Throttled as throttled:
+        metrics.count_throttled(throttled.scope)  # a counter, not a log line: a flood must not flood the log
+        raise Refused("throttled", 429, retry_after=throttled.retry_after) from None
+    try:
+        yield
+    except Refused as refused:
+        if refused.kind == "reopen":  # only a token the portal refused counts against the budgets
+            reservation.keep()
+        else:
+            reservation.release()
+        raise
+    except Exception:
+        reservation.release()
+        raise
+    reservation.release()
 
 
 @dataclass(frozen=True)
@@ -53,6 +88,7 @@ class Overview:
     recent: list[InboxEvent] = field(default_factory=list)
     failures: list[InboxEvent] = field(default_factory=list)
     inbox_counts: dict[str, int] = field(default_factory=dict)
+    oldest_pending_seconds: float = 0.0  # how long this portal's oldest pending event has waited
     activities: int = 0
     rules: list[EnrichmentRule] = field(default_factory=list)
     workers: WorkerHealth | None = None  # every portal's events wait on the same workers
@@ -96,7 +132,7 @@ def open_page(client: Client) -> Opened:
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
-        raise Refused("unavailable", 502, message=error.user_message) from None
+        raise unavailable(error) from None
     viewer = _viewer(found.results.get("profile"))
     if not viewer.is_admin:
         return Opened(viewer, None, "")
@@ -140,6 +176,7 @@ def overview_with(portal: Portal, health: Health | None, error: str) -> Overview
         recent=_events(portal.member_id),
         failures=_events(portal.member_id, status=InboxStatus.FAILED),
         inbox_counts=_inbox_counts(portal.member_id),
+        oldest_pending_seconds=_oldest_pending(portal.member_id),
         activities=_activity_count(portal.member_id),
         rules=enrichment.portal_rules(portal.member_id),
         workers=worker_health(db.session),
@@ -206,6 +243,12 @@ def _inbox_counts(member_id: str) -> dict[str, int]:
     counts = {status.value: 0 for status in InboxStatus}
     counts.update({InboxStatus(status).value: int(n) for status, n in db.session.execute(query)})
     return counts
+
+
+def _oldest_pending(member_id: str) -> float:
+    """Seconds this portal's oldest pending event has waited (0 when none): is it waiting on the worker?"""
+    backlogs = metrics.portal_backlogs(db.session, utcnow(), member_id=member_id)
+    return backlogs[0].lag_seconds if backlogs else 0.0
 
 
 def _activity_count(member_id: str) -> int:

@@ -22,6 +22,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_placements": "Placements missing",
         "missing_types": "Activity types missing",
         "missing_badges": "Badges missing",
+        "backstop": "Changes missed while the app is down",
+        "backstop_offline": "caught up from the portal's offline event queue (deletions included)",
+        "backstop_reconcile": "caught up by a periodic re-read of changed activities "
+        "(this plan has no offline event queue, so deletions are not caught up)",
+        "backstop_unknown": "not checked yet; the worker checks the portal's plan on its next round",
         "repair": "Repair",
         "repair_hint": "Registers everything again; what is already there is left as it is.",
         "repaired": "Repair finished",
@@ -35,6 +40,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "counts": "Counts",
         "activities": "Activities mirrored",
         "inbox": "Events by status",
+        "oldest_pending": "Oldest pending event waiting",
+        "seconds": "{n} s",
         "recent": "Recent events",
         "failures": "Recent failures",
         "no_events": "No events yet.",
@@ -89,6 +96,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_placements": "Нет мест встраивания",
         "missing_types": "Нет типов дел",
         "missing_badges": "Нет бейджей",
+        "backstop": "Изменения, пропущенные, пока приложение недоступно",
+        "backstop_offline": "догоняются из очереди офлайн-событий портала (включая удаления)",
+        "backstop_reconcile": "догоняются периодическим перечитыванием изменённых дел "
+        "(в этом тарифе нет очереди офлайн-событий, поэтому удаления не догоняются)",
+        "backstop_unknown": "ещё не проверено; обработчик проверит тариф портала при следующем проходе",
         "repair": "Исправить",
         "repair_hint": "Регистрирует всё заново; то, что уже есть, остаётся как есть.",
         "repaired": "Исправление завершено",
@@ -103,6 +115,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "counts": "Счётчики",
         "activities": "Дел в зеркале",
         "inbox": "События по статусам",
+        "oldest_pending": "Самое старое ожидающее событие ждёт",
+        "seconds": "{n} с",
         "recent": "Последние события",
         "failures": "Последние ошибки",
         "no_events": "Событий пока нет.",
@@ -172,6 +186,16 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "It may have been deleted, or your Bitrix24 permissions do not let you see it. "
             "Close this window and check the timeline.",
         ),
+        "busy": (
+            "Bitrix24 is busy",
+            "Many requests are going to your portal right now, so nothing was done. Try again in "
+            "{seconds} s: go back, or close this window and open Timeline Bridge again.",
+        ),
+        "throttled": (
+            "Too many sign-ins Bitrix24 did not accept",
+            "Timeline Bridge was opened many times with sign-in data your portal refused, so it does not "
+            "ask the portal for a moment. Close this window and open Timeline Bridge again in {seconds} s.",
+        ),
     },
     "ru": {
         "not_installed": (
@@ -203,6 +227,17 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "Это дело нельзя показать",
             "Возможно, его удалили, или ваши права в Битрикс24 не позволяют его видеть. "
             "Закройте окно и проверьте таймлайн.",
+        ),
+        "busy": (
+            "Битрикс24 занят",
+            "Сейчас к вашему порталу идёт много запросов, поэтому ничего не сделано. Повторите через "
+            "{seconds} с: вернитесь назад или закройте окно и снова откройте Timeline Bridge.",
+        ),
+        "throttled": (
+            "Слишком много входов, которые Битрикс24 не принял",
+            "Timeline Bridge много раз открывали с данными входа, которые ваш портал отклонил, поэтому "
+            "приложение ненадолго не обращается к порталу. Закройте окно и откройте его снова через "
+            "{seconds} с.",
         ),
     },
 }

@@ -38,7 +38,8 @@ def index() -> ResponseReturnValue:
         g.frame_origin = service.portal_origin(portal)
         if activity_id is not None:  # any user: the activity page verifies them in its own one batch
             return open_from_frame(frame, portal, activity_id)
-        opened = service.open_page(user_client(portal, frame.auth_id))
+        with service.verifying(portal, request.remote_addr or ""):
+            opened = service.open_page(user_client(portal, frame.auth_id))
     except service.Refused as refused:
         return refused_page(refused, frame.lang)
     if not opened.viewer.is_admin:
@@ -117,7 +118,7 @@ def repair_page(portal: Portal, lang: str, page_token: str, *, framed: bool) -> 
         report = service.repair(portal)
     except Bitrix24Error as error:
         log.warning("repair of %s failed: %s", portal.member_id, error)
-        return refused_page(service.Refused("unavailable", 502, message=error.user_message), lang)
+        return refused_page(service.unavailable(error), lang)
     health, health_error = service.live_health(client_for(portal, interactive=True))
     overview = service.Overview(portal=portal, health=health, health_error=health_error)
     context = {"report": report, "overview": overview, "page_token": page_token, "framed": framed}

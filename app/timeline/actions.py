@@ -16,6 +16,7 @@ from app.bitrix24.errors import (
     Bitrix24Error,
     InvalidParameter,
     NotFound,
+    PortalBusy,
     ServerError,
     TransportError,
 )
@@ -68,6 +69,8 @@ def act(
         notice = action(who, lang)
     except AuthError:
         return refused_page(main_service.Refused("reopen", 401), lang)
+    except PortalBusy as busy:  # nothing was sent; showing the page again would wait for the same bucket
+        return refused_page(main_service.unavailable(busy), lang)
     except (Problem, LayoutError, InvalidParameter, Bitrix24Error) as error:
         problem, status = refusal(error, lang)
         if isinstance(error, Bitrix24Error) and not isinstance(error, InvalidParameter):

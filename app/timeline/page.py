@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, g, render_template
+from flask import current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app import page_tokens
@@ -29,7 +29,8 @@ def open_from_frame(frame: Frame, portal: Portal, activity_id: int) -> ResponseR
     """Verify the frame's AUTH_ID with the stored portal in one batch that also reads the page's data."""
     g.frame_origin = main_service.portal_origin(portal)
     try:
-        page = load(user_client(portal, frame.auth_id), activity_id)
+        with main_service.verifying(portal, request.remote_addr or ""):
+            page = load(user_client(portal, frame.auth_id), activity_id)
     except main_service.Refused as refused:
         return refused_page(refused, frame.lang)
     token = page_tokens.issue(

@@ -22,7 +22,7 @@ from app.bitrix24.prepared import Request
 from app.inputs import MAX_ID, JsonRefused, as_id, load_json
 from app.layout import LayoutError, Problem, parse_layout
 from app.layout.problems import Code
-from app.main.service import Refused
+from app.main.service import Refused, unavailable
 
 TODO_PROVIDER = "CRM_TODO"
 CONFIGURABLE_PROVIDER = "CONFIGURABLE_REST_APP"
@@ -82,7 +82,7 @@ def load(client: Client, activity_id: int) -> ActivityPage:
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
-        raise Refused("unavailable", 502, message=error.user_message) from None
+        raise unavailable(error) from None
     if isinstance(found.errors.get("user"), AuthError):
         raise Refused("reopen", 401)
     viewer = _viewer(found.results.get("user"))

@@ -10,10 +10,13 @@ from sandbox.crm.common import (
     CONFIGURABLE,
     REST_APP,
     can_edit,
+    can_read,
     emit,
     legacy_error,
     now,
+    owner,
     require_creating_app,
+    require_crm_access,
     store,
     touch,
     user_exists,
@@ -34,6 +37,7 @@ APP_PROVIDERS = (REST_APP, CONFIGURABLE)
 @method("crm.activity.add", scope="crm")
 def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
     """Create a system or REST_APP activity; return its id (docs crm.activity.add)."""
+    require_crm_access(ctx)
     raw = li.fields_param(params)
     app = app_of_provider(ctx, raw)
     if not can_edit(ctx):
@@ -44,8 +48,14 @@ def activity_add(ctx: CallContext, params: dict[str, Any]) -> int:
         values["PROVIDER_TYPE_ID"] = values.get("PROVIDER_TYPE_ID") or "LINK"
     else:
         check_type(values)
+    default_responsible(ctx, values)
     check_subject_and_responsible(ctx, values, creating=True)
-    comms = li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"]) if app is None else []
+    owner_pair = (values.get("OWNER_TYPE_ID"), values.get("OWNER_ID"))
+    comms = (
+        li.read_communications(raw.get("COMMUNICATIONS"), values["TYPE_ID"], owner_pair)
+        if app is None
+        else []
+    )
     li.check_email_recipients(values["TYPE_ID"], values.get("DIRECTION"), comms)
     bindings, files = li.build_bindings(ctx, values, comms), read_files(ctx, raw)
     activity = create(ctx, values, bindings, comms)  # everything is checked: nothing is half-written
@@ -89,6 +99,19 @@ def check_type(values: dict[str, Any]) -> None:
     values["PROVIDER_TYPE_ID"] = values.get("PROVIDER_TYPE_ID") or provider_type
 
 
+def default_responsible(ctx: CallContext, values: dict[str, Any]) -> None:
+    """A missing RESPONSIBLE_ID is the owner's ASSIGNED_BY_ID, else the current user.
+
+    CCrmActivityRestProxy::innerAdd (crm/classes/general/restservice.php) fills it in before
+    CCrmActivity::CheckFields, so only a given but unknown user is "not defined or invalid".
+    """
+    if values.get("RESPONSIBLE_ID") is not None:
+        return
+    item = owner(ctx, values.get("OWNER_TYPE_ID"), values.get("OWNER_ID"))
+    assigned = to_int(item.fields.get("ASSIGNED_BY_ID")) if item is not None else None
+    values["RESPONSIBLE_ID"] = assigned if user_exists(ctx, assigned) else ctx.user.id
+
+
 def check_subject_and_responsible(ctx: CallContext, values: dict[str, Any], *, creating: bool) -> None:
     """SUBJECT and RESPONSIBLE_ID are required (docs crm.activity.add "Possible Error Codes")."""
     if (creating or "SUBJECT" in values) and not str(values.get("SUBJECT") or "").strip():
@@ -129,7 +152,7 @@ def update_deadline(activity: Activity) -> None:
 @method("crm.activity.update", scope="crm")
 def activity_update(ctx: CallContext, params: dict[str, Any]) -> bool:
     """Change an activity's fields (docs crm.activity.update)."""
-    activity = find(ctx, params)
+    activity = readable(ctx, find(ctx, params))
     raw = li.fields_param(params)
     if activity.provider == CONFIGURABLE:
         raise legacy_error("Use crm.activity.configurable.update for this activity provider")
@@ -145,17 +168,31 @@ def activity_update(ctx: CallContext, params: dict[str, Any]) -> bool:
         n for n in li.WRITABLE if n not in IMMUTABLE and n != "PROVIDER_ID"
     )  # immutable: docs fields
     values = li.coerce_fields(ctx, raw, names)
+    check_immutable(ctx, raw)
     check_subject_and_responsible(ctx, values, creating=False)
     apply_update(ctx, activity, values, raw)
     emit(ctx, "UPDATE", activity.id)
     return True
 
 
+def check_immutable(ctx: CallContext, raw: dict[str, Any]) -> None:
+    """TYPE_ID and the owner cannot change, yet a given one is checked (docs crm.activity.update errors).
+
+    The page lists "The field TYPE_ID is not defined or invalid" and "Could not build binding…" for update.
+    """
+    if "TYPE_ID" in raw and to_int(raw["TYPE_ID"]) not in (1, 2, 3, 4, 5, 6):
+        raise legacy_error("The field TYPE_ID is not defined or invalid")
+    both = "OWNER_TYPE_ID" in raw and "OWNER_ID" in raw
+    if both and owner(ctx, to_int(raw["OWNER_TYPE_ID"]), to_int(raw["OWNER_ID"])) is None:
+        raise li.binding_error()
+
+
 def apply_update(ctx: CallContext, activity: Activity, values: dict[str, Any], raw: dict[str, Any]) -> None:
     """Check the new communications and files first, then change the activity."""
     comms = None
     if "COMMUNICATIONS" in raw and activity.provider != REST_APP:
-        comms = li.read_communications(raw["COMMUNICATIONS"], activity.field("TYPE_ID"))
+        owner_pair = (activity.field("OWNER_TYPE_ID"), activity.field("OWNER_ID"))
+        comms = li.read_communications(raw["COMMUNICATIONS"], activity.field("TYPE_ID"), owner_pair)
         li.check_email_recipients(activity.field("TYPE_ID"), values.get("DIRECTION"), comms)
     files = read_files(ctx, raw)
     if comms is not None:
@@ -171,8 +208,16 @@ def apply_update(ctx: CallContext, activity: Activity, values: dict[str, Any], r
     touch(ctx, activity)
 
 
+def readable(ctx: CallContext, activity: Activity) -> Activity:
+    """Refuse an activity the user may not read: CCrmActivityRestProxy::innerGet's "Access denied."."""
+    if not can_read(ctx, activity):
+        raise legacy_error(ACCESS_DENIED)
+    return activity
+
+
 def find(ctx: CallContext, params: dict[str, Any]) -> Activity:
     """Return the activity named by `id` or fail as the legacy methods do."""
+    require_crm_access(ctx)
     activity_id = to_int(ci_get(params, "id"))
     if activity_id is None or activity_id <= 0:
         raise legacy_error("ID is not defined or invalid.")
@@ -185,13 +230,13 @@ def find(ctx: CallContext, params: dict[str, Any]) -> Activity:
 @method("crm.activity.get", scope="crm")
 def activity_get(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Return one activity with the fields of docs crm.activity.get's example."""
-    return render(ctx, find(ctx, params), DEFAULT_SELECT)
+    return render(ctx, readable(ctx, find(ctx, params)), DEFAULT_SELECT)
 
 
 @method("crm.activity.delete", scope="crm")
 def activity_delete(ctx: CallContext, params: dict[str, Any]) -> bool:
     """Delete an activity and its content blocks (docs crm.activity.delete)."""
-    activity = find(ctx, params)
+    activity = readable(ctx, find(ctx, params))
     if activity.provider in APP_PROVIDERS:
         require_creating_app(ctx, activity)  # docs "How to create an activity from an application": warning
     if not can_edit(ctx):
@@ -204,10 +249,12 @@ def activity_delete(ctx: CallContext, params: dict[str, Any]) -> bool:
 @method("crm.activity.fields", scope="crm")
 def activity_fields(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Describe the activity fields (docs crm.activity.fields)."""
+    require_crm_access(ctx)
     return describe(ACTIVITY_FIELDS)
 
 
 @method("crm.activity.communication.fields", scope="crm")
 def communication_fields(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Describe the communication fields (docs crm.activity.communication.fields)."""
+    require_crm_access(ctx)
     return describe(COMMUNICATION_FIELDS)

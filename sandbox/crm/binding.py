@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core import CallContext, method
-from sandbox.crm.common import can_edit, d7_error, emit, owner, require_int_params, store, touch
+from sandbox.crm.common import can_edit, can_read, d7_error, emit, owner, require_int_params, store, touch
 from sandbox.crm.store import MAX_BINDINGS, Activity
 
 # Messages as the pages print them: docs binding.add/delete "Entity not found", list/move "Element not found".
@@ -61,6 +61,8 @@ def binding_list(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, int
     """List an activity's bindings as integers (docs crm.activity.binding.list example)."""
     (activity_id,) = require_int_params(params, "activityId")
     activity = find_activity(ctx, activity_id, ELEMENT_NOT_FOUND)
+    if not can_read(ctx, activity):  # Crm\Controller\Activity\Binding::listAction checks the read right
+        raise d7_error("ACCESS_DENIED", "Access denied.")
     return [{"entityTypeId": type_id, "entityId": entity_id} for type_id, entity_id in activity.bindings]
 
 

@@ -79,6 +79,31 @@ def can_edit(ctx: CallContext) -> bool:
     return bool(ctx.user.can_edit_crm)
 
 
+def require_crm_access(ctx: CallContext) -> None:
+    """A user with no CRM access gets "Access denied." from every legacy crm.* method.
+
+    crm/classes/general/restservice.php CCrmRestService::onRestServiceMethod:
+    if(!CCrmPerms::IsAccessEnabled()) throw new RestException('Access denied.')
+    (the error example of docs crm.activity.get and crm.activity.fields).
+    """
+    if ctx.user.crm_read == "none" and not ctx.user.is_admin:
+        raise legacy_error("Access denied.")
+
+
+def can_read_owner(ctx: CallContext, type_id: int, owner_id: int) -> bool:
+    """CRM read right on one item: all, only items assigned to the user ("own"), or none; admins read all."""
+    level = "all" if ctx.user.is_admin else ctx.user.crm_read
+    if level == "own":
+        item = owner(ctx, type_id, owner_id)
+        return item is not None and str(item.fields.get("ASSIGNED_BY_ID")) == str(ctx.user.id)
+    return level == "all"
+
+
+def can_read(ctx: CallContext, activity: Activity) -> bool:
+    """CCrmActivity::CheckReadPermission: an activity is readable when one of its bound items is."""
+    return any(can_read_owner(ctx, type_id, owner_id) for type_id, owner_id in activity.bindings)
+
+
 def owner(ctx: CallContext, type_id: int | None, owner_id: int | None) -> Owner | None:
     if type_id is None or owner_id is None:
         return None

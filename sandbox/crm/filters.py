@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,18 +28,25 @@ class Condition:
 
 
 def split_key(key: str) -> tuple[str, str] | None:
-    """Split "!>=FIELD"-style keys into (operator, field); None for keys that name no field."""
+    """Split "!>=FIELD"-style keys into (operator, field) as written; None for keys that name no field."""
     op = next((p for p in PREFIXES if key.startswith(p)), "=")
     name = key[len(op) :] if key.startswith(op) else key
-    return (op, name.upper()) if KEY.match(name) else None
+    return (op, name) if KEY.match(name) else None
 
 
-def compile_conditions(flt: dict[str, Any], coerce: Callable[[str, Any], Any]) -> list[Condition]:
-    """Turn a filter object into conditions; `coerce(field, value)` types each value like its field."""
+def compile_conditions(
+    flt: dict[str, Any], coerce: Callable[[str, Any], Any], known: Collection[str]
+) -> list[Condition]:
+    """Turn a filter object into conditions; `coerce(field, value)` types each value like its field.
+
+    crm/classes/general/restservice.php CCrmRestProxyBase::internalizeFilterFields looks each field up
+    exactly in the entity's fields info and unsets the key when it is missing: an unknown or wrongly-cased
+    key is dropped and the rest still filters (a filter of only unknown keys returns everything).
+    """
     conditions = []
     for key, raw in flt.items():
         parsed = split_key(str(key))
-        if parsed is None:
+        if parsed is None or parsed[1] not in known:
             continue
         op, name = parsed
         values = as_list(raw) if not isinstance(raw, str) else None

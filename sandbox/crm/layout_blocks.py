@@ -9,6 +9,7 @@ from sandbox.crm.common import (
     CONFIGURABLE,
     REST_APP,
     can_edit,
+    can_read,
     d7_error,
     missing_param,
     owner,
@@ -67,15 +68,27 @@ def target(ctx: CallContext, params: dict[str, Any], action: str, *, edit: bool)
     activity = store(ctx).activity(activity_id)
     if activity is None or (type_id, entity_id) not in activity.bindings:
         raise d7_error("NOT_FOUND", "The activity was not found")
-    if edit and not can_edit(ctx):
-        raise d7_error("ACCESS_DENIED", "Access denied")  # notes §6.1: update permission for set/delete
+    if not can_read(ctx, activity) or (edit and not can_edit(ctx)):
+        raise d7_error("ACCESS_DENIED", "Access denied")  # notes §6.1: read for get, update for set/delete
+    if ctx.sandbox.setting("layout_blocks_admin_only") and not ctx.user.is_admin:
+        raise d7_error("ACCESS_DENIED", "Access denied")  # disputed: the docs pages say "administrator"
     return ctx.app.client_id, activity
 
 
+# Providers whose new-timeline item is a "Configurable" one (crm/lib/Service/Timeline/Item/Activity/*).
+CONFIGURABLE_ITEMS = frozenset({"CRM_TODO", "VOXIMPLANT_CALL", "CRM_EMAIL", "CRM_MEETING"})
+
+
 def check_suitable(ctx: CallContext, activity: Activity) -> None:
-    """Configurable activities never take blocks; REST_APP ones are disputed (notes §3.5, §9.10)."""
+    """Only activities shown as configurable timeline items take blocks (notes §6.1, §3.5, §9.10).
+
+    blocks.php validateActivity / isAssociateTimelineItemConfigurable: configurable (CONFIGURABLE_REST_APP)
+    activities and legacy types (e.g. TYPE_ID 5 with no provider, drawn by Item/Compatible) are refused;
+    REST_APP ones are disputed (switch rest_app_blocks_allowed).
+    """
     rest_app_ok = bool(ctx.sandbox.settings.get("rest_app_blocks_allowed", False))
-    if activity.provider == CONFIGURABLE or (activity.provider == REST_APP and not rest_app_ok):
+    legacy = activity.provider not in (*CONFIGURABLE_ITEMS, REST_APP, CONFIGURABLE)
+    if legacy or activity.provider == CONFIGURABLE or (activity.provider == REST_APP and not rest_app_ok):
         raise d7_error(
             "UNSUITABLE_ACTIVITY_TYPE_ERROR", "This activity type is not supported for adding layout blocks"
         )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sandbox.core import RestError
-from sandbox.crm.params import to_bool, to_int
+from sandbox.crm.params import to_int
 
 Spec = Callable[[Any, str, str, frozenset[str]], Any]  # (value, field, parent, langs) -> normalised value
 Check = Callable[[dict[str, Any], str, frozenset[str]], None]  # (object, its path, langs); raises LayoutError
@@ -94,11 +94,14 @@ def php_string(value: Any) -> Any:
 
 
 def php_bool(value: Any) -> bool:
-    """BoolCaster: the wire forms Y/N, 1/0, true/false, else PHP's (bool) cast."""
-    flag = to_bool(value)
-    if flag is not None:
-        return flag
-    return value not in ("", "0", 0, 0.0, [], {}) and value is not None
+    """BoolCaster: a string is true only as TRUE or Y in any case ("1", "yes", "on" are false), else (bool).
+
+    crm/lib/Dto/Caster/BoolCaster.php castSingleValue: in_array(mb_strtoupper($value), ['TRUE', 'Y'], true)
+    for strings, (bool)$value otherwise. A PHP form encoding of true is "1": false on the portal.
+    """
+    if isinstance(value, str):
+        return value.upper() in ("TRUE", "Y")
+    return value not in (0, 0.0, [], {}) and value is not None and value is not False
 
 
 # --- badge fields (sandbox/crm/badges.py: crm.activity.badge.add) ------------------------------------------

@@ -20,11 +20,16 @@ COMMUNICATION_TYPES = {2: "PHONE", 4: "EMAIL"}
 
 
 def fields_param(params: dict[str, Any]) -> dict[str, Any]:
-    """Return the `fields` object with upper-cased keys (legacy methods are case-insensitive, notes §5.1)."""
+    """Return the `fields` object with its keys as written.
+
+    The parameter name is found in any case (notes §5.1), but the field names inside are not:
+    CCrmRestProxyBase::internalizeFields (crm/classes/general/restservice.php) looks each name up exactly in
+    the fields info and drops misses, so {"subject": …} is no SUBJECT at all.
+    """
     raw = ci_get(params, "fields")
     if not isinstance(raw, dict):
         raise legacy_error("The parameter 'fields' must be array.")
-    return {str(k).upper(): v for k, v in raw.items()}
+    return {str(k): v for k, v in raw.items()}
 
 
 def coerce_fields(ctx: CallContext, raw: dict[str, Any], names: tuple[str, ...] = WRITABLE) -> dict[str, Any]:
@@ -69,27 +74,41 @@ def parse_date_or_none(ctx: CallContext, value: Any) -> Any:
         return None
 
 
-def read_communications(raw: Any, type_id: int | None) -> list[dict[str, Any]]:
-    """Validate COMMUNICATIONS (docs crm.activity.add "Possible Error Codes")."""
-    items = as_list(raw)
-    if not items:
+def read_communications(
+    raw: Any, type_id: int | None, owner: tuple[int | None, int | None] = (None, None)
+) -> list[dict[str, Any]]:
+    """Read COMMUNICATIONS as CCrmActivityRestProxy::innerAdd/innerUpdate prepare them.
+
+    crm/classes/general/restservice.php: a communication with no VALUE, or whose TYPE does not fit the
+    activity's type (a call takes PHONE, an e-mail EMAIL), is skipped; with none left the field is
+    "not defined or invalid" (docs crm.activity.add "Possible Error Codes"). A communication without
+    ENTITY_TYPE_ID/ENTITY_ID is taken to be the owner's.
+    """
+    items = as_list(raw) or []
+    result = [comm for item in items if (comm := read_communication(item, type_id, owner)) is not None]
+    if not result:
         raise legacy_error("The field COMMUNICATIONS is not defined or invalid")
-    result = [read_communication(item, type_id) for item in items]
     if type_id == 2 and len(result) > 1:
         raise legacy_error("The only one communication is allowed for activity of specified type")
     return result
 
 
-def read_communication(item: Any, type_id: int | None) -> dict[str, Any]:
+def read_communication(
+    item: Any, type_id: int | None, owner: tuple[int | None, int | None]
+) -> dict[str, Any] | None:
+    """Return one communication with exact keys (as every field), or None when the platform skips it."""
     if not isinstance(item, dict):
-        raise legacy_error("The field COMMUNICATIONS is not defined or invalid")
-    item = {str(k).upper(): v for k, v in item.items()}
-    entity_id, entity_type_id = to_int(item.get("ENTITY_ID")), to_int(item.get("ENTITY_TYPE_ID"))
-    value = item.get("VALUE")
-    if entity_id is None or entity_type_id is None or not isinstance(value, str | int):
-        raise legacy_error("The field COMMUNICATIONS is not defined or invalid")
-    kind = item.get("TYPE") or COMMUNICATION_TYPES.get(type_id or 0, "")
-    return {"TYPE": str(kind), "VALUE": str(value), "ENTITY_ID": entity_id, "ENTITY_TYPE_ID": entity_type_id}
+        return None
+    value, wanted = item.get("VALUE"), COMMUNICATION_TYPES.get(type_id or 0)
+    kind = str(item.get("TYPE") or wanted or "")
+    if not isinstance(value, str | int) or str(value) == "" or (wanted and kind != wanted):
+        return None
+    entity_type_id, entity_id = to_int(item.get("ENTITY_TYPE_ID")), to_int(item.get("ENTITY_ID"))
+    if entity_type_id is None or entity_id is None:
+        entity_type_id, entity_id = owner  # filled in from the activity's owner
+    if entity_type_id is None or entity_id is None:
+        return None
+    return {"TYPE": kind, "VALUE": str(value), "ENTITY_ID": entity_id, "ENTITY_TYPE_ID": entity_type_id}
 
 
 def check_email_recipients(type_id: int | None, direction: Any, comms: list[dict[str, Any]]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core import CallContext, ListResult, method
-from sandbox.crm.common import legacy_error, parse_dt, store
-from sandbox.crm.fields_meta import kind_of
+from sandbox.crm.common import can_read, legacy_error, parse_dt, require_crm_access, store
+from sandbox.crm.fields_meta import FIELD_TYPES, kind_of
 from sandbox.crm.filters import compile_conditions, sort_rows
 from sandbox.crm.params import as_list, ci_get, to_bool, to_float, to_int
 from sandbox.crm.render import render
@@ -22,12 +22,16 @@ Row = tuple[Activity, tuple[int, int] | None]
 @method("crm.activity.list", scope="crm")
 def activity_list(ctx: CallContext, params: dict[str, Any]) -> ListResult:
     """Return one page of activities (docs crm.activity.list; pagination notes §5.4)."""
+    require_crm_access(ctx)
     flt = mapping(ci_get(params, "filter"), "filter")
     select = parse_select(ci_get(params, "select"))
     order = parse_order(mapping(ci_get(params, "order"), "order"))
-    rows = binding_rows(store(ctx).activities.values(), flt.pop("BINDINGS", None))
+    visible = [a for a in store(ctx).activities.values() if can_read(ctx, a)]  # CCrmActivity::GetList checks
+    rows = binding_rows(
+        visible, flt.pop("BINDINGS", None)
+    )  # read rights per row: unreadable ones are left out
     rows = owner_filtered(rows, {k: flt.pop(k) for k in OWNER_KEYS if k in flt})
-    conditions = compile_conditions(flt, lambda name, value: coerce(ctx, name, value))
+    conditions = compile_conditions(flt, lambda name, value: coerce(ctx, name, value), FIELD_TYPES)
     rows = [row for row in rows if all(c.test(row[0].fields.get(c.field)) for c in conditions)]
     rows = sort_rows(
         sorted(rows, key=lambda row: row[0].id), order, lambda row, name: row[0].fields.get(name)
@@ -36,19 +40,21 @@ def activity_list(ctx: CallContext, params: dict[str, Any]) -> ListResult:
 
 
 def mapping(value: Any, name: str) -> dict[str, Any]:
-    """Return a filter/order object; an empty PHP array arrives as [] or ""."""
+    """Return a filter/order object with its keys as written; an empty PHP array arrives as [] or ""."""
     if value in (None, "", []):
         return {}
     if not isinstance(value, dict):
         raise legacy_error(f"The parameter '{name}' must be array.")
-    return {
-        str(k).upper() if str(k).upper() in (*OWNER_KEYS, "BINDINGS") else str(k): v for k, v in value.items()
-    }
+    return {str(k): v for k, v in value.items()}
 
 
 def parse_select(value: Any) -> list[str]:
-    """Expand `*` to the default fields; extra fields only when named (docs crm.activity.list `select`)."""
-    names = [str(v).upper() for v in (as_list(value) or [])]
+    """Expand `*` to the default fields; extra fields only when named (docs crm.activity.list `select`).
+
+    Names are matched exactly: CCrmRestProxyBase::internalizeSelectFields keeps only names found in the
+    fields info (crm/classes/general/restservice.php), so "subject" selects nothing and ID is still given.
+    """
+    names = [str(v) for v in (as_list(value) or [])]
     if not names:
         return list(DEFAULT_SELECT)
     chosen = ["ID"]
@@ -59,10 +65,11 @@ def parse_select(value: Any) -> list[str]:
 
 
 def parse_order(order: dict[str, Any]) -> list[tuple[str, bool]]:
-    """Read `order`; the default is START_TIME ascending (docs crm.activity.list `order`)."""
-    parsed = [
-        (str(k).upper(), str(v).upper() == "DESC") for k, v in order.items() if str(k).upper() in SELECTABLE
-    ]
+    """Read `order`; the default is START_TIME ascending (docs crm.activity.list `order`).
+
+    Field names exactly (CCrmRestProxyBase::internalizeOrderFields drops misses); the direction in any case.
+    """
+    parsed = [(str(k), str(v).upper() == "DESC") for k, v in order.items() if str(k) in SELECTABLE]
     return parsed or [("START_TIME", False)]
 
 
@@ -101,8 +108,7 @@ def binding_rows(activities: Any, bindings: Any) -> list[Row]:
 def binding_pattern(item: Any) -> tuple[int | None, int | None]:
     if not isinstance(item, dict):
         raise legacy_error("The parameter 'filter[BINDINGS]' must be array.")
-    item = {str(k).upper(): v for k, v in item.items()}
-    return to_int(item.get("OWNER_TYPE_ID")), to_int(item.get("OWNER_ID"))
+    return to_int(item.get("OWNER_TYPE_ID")), to_int(item.get("OWNER_ID"))  # exact keys, like every field
 
 
 def fits(binding: tuple[int, int], wanted: tuple[int | None, int | None]) -> bool:

@@ -27,7 +27,7 @@ def seed_activities(portal: Portal) -> None:
     """Put a few activities of each kind on the portal's owners (deals, leads, contacts, companies)."""
     now = datetime.now(portal_tz(getattr(portal, "timezone_offset", "+00:00"))).replace(microsecond=0)
     owners = sorted(portal.owners)
-    users = sorted(portal.users)
+    users = sorted(u.id for u in portal.users.values() if u.crm_read == "all")  # the CRM's regular users
     for index, key in enumerate(owners):
         for offset in (0, 3):
             kind = KINDS[(index + offset) % len(KINDS)]

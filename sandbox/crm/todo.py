@@ -170,16 +170,19 @@ def read_responsible(ctx: CallContext, params: dict[str, Any]) -> int | None:
 
 
 def read_parent(ctx: CallContext, params: dict[str, Any], own_id: int | None) -> int | None:
-    """Read parentActivityId: it must exist and be another activity."""
+    """Read parentActivityId: it must exist; on update it must still be open.
+
+    docs crm.activity.todo.update "Error codes": ERROR_PARENT_ACTIVITY_RESTRICT "Cannot schedule a deal for a
+    closed deal" (the page's translation of "an activity for a closed activity"): the parent is completed.
+    """
     if params.get("parentActivityId") in (None, "", 0, "0"):
         return None
     parent_id = to_int(params["parentActivityId"])
-    if store(ctx).activity(parent_id) is None:
+    parent = store(ctx).activity(parent_id)
+    if parent is None:
         raise d7_error("NOT_FOUND", "Not found.")
-    if parent_id == own_id:
-        raise d7_error(
-            "ERROR_PARENT_ACTIVITY_RESTRICT", "Cannot link the activity to itself"
-        )  # docs todo.update
+    if own_id is not None and parent.completed:
+        raise d7_error("ERROR_PARENT_ACTIVITY_RESTRICT", "Cannot schedule a deal for a closed deal")
     return parent_id
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from sandbox.core import CallContext, RestError, method
 from sandbox.dispatch import scope_granted
 from sandbox.events import KNOWN_EVENTS, bind_handler, fire
+from sandbox.offline import NOTIFY_EVENT
 from sandbox.state import InstalledApp
 
 
@@ -70,7 +71,12 @@ def known_event(ctx: CallContext, app: InstalledApp, name: str) -> str:
 
 @method("event.bind", scope="basic")
 def event_bind(ctx: CallContext, params: dict[str, Any]) -> bool:
-    """Bind a handler; duplicates are ERROR_CORE "Handler already binded" (notes §2.4)."""
+    """Bind a handler; duplicates are ERROR_CORE "Handler already binded" (notes §2.4).
+
+    event.php eventBind: an offline binding has no handler and no user, and keeps the call's own
+    auth_connector as its source key; ONOFFLINEEVENT (disableOffline) cannot be offline and alone takes
+    options[minTimeout] (allowOptions, an int) (offline-events.md, on-offline-event.md).
+    """
     app = require_app_auth(ctx)
     params = lower_keys(params)
     name = known_event(ctx, app, argument(params, "EVENT"))
@@ -80,7 +86,11 @@ def event_bind(ctx: CallContext, params: dict[str, Any]) -> bool:
     handler = argument(params, "HANDLER") if kind == "online" else ""
     if handler:
         check_handler_url(handler)
-    connector = str(params.get("auth_connector") or "")
+    if kind == "offline":
+        user = 0
+        if name == NOTIFY_EVENT:
+            raise RestError("ERROR_ARGUMENT", "Offline event cannot be registered for this event.", 400)
+    connector = ctx.auth_connector
     for b in app.events:
         if (b["event"], b["handler"], b["auth_type"], b["connector"], b["event_type"]) == (
             name,
@@ -91,8 +101,18 @@ def event_bind(ctx: CallContext, params: dict[str, Any]) -> bool:
         ):
             raise RestError("ERROR_CORE", "Unable to set event handler: Handler already binded", 400)
     binding = bind_handler(ctx.portal, app, name, handler, user_id=ctx.user.id, auth_type=user)
-    binding.update(event_type=kind, connector=connector)
+    binding.update(event_type=kind, connector=connector, options=bind_options(name, params.get("options")))
     return True
+
+
+def bind_options(name: str, raw: Any) -> dict[str, int]:
+    """event.php allowOptions: only ONOFFLINEEVENT has one, minTimeout, cast to int; others are dropped."""
+    if name != NOTIFY_EVENT or not isinstance(raw, dict) or "minTimeout" not in raw:
+        return {}
+    try:
+        return {"minTimeout": int(raw["minTimeout"])}
+    except (TypeError, ValueError):
+        return {"minTimeout": 0}  # PHP (int) of a non-number
 
 
 def _matches(
@@ -103,6 +123,8 @@ def _matches(
         return False
     if binding["event_type"] != event_type(params):
         return False
+    if binding["event_type"] == "offline" and binding["connector"] != ctx.auth_connector:
+        return False  # event.php eventUnbind: offline rows are matched by the call's source key
     if not ctx.user.is_admin:
         return binding["user_id"] == ctx.user.id
     return "auth_type" not in params or binding["auth_type"] == auth_type(params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sandbox import register_methods
@@ -47,3 +48,14 @@ def _task_only(ctx: CallContext, params: dict[str, Any]) -> str:
 def _echo(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Test-only method: return the params it received."""
     return params
+
+
+HOLD_ENTERED = threading.Event()
+HOLD_RELEASE = threading.Event()
+
+
+@method("sandboxtest.hold", scope="basic")
+def _hold(ctx: CallContext, params: dict[str, Any]) -> bool:
+    """Test-only method: stay inside the handler until HOLD_RELEASE is set (at most `seconds`)."""
+    HOLD_ENTERED.set()
+    return HOLD_RELEASE.wait(float(params.get("seconds") or 10))

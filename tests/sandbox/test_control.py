@@ -28,7 +28,7 @@ def test_state_endpoint_describes_portals(sandbox: RunningSandbox) -> None:
     assert body["oauth_base_url"] == sandbox.oauth_url
     first = body["portals"][0]
     assert first["domain"] == sandbox.portal.domain
-    assert [u["id"] for u in first["users"]] == [1, 2, 3]
+    assert [u["id"] for u in first["users"]] == [1, 2, 3, 4, 5]
     assert first["apps"][0]["installed"] is True
 
 

@@ -78,7 +78,6 @@ def test_add_accepts_php_form_bodies_with_string_values(sandbox: RunningSandbox)
     ("change", "message"),
     [
         ({"SUBJECT": ""}, "The field SUBJECT is not defined or empty"),
-        ({"RESPONSIBLE_ID": None}, "The field RESPONSIBLE_ID is not defined or invalid"),
         ({"RESPONSIBLE_ID": 999}, "The field RESPONSIBLE_ID is not defined or invalid"),
         ({"TYPE_ID": None}, "The field TYPE_ID is not defined or invalid"),
         ({"TYPE_ID": 9}, "The field TYPE_ID is not defined or invalid"),
@@ -89,7 +88,18 @@ def test_add_accepts_php_form_bodies_with_string_values(sandbox: RunningSandbox)
             "Activity type is not supported in the specified context",
         ),
         ({"COMMUNICATIONS": []}, "The field COMMUNICATIONS is not defined or invalid"),
-        ({"COMMUNICATIONS": [{"VALUE": "x"}]}, "The field COMMUNICATIONS is not defined or invalid"),
+        (
+            {"COMMUNICATIONS": [{"ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}]},
+            "The field COMMUNICATIONS is not defined or invalid",
+        ),
+        (
+            {
+                "COMMUNICATIONS": [
+                    {"VALUE": "a@example.com", "TYPE": "EMAIL", "ENTITY_ID": 1, "ENTITY_TYPE_ID": 3}
+                ]
+            },
+            "The field COMMUNICATIONS is not defined or invalid",
+        ),
         (
             {"COMMUNICATIONS": [CALL_FIELDS["COMMUNICATIONS"][0]] * 2},
             "The only one communication is allowed for activity of specified type",

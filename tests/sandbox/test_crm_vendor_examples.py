@@ -1,4 +1,6 @@
-"""Replay the vendor pages' examples (vendor-examples.json): request → response shape, error → code+status.
+"""Replay the vendor pages' examples: request → response shape, error → code+status.
+
+The examples are tests/sandbox/data/vendor-examples.json, a copy of ../shared/docs/vendor-examples.json.
 
 The pages' ids (999, 8, owners 102/134/100/4, user 5) are placeholders; the test creates matching owners and
 users, and swaps the activity id for one it created. Error examples that no documented condition of the
@@ -19,13 +21,10 @@ from sandbox.core import RestError
 from sandbox.state import Owner, User
 from sandbox.testing import RunningSandbox
 
-EXAMPLES: dict[str, Any] = json.loads(
-    Path("/work/shared/docs/vendor-examples.json").read_text(encoding="utf-8")
-)
+EXAMPLES_FILE = Path(__file__).parent / "data" / "vendor-examples.json"  # a copy of ../shared/docs' file
+EXAMPLES: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
 METHODS = sorted(k for k in EXAMPLES if k.startswith("crm."))
 NOT_REPRODUCIBLE = {
-    "crm.activity.get": "read access is not modelled: every portal user may read CRM items",
-    "crm.activity.fields": "read access is not modelled",
     "crm.activity.list": "INVALID_REQUEST 'Https required' is the platform's transport check",
     "crm.activity.type.add": "the page's NOT_FOUND is generic; its table: ACCESS_DENIED, INVALID_ARG_VALUE",
     "crm.activity.type.list": "the page's NOT_FOUND is generic; its codes table lists ACCESS_DENIED only",
@@ -127,6 +126,10 @@ def error_case(sandbox: RunningSandbox, method: str) -> Any:
     request = prepare(sandbox, method, EXAMPLES[method]["request"])
     if method in ("crm.activity.add", "crm.activity.update", "crm.activity.delete"):
         return sandbox.call(method, request, token=sandbox.token(3))  # a user without CRM rights
+    if method in ("crm.activity.get", "crm.activity.fields"):  # CCrmPerms::IsAccessEnabled() is false
+        with sandbox.state.lock:
+            sandbox.portal.users[7] = User(7, "No", "Access", "no@example.com", crm_read="none")
+        return sandbox.call(method, request, token=sandbox.token(7))
     if method.startswith("crm.activity.layout.blocks."):
         return call_without_app(sandbox, method, request)  # a webhook: no app context
     if method == "crm.activity.todo.add":

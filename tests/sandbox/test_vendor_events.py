@@ -1,4 +1,4 @@
-"""Replay the vendor pages' onCrmActivity* payloads (vendor-examples.json) against what the sandbox sends."""
+"""Replay the vendor pages' onCrmActivity* payloads (tests/sandbox/data/vendor-examples.json) here."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ from sandbox.core import METHODS
 from sandbox.phpform import parse_pairs
 from sandbox.testing import EventReceiver, RunningSandbox
 
-EXAMPLES_FILE = Path("/work/shared/docs/vendor-examples.json")
-pytestmark = pytest.mark.skipif(not EXAMPLES_FILE.exists(), reason="vendor examples not on this machine")
-EXAMPLES: dict[str, Any] = (
-    json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")) if EXAMPLES_FILE.exists() else {}
-)
+EXAMPLES_FILE = Path(__file__).parent / "data" / "vendor-examples.json"  # shipped with the tests
+EXAMPLES: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
 EVENTS = ["onCrmActivityAdd", "onCrmActivityUpdate", "onCrmActivityDelete"]
 # notes §2.2: refresh_token only for sendRefreshToken events, whatever the page example shows
 NOT_FOR_CRM_EVENTS = {"refresh_token"}
