@@ -551,7 +551,8 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if users.get("503_samples"):
         lines += ["503s that reached a user (kind, portal, s into the load, s taken):", ""]
-        lines += [f"- {r['kind']} {r['portal']} at {r['at']} s, {r['seconds']} s" for r in users["503_samples"]]
+        rows = users["503_samples"]
+        lines += [f"- {r['kind']} {r['portal']} at {r['at']} s, {r['seconds']} s" for r in rows]
         lines += [""]
     outside = report["app_5xx"].get("outside_outage_by_route")
     if outside:

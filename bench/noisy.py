@@ -163,8 +163,10 @@ def _ticks(began: float, phase: Phase) -> Iterator[int]:
 
 
 def portal_requests(stack: Stack, domain: str) -> int:
-    """How many requests a portal's bucket took (the sandbox counts them): every method, as the bucket counts
-    every call the worker makes (batches, event.offline.*, single calls); its own 503 refusals took no slot."""
+    """How many requests a portal's bucket took (the sandbox counts them).
+
+    Every method counts, as the bucket counts every call the worker makes (batches, event.offline.*, single
+    calls); the sandbox's own 503 refusals took no slot."""
     rows = sandbox_control(stack, "requests", method="GET")["requests"]
     return sum(r["count"] for r in rows if r["domain"] == domain and r["status"] != 503)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
