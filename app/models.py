@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Enum,
     ForeignKey,
@@ -112,6 +113,7 @@ class Portal(Model):
 
 PENDING_ROWS = "status = 'pending'"
 PENDING_CLICKS = "status = 'pending' AND event = 'ONCRMTIMELINEITEMACTION'"
+FAILED_ROWS = "status = 'failed'"
 
 
 class InboxEvent(Model):
@@ -137,12 +139,23 @@ class InboxEvent(Model):
             postgresql_where=text(PENDING_CLICKS),
             sqlite_where=text(PENDING_CLICKS),
         ),
+        # Parked failures by portal, newest last: /metrics and the main page count and list them without
+        # reading the done rows, which grow with every event ever processed (issue #18).
+        Index(
+            "ix_inbox_failed_by_portal",
+            "member_id",
+            "received_at",
+            postgresql_where=text(FAILED_ROWS),
+            sqlite_where=text(FAILED_ROWS),
+        ),
+        # A portal's recent events, newest first, read from the index's end (not a sort of its history).
+        Index("ix_inbox_member_id_received_at", "member_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     event: Mapped[str] = mapped_column(String(64), nullable=False)
-    member_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    member_id: Mapped[str] = mapped_column(String(64), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     status: Mapped[InboxStatus] = mapped_column(
         _enum(InboxStatus, "inbox_status"), nullable=False, default=InboxStatus.PENDING
@@ -152,6 +165,18 @@ class InboxEvent(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboxTally(Model):
+    """A portal's count of inbox events ever processed (done): the main page's figure without a count(*).
+
+    app.inbox adds to it in the transaction that settles the rows, so it moves with them exactly.
+    """
+
+    __tablename__ = "inbox_tallies"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    done: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class Activity(Model):
