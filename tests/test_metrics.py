@@ -40,7 +40,8 @@ def parse(body: str) -> dict[Sample, float]:
         sample = SAMPLE.match(line)
         assert sample, f"not a sample line: {line!r}"
         name, labels, value = sample.groups()
-        family = next((name[: -len(x)] for x in SUFFIXES if name.endswith(x) and name[: -len(x)] in types), name)
+        stems = [name.removesuffix(x) for x in SUFFIXES if name.endswith(x)]
+        family = next((stem for stem in stems if stem in types), name)
         assert family in types, f"{name} has no TYPE line before it"
         pairs = LABEL.findall(labels or "")
         assert ",".join(f'{k}="{v}"' for k, v in pairs) == (labels or ""), line
@@ -172,7 +173,7 @@ def test_300_made_up_event_names_with_the_portals_own_token_store_nothing_and_ad
 def test_inbox_rows_of_names_the_manifest_does_not_bind_are_counted_as_one_other_series(
     portal, connected_app
 ) -> None:
-    """Rows stored before /events ignored unbound names must not grow the series when the worker takes them."""
+    """Rows stored before /events ignored unbound names must not grow the series when processed."""
     client = connected_app.test_client()
     store_events(
         portal,

@@ -14,6 +14,7 @@ later ones count as OTHER.
 from __future__ import annotations
 
 import threading
+from typing import Generic, TypeVar
 
 from app.metrics.directory import MAX_SERIES, OVERFLOW, prepare
 
@@ -50,16 +51,19 @@ __all__ = [
 LIMITED = {"QUERY_LIMIT_EXCEEDED": "503", "OPERATION_TIME_LIMIT": "429"}
 
 
-class Capped:
+Metric = TypeVar("Metric", Counter, Histogram)
+
+
+class Capped(Generic[Metric]):
     """A labelled metric that takes at most `cap` label sets in this process; later ones count as OTHER."""
 
-    def __init__(self, metric: Counter | Histogram, cap: int = MAX_SERIES) -> None:
-        self.metric = metric
+    def __init__(self, metric: Metric, cap: int = MAX_SERIES) -> None:
+        self.metric: Metric = metric
         self.cap = cap
         self._seen: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
 
-    def labels(self, *values: str) -> Counter | Histogram:
+    def labels(self, *values: str) -> Metric:
         key = tuple(values)
         with self._lock:
             if key not in self._seen:
@@ -70,7 +74,7 @@ class Capped:
         return self.metric.labels(*key)
 
 
-def _events(kind: str, text: str) -> Capped:
+def _events(kind: str, text: str) -> Capped[Counter]:
     return Capped(Counter(f"tb_events_{kind}_total", text, ["event"]))
 
 
@@ -85,14 +89,18 @@ EVENTS = {
     "retried": _events("retried", "Failed attempts on inbox events, scheduled again with backoff."),
 }
 PORTAL_CALLS = Capped(
-    Counter("tb_portal_calls_total", "HTTP attempts to portals, by method and outcome.", ["method", "outcome"])
+    Counter(
+        "tb_portal_calls_total", "HTTP attempts to portals, by method and outcome.", ["method", "outcome"]
+    )
 )
 LIMITED_CALLS = Counter(
     "tb_portal_limited_total", "Portal answers 503 QUERY_LIMIT_EXCEEDED and 429 time limit.", ["status"]
 )
 REFRESHES = Counter("tb_token_refreshes_total", "OAuth token refreshes made.")
 THROTTLED = Counter(
-    "tb_frames_throttled_total", "Page opens refused unsent: too many refused frame tokens, by scope.", ["scope"]
+    "tb_frames_throttled_total",
+    "Page opens refused unsent: too many refused frame tokens, by scope.",
+    ["scope"],
 )
 EVENTS_SECONDS = Histogram(
     "tb_events_request_seconds",
@@ -115,7 +123,7 @@ APPLY_SECONDS = Histogram(
 
 
 def count_event(kind: str, event: str, amount: int = 1) -> None:
-    """Count events: received, rejected, duplicate, unstored, ignored (/events) or processed, failed, retried."""
+    """Count events: received, rejected, duplicate, unstored, ignored; or processed, failed, retried."""
     EVENTS[kind].labels(event.upper()[:64]).inc(amount)
 
 

@@ -2,8 +2,8 @@
 
 prometheus_client picks its value class when it is first imported: with PROMETHEUS_MULTIPROC_DIR set,
 each process writes its counters to `<type>_<pid>.db` files there (mmap), and a scrape sums the files.
-So `prepare` runs before anything imports prometheus_client (app.metrics calls it first thing; gunicorn.conf.py
-calls it too), and this module imports prometheus_client only inside functions.
+So `prepare` runs before anything imports prometheus_client (app.metrics calls it first thing,
+gunicorn.conf.py too), and this module imports prometheus_client only inside functions.
 
 Files of processes that are gone are folded into one `<type>_archive.db` per type (`compact`), so the
 directory, and the work of a scrape, grow with the live processes, not with every process that ever ran.
@@ -70,11 +70,12 @@ def file_pid(path: Path) -> int | None:
 
 
 def compact(path: Path, *, alive: Callable[[int], bool] = pid_alive) -> int:
-    """Fold the counter and histogram files of processes no longer running into the archive; return how many."""
+    """Fold the counter and histogram files of processes no longer running into the archive; count them."""
     folded = 0
     with locked(path, exclusive=True):
         for kind in KEPT:
-            dead = [f for f in path.glob(f"{kind}_*.db") if (pid := file_pid(f)) is not None and not alive(pid)]
+            files = path.glob(f"{kind}_*.db")
+            dead = [f for f in files if (pid := file_pid(f)) is not None and not alive(pid)]
             if dead:
                 _fold(path, kind, dead)
                 folded += len(dead)

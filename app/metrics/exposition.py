@@ -1,4 +1,4 @@
-"""One scrape: every process's counters and histograms summed from the shared directory, and the inbox gauges."""
+"""One scrape: every process's counters and histograms summed from the shared directory; the inbox gauges."""
 
 from __future__ import annotations
 
