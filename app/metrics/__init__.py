@@ -13,12 +13,14 @@ later ones count as OTHER.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Generic, TypeVar
 
-from app.metrics.directory import MAX_SERIES, OVERFLOW, prepare
+from app.metrics.directory import MAX_SERIES, OVERFLOW, fold_own, prepare
 
 DIRECTORY = prepare()  # before prometheus_client is imported: it chooses multiprocess mode at import
+atexit.register(fold_own, DIRECTORY)  # in gunicorn's forked workers too: the handler asks for its own pid
 
 from prometheus_client import Counter, Histogram  # noqa: E402
 from prometheus_client import values as _values  # noqa: E402

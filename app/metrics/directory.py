@@ -5,8 +5,10 @@ each process writes its counters to `<type>_<pid>.db` files there (mmap), and a 
 So `prepare` runs before anything imports prometheus_client (app.metrics calls it first thing,
 gunicorn.conf.py too), and this module imports prometheus_client only inside functions.
 
-Files of processes that are gone are folded into one `<type>_archive.db` per type (`compact`), so the
-directory, and the work of a scrape, grow with the live processes, not with every process that ever ran.
+Files of processes that are gone are folded into one `<type>_archive.db` per type: by the process itself
+as it exits, by gunicorn's master when a worker is gone, and by every process that starts (for one that
+was killed). So the directory, and the work of a scrape, grow with the live processes, not with every
+process that ever ran.
 A scrape reads under a shared lock and a compaction writes under an exclusive one: no scrape sees a dead
 process's counts twice (in its file and in the archive) or not at all.
 """
@@ -35,6 +37,12 @@ def prepare(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     compact(path)
     return path
+
+
+def fold_own(path: Path) -> None:
+    """At this process's exit: fold its own files into the archive (a killed one is folded by the next)."""
+    me = os.getpid()
+    compact(path, alive=lambda pid: pid != me and pid_alive(pid))
 
 
 def directory() -> Path:
