@@ -124,11 +124,16 @@ class InboxEvent(Model):
         # The fair claim (app.claims): a loose scan over the portals with pending rows, then each one's due
         # rows in order; pending clicks are found before any backlog. Partial, so they hold pending rows
         # only (small, and no done row to step over); queries name the constants literally (SQLite).
+        # received_at and status make it cover the backlog figures (app.metrics.inbox): count and oldest
+        # per portal from the index alone; SQLite counts a partial index as covering only when it holds
+        # the columns of its own WHERE, and prefers a covering one to any index over the history.
         Index(
             "ix_inbox_pending_by_portal",
             "member_id",
             "next_attempt_at",
             "id",
+            "received_at",
+            "status",
             postgresql_where=text(PENDING_ROWS),
             sqlite_where=text(PENDING_ROWS),
         ),
@@ -139,17 +144,19 @@ class InboxEvent(Model):
             postgresql_where=text(PENDING_CLICKS),
             sqlite_where=text(PENDING_CLICKS),
         ),
-        # Parked failures by portal, newest last: /metrics and the main page count and list them without
+        # Parked failures by portal, by age: /metrics and the main page count and list them without
         # reading the done rows, which grow with every event ever processed (issue #18).
         Index(
             "ix_inbox_failed_by_portal",
             "member_id",
             "received_at",
+            "status",  # covering (see above)
             postgresql_where=text(FAILED_ROWS),
             sqlite_where=text(FAILED_ROWS),
         ),
-        # A portal's recent events, newest first, read from the index's end (not a sort of its history).
-        Index("ix_inbox_member_id_received_at", "member_id", "received_at"),
+        # A portal's recent events, newest (highest id) first, from the index's end, not a sort of its
+        # history. Not (member_id, received_at): SQLite would take that for pending or failed counts too.
+        Index("ix_inbox_member_id_id", "member_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
 
 from app.bitrix24.retry import RetryPolicy
 from app.connections import client_for
@@ -17,6 +21,7 @@ from app.portals import read_tokens, set_application_token
 from app.worker import Worker
 from sandbox.limits import add_fault
 from tests.conftest import store_events
+from tests.test_main import open_main_page
 from tests.test_worker import make_activities
 
 Sample = tuple[str, frozenset]
@@ -106,11 +111,11 @@ def test_processed_events_and_portal_calls_are_counted(portal, sandbox, connecte
     assert post(client, member_id, token, "ONCRMACTIVITYDELETE", 999999).status_code == 200
     Worker(Inbox(db.session)).run(once=True)
     after = scrape(client)
-    for event in ("ONCRMACTIVITYADD", "ONCRMACTIVITYDELETE"):
-        moved = value(after, "tb_events_processed_total", event=event) - value(
-            before, "tb_events_processed_total", event=event
+    for name in ("ONCRMACTIVITYADD", "ONCRMACTIVITYDELETE"):
+        moved = value(after, "tb_events_processed_total", event=name) - value(
+            before, "tb_events_processed_total", event=name
         )
-        assert moved == 1, event
+        assert moved == 1, name
     assert value(after, "tb_inbox_pending") == 0 and value(after, "tb_inbox_lag_seconds") == 0
     turns = value(after, "tb_worker_apply_seconds_count") - value(before, "tb_worker_apply_seconds_count")
     assert turns == 1  # one portal's turn
@@ -247,3 +252,72 @@ def test_each_busy_portal_shows_its_pending_rows_and_oldest_age_and_the_rest_are
     assert 60 * 3 + 8 <= lags["p03"] <= 60 * 3 + 8 + 60  # p03: 9 rows, the oldest 3 min 8 s old
     assert lags["other"] >= 60 * 11  # the oldest of the folded portals (p11)
     assert value(samples, "tb_inbox_portals_pending") == portals
+
+
+@contextmanager
+def inbox_statements(engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements run on `engine` that read the inbox, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if re.search(r"\bFROM inbox\b", statement) and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def full_reads(engine, statements: list[tuple[str, Any]]) -> list[str]:
+    """SQLite's plan lines that read the inbox's history: a table scan, or an index but the partial ones."""
+    partial = ("ix_inbox_pending_by_portal", "ix_inbox_failed_by_portal")
+    bad = []
+    with engine.connect() as connection:
+        for statement, parameters in statements:
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters):
+                line = str(row[-1])
+                limited = "LIMIT" in statement and "ix_inbox_member_id_id" in line
+                if "TEMP B-TREE" in line or (
+                    " inbox" in line and not limited and not any(p in line for p in partial)
+                ):
+                    bad.append(f"{line}  <=  {statement.split(' FROM ')[0][:60]}")
+    return bad
+
+
+def test_a_scrape_and_the_main_page_read_no_done_row(connected_app, sandbox, portal, database_url) -> None:
+    """Counts come from the partial indexes of pending and failed rows and the tally (issue #18)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    now = utcnow()
+    for n, status in enumerate([InboxStatus.DONE] * 30 + [InboxStatus.FAILED, InboxStatus.PENDING]):
+        db.session.add(
+            InboxEvent(
+                dedup_key=f"k{n}",
+                event="ONCRMACTIVITYADD",
+                member_id=portal.member_id,
+                payload={},
+                status=status,
+                received_at=now,
+            )
+        )
+    db.session.commit()
+    with inbox_statements(db.engine) as scrape_reads:
+        samples = scrape(connected_app.test_client())
+    assert value(samples, "tb_inbox_pending") == 1 and value(samples, "tb_inbox_failed") == 1
+    with inbox_statements(db.engine) as page_reads:
+        html = open_main_page(connected_app.test_client(), sandbox).get_data(as_text=True)
+    assert '<span class="tb-count" data-status="failed">failed 1</span>' in html
+    assert scrape_reads and page_reads
+    assert full_reads(db.engine, scrape_reads) == []
+    assert full_reads(db.engine, page_reads) == []
+
+
+def test_a_page_open_is_timed(connected_app, sandbox, portal) -> None:
+    client = connected_app.test_client()
+    before = scrape(client)
+    assert open_main_page(client, sandbox).status_code == 200
+    after = scrape(client)
+    count = ("tb_page_open_seconds_count", {"page": "main"})
+    assert value(after, count[0], **count[1]) - value(before, count[0], **count[1]) == 1

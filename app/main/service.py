@@ -240,9 +240,11 @@ def change_rule(portal: Portal, rule_id: int, action: str) -> EnrichmentRule | N
 def _events(member_id: str, *, failed: bool = False) -> list[InboxEvent]:
     """The portal's newest events (or parked failures), read from the end of an index, not sorted."""
     query = select(InboxEvent).where(InboxEvent.member_id == member_id)
-    if failed:
-        query = query.where(InboxEvent.status == FAILED)  # literal: the partial index of failed rows
-    return list(db.session.scalars(query.order_by(InboxEvent.received_at.desc()).limit(RECENT)))
+    if failed:  # literal: the partial index of failed rows, by age
+        query = query.where(InboxEvent.status == FAILED).order_by(InboxEvent.received_at.desc())
+    else:  # ids grow in arrival order: ix_inbox_member_id_id read backwards
+        query = query.order_by(InboxEvent.id.desc())
+    return list(db.session.scalars(query.limit(RECENT)))
 
 
 def _inbox_counts(member_id: str) -> dict[str, int]:
