@@ -34,7 +34,7 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tb-me
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
@@ -117,6 +117,32 @@ def main_page_figures(member_id: str) -> None:
     db.session.rollback()
 
 
+def plans(app: Flask) -> list[str]:
+    """How the database reads the inbox for one scrape and one main page's figures (each plan line once)."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if " inbox" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert app.test_client().get("/metrics").status_code == 200
+        main_page_figures("p0007")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    postgres = db.engine.dialect.name == "postgresql"
+    lines: list[str] = []
+    with db.engine.connect() as connection:
+        for statement, parameters in seen:
+            explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            for row in connection.exec_driver_sql(explain + statement, parameters):
+                line = str(row[0] if postgres else row[-1]).strip()
+                if ("inbox" in line or "Index" in line) and line not in lines:
+                    lines.append(line)
+    return lines
+
+
 def measure(app: Flask, rows: int, repeats: int, old: bool) -> dict[str, Any]:
     client = app.test_client()
     assert client.get("/metrics").status_code == 200
@@ -171,6 +197,8 @@ def run(url: str, sizes: list[int], repeats: int, old: bool) -> None:
             done = build(postgres, size, done)
             print(f"  built {size:,} done rows in {time.perf_counter() - began:.0f} s", flush=True)
             print("  " + report(measure(app, size, repeats, old)), flush=True)
+            for line in plans(app):
+                print(f"      plan: {line}")
 
 
 def main(argv: list[str] | None = None) -> None:
