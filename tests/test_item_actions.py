@@ -183,13 +183,14 @@ def test_a_click_carried_out_by_a_worker_killed_before_settling_changes_the_item
     before = item(sandbox, activity_id).fields["DEADLINE"]
     click(sandbox, activity_id, "snooze")
     clicks_delivered(sandbox)
-    work()
     [row] = click_rows()
+    sealed = row.user_token_enc  # the settle erases it; a worker killed before the settle left it
+    work()
     # What a SIGKILL after the update and before the settle leaves: the row pending, due when its lease ends.
     db.session.execute(
         update(InboxEvent)
         .where(InboxEvent.id == row.id)
-        .values(status=InboxStatus.PENDING, next_attempt_at=utcnow(), last_error=None)
+        .values(status=InboxStatus.PENDING, next_attempt_at=utcnow(), last_error=None, user_token_enc=sealed)
     )
     db.session.commit()
 

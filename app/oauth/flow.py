@@ -20,6 +20,7 @@ from app.connections import oauth_client, user_client
 from app.extensions import db
 from app.lifecycle import Claim, NotVerified, activate, store_installation, verify
 from app.models import OAuthState, Portal, PortalState
+from app.uninstalls import settle_before_install
 
 STATE_LIFETIME = timedelta(minutes=10)
 BROWSER_COOKIE = "tb_oauth_browser"
@@ -83,6 +84,7 @@ def finish(args: Mapping[str, str], browser_nonce: str, *, now: datetime) -> Sig
     grant = _exchange(code, now)
     info = _verified(portal, grant)
     user_id = _administrator(portal, grant.access_token)
+    settle_before_install(db.session, oauth_client(), current_app.extensions["vault"], portal)
     stored = store_installation(
         db.session,
         current_app.extensions["vault"],
