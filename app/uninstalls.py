@@ -129,7 +129,8 @@ def confirm_uninstalls(session: AnySession, oauth: OAuthClient, vault: TokenVaul
     query = select(Portal.member_id).where(Portal.state == PortalState.UNINSTALLING)
     verdicts: dict[str, Verdict] = {}
     for member_id in list(session.scalars(query)):
-        portal = session.scalar(select(Portal).where(Portal.member_id == member_id))
+        fresh = select(Portal).where(Portal.member_id == member_id).execution_options(populate_existing=True)
+        portal = session.scalar(fresh)
         if portal is None or portal.state is not PortalState.UNINSTALLING:
             continue  # settled meanwhile (an administrator's install, another worker)
         verdicts[member_id] = settle(session, oauth, vault, portal)
