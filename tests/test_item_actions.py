@@ -132,6 +132,7 @@ def test_an_activity_made_on_the_page_shows_its_buttons_in_the_timeline_and_a_cl
         is_admin=False,
         access_token=sandbox.token(CLICKER),
         activity_id=opened,
+        generation=installed.generation,
     )
     form = {"page_token": token, "lang": "en", "title": "Send the contract", "tags": "legal"}
     page = requests.post(f"{live_app.url}/activity/{opened}/configurable", data=form, timeout=10)

@@ -15,18 +15,20 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
+from app.api.keys import create_key
 from app.connections import oauth_client
 from app.extensions import db
 from app.lifecycle import TRANSITIONS, Message, RefusedTransition, transition
-from app.models import InboxEvent, InboxStatus, Portal, PortalState
+from app.models import ApiKey, InboxEvent, InboxStatus, Portal, PortalState
 from app.portals import application_token_matches
 from app.uninstalls import Verdict, confirm_uninstalls
-from sandbox.apps import find_app
+from sandbox.apps import add_app, find_app, finish_install, uninstall_app
 from sandbox.ui.frame import open_frame
 from tests.conftest import post_event
 from tests.test_install import bound, open_installer, stored
 from tests.test_item_actions import click, click_rows, clicks_delivered, create, item, work
 from tests.test_lifecycle_events import rows_of
+from tests.test_main import open_main_page, page_token
 
 PETER = 3  # an ordinary user: not an administrator, may not edit CRM
 FORGED = "a" * 32  # the application_token the attacker would like the app to trust
@@ -238,3 +240,66 @@ def test_no_clicks_token_is_kept_in_clear(installed, live_app, sandbox) -> None:
     token = delivery.body.split("auth%5Baccess_token%5D=")[1].split("&")[0]
     raw = " ".join(str(row) for row in db.session.execute(select(InboxEvent.__table__)))
     assert token and token not in raw
+
+
+# --- item 9: page tokens across reinstalls, and administrators' rights at the moment of the POST ---
+
+
+def keys_stored() -> list[ApiKey]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(ApiKey)))
+
+
+def test_a_page_token_from_before_a_clean_reinstall_creates_no_api_key(installed, live_app, sandbox) -> None:
+    client = live_app.app.test_client()
+    old = page_token(open_main_page(client, sandbox))
+    before = installed.generation
+    uninstall_app(sandbox.state, sandbox.portal, clean=True)
+    sandbox.wait_for_deliveries(2)
+    assert confirm() == {installed.member_id: Verdict.DISOWNED} and stored() == []
+    add_app(sandbox.state, sandbox.portal)  # the administrator installs it again
+    assert open_installer(sandbox).status_code == 200
+    finish_install(sandbox.state, sandbox.portal, user_id=1)
+    sandbox.wait_for_deliveries(3)
+    [portal] = stored()
+    assert portal.state is PortalState.ACTIVE and portal.generation > before
+
+    response = client.post("/api-keys", data={"page_token": old, "lang": "en", "label": "Old page"})
+    assert response.status_code == 403 and "open the app again" in response.get_data(as_text=True)
+    assert keys_stored() == []
+    fresh = page_token(open_main_page(client, sandbox))
+    assert client.post("/api-keys", data={"page_token": fresh, "lang": "en", "label": "New"}).status_code == 200
+
+
+ADMIN_FORMS = {
+    "/api-keys": {"label": "Helpdesk"},
+    "/rules": {"name": "r", "layout": '{"blocks": {}}'},
+    "/templates": {"name": "t", "subject": "s"},
+    "/repair": {},
+}
+
+
+@pytest.mark.parametrize("path", sorted(ADMIN_FORMS))
+def test_an_administrator_demoted_since_the_page_opened_can_do_nothing(
+    connected_app, sandbox, portal, path
+) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    sandbox.portal.users[1].is_admin = False  # the portal took the rights away meanwhile
+    before = rows_of(portal.member_id)
+    form = {"page_token": token, "lang": "en", **ADMIN_FORMS[path]}
+    response = client.post(path, data=form)
+    assert response.status_code == 403
+    assert "Only portal administrators" in response.get_data(as_text=True)
+    assert rows_of(portal.member_id) == before and keys_stored() == []
+
+
+def test_revoking_a_key_asks_the_portal_too(connected_app, sandbox, portal) -> None:
+    key, _ = create_key(portal.member_id, "ERP")
+    db.session.commit()
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    sandbox.portal.users[1].is_admin = False
+    response = client.post(f"/api-keys/{key.id}/revoke", data={"page_token": token, "lang": "en"})
+    assert response.status_code == 403
+    assert keys_stored()[0].revoked_at is None
