@@ -73,7 +73,7 @@ def read_click(payload: Mapping[str, Any], *, now: datetime) -> Click:
 
 
 def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetime) -> Outcome:
-    """Carry out one click as its clicking user (`client`); raise Bitrix24Error for what may get through later.
+    """Carry out one click as its clicking user (`client`); raise Bitrix24Error for what may pass later.
 
     The event is verified by an application_token any user may hold, so `auth[user_id]` proves nothing: the
     click runs with the token the event carried, which must be that user's (`profile`), and the portal then
@@ -102,7 +102,9 @@ def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetim
     except ApplicationContextRequired as error:
         return Outcome(False, f"activity {click.activity_id} cannot be changed by the app: {error}")
     except AccessDenied as error:  # the clicking user may not change it: the portal's own rights
-        return Outcome(False, f"user {click.user_id[:20]} may not change activity {click.activity_id}: {error}")
+        return Outcome(
+            False, f"user {click.user_id[:20]} may not change activity {click.activity_id}: {error}"
+        )
     except AuthError as error:  # the user's token ran out (an hour) or was revoked: no retry can help
         return Outcome(False, f"the clicking user's token was refused: {error}")
     except (InvalidParameter, ValidationError) as error:  # the same update would be refused again
@@ -110,7 +112,7 @@ def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetim
 
 
 def clicker_refused(client: Client | None, click: Click) -> str:
-    """Why the click's token cannot act for its auth[user_id] ("" when it can): the portal says whose it is."""
+    """Why the click's token cannot act for its auth[user_id] ("" if it can): the portal says whose it is."""
     if client is None:
         return "the event carried no access token of the clicking user"
     try:

@@ -80,7 +80,9 @@ def same_host(verified: str, claimed: str) -> bool:
 class Message(enum.StrEnum):
     """What may move an installation: each is verified as its row in TRANSITIONS says."""
 
-    ADMIN_INSTALL = "install"  # frame POST, ONAPPINSTALL, ONAPPUPDATE, OAuth sign-in: app.trust verified an admin
+    ADMIN_INSTALL = (
+        "install"  # frame POST, ONAPPINSTALL, ONAPPUPDATE, OAuth sign-in: app.trust verified an admin
+    )
     CONFIRMED = "confirmed"  # the portal confirmed the install: ONAPPINSTALL, or the frame carried its token
     REFRESH_REFUSED = "refresh_refused"  # the OAuth server answered invalid_grant to our refresh token
     UNINSTALL = "uninstall"  # ONAPPUNINSTALL: the stored application_token only, which any user may hold
@@ -101,8 +103,8 @@ S = PortalState
 INSTALLER_WRITES = frozenset({"tokens", "application_token", "installed_by"})
 _INSTALL = Transition(frozenset({S.INSTALLING, S.ACTIVE}), INSTALLER_WRITES)
 _ACTIVE = frozenset({S.ACTIVE})
-# The installation's state machine (README, Security). A pair not listed is refused. An uninstalled (or deleted)
-# portal that a verified administrator installs again starts as a fresh row of a new generation; an
+# The installation's state machine (README, Security). A pair not listed is refused. An uninstalled (or
+# deleted) portal that a verified administrator installs again starts as a fresh row of a new generation; an
 # uninstalling one is first settled with the platform (settle_uninstall), then moves like its outcome.
 TRANSITIONS: dict[tuple[PortalState | None, Message], Transition] = {
     (None, Message.ADMIN_INSTALL): Transition(frozenset({S.INSTALLING}), INSTALLER_WRITES),

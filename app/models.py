@@ -50,7 +50,9 @@ class PortalState(enum.StrEnum):
     INSTALLING = "installing"
     ACTIVE = "active"
     NEEDS_REINSTALL = "needs_reinstall"
-    UNINSTALLING = "uninstalling"  # ONAPPUNINSTALL came; the worker confirms it with the platform (app.lifecycle)
+    UNINSTALLING = (
+        "uninstalling"  # ONAPPUNINSTALL came; the worker confirms it with the platform (app.lifecycle)
+    )
     UNINSTALLED = "uninstalled"
 
 

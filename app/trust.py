@@ -49,7 +49,7 @@ def verified_install(
 
 
 def trusted_endpoint(info: AppInfo, stored: Portal | None) -> str:
-    """The portal's REST address we already trust, else the one the OAuth server vouched for (never a request's)."""
+    """The stored portal's REST address, else the one the OAuth server vouched for (never a request's)."""
     if stored is not None and stored.state is not PortalState.UNINSTALLED and stored.client_endpoint:
         return stored.client_endpoint
     return info.client_endpoint

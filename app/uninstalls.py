@@ -89,7 +89,7 @@ def settle(session: AnySession, oauth: OAuthClient, vault: TokenVault, portal: P
 
 
 def settle_before_install(session: AnySession, oauth: OAuthClient, vault: TokenVault, portal: Portal) -> None:
-    """A verified administrator installs while an uninstall waits: settle it first, so a real one starts clean.
+    """An administrator installs while an uninstall waits: settle it first, so a real one starts clean.
 
     Unless the platform refuses the old pair, the administrator's install (app.info just vouched for it)
     outweighs the request, which is dropped.
@@ -102,7 +102,7 @@ def settle_before_install(session: AnySession, oauth: OAuthClient, vault: TokenV
 
 
 class Confirmer:
-    """The worker's job: every `every`, settle each portal waiting in `uninstalling` (a cheap no-op if none)."""
+    """The worker's job: every `every`, settle each portal in `uninstalling` (a cheap no-op if none)."""
 
     def __init__(
         self,

@@ -8,7 +8,8 @@ portal's enrichment rules set their blocks on what was read, in one more `batch`
 failures are recorded on the rules, not retried from the inbox.
 
 Clicks on the app's configurable-activity buttons (ONCRMTIMELINEITEMACTION) are carried out one by one by
-app.item_actions, each as its clicking user (their own token from the event), each settled (or failed) on its own right after its portal calls.
+app.item_actions, each as its clicking user (their own token from the event), each settled (or failed)
+on its own right after its portal calls.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from app.mirror import mark_deleted, upsert
 from app.models import Portal
 from app.offline import WAKE_EVENT, Backstop
 from app.portals import current_vault, find
-from app.vault import UndecryptableSecret
 from app.uninstalls import Confirmer
+from app.vault import UndecryptableSecret
 
 log = logging.getLogger(__name__)
 FETCHED = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE"})
@@ -251,7 +252,9 @@ class Worker:
         if not event.user_token_enc:
             return None
         try:
-            token = current_vault().decrypt(event.user_token_enc, member_id=portal.member_id, field="user_token")
+            token = current_vault().decrypt(
+                event.user_token_enc, member_id=portal.member_id, field="user_token"
+            )
         except UndecryptableSecret:
             log.warning("member_id=%s: a click's user token cannot be decrypted; dropped", portal.member_id)
             return None

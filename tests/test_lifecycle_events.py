@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-
 from flask import current_app
+from sqlalchemy import func, select
 
 from app.activity_templates import portal_templates
 from app.api.keys import create_key
+from app.connections import oauth_client
 from app.enrichment import add_rule
 from app.extensions import db
 from app.models import Activity, InboxEvent, Portal, PortalState
-from app.connections import oauth_client
 from app.portals import read_tokens
 from app.uninstalls import Verdict, confirm_uninstalls
 from sandbox.apps import add_app, find_app, uninstall_app, update_app

@@ -37,7 +37,9 @@ FORGED = "a" * 32  # the application_token the attacker would like the app to tr
 def frame_of(sandbox, user_id: int = PETER) -> dict[str, str]:
     """What the portal's frame POST gives this user when they open the app (notes §1.2)."""
     portal = sandbox.portal
-    opened = open_frame(sandbox.state, portal, find_app(sandbox.state, portal), portal.users[user_id], lang="en")
+    opened = open_frame(
+        sandbox.state, portal, find_app(sandbox.state, portal), portal.users[user_id], lang="en"
+    )
     return opened.fields
 
 
@@ -89,7 +91,7 @@ def test_a_non_administrator_cannot_reinstall_an_active_portal_from_the_frame(
 
 
 def test_a_non_administrator_cannot_install_a_new_portal(live_app, sandbox) -> None:
-    """The portal shows non-admins no installer (notes §1.1); a token of theirs posted there gets no further."""
+    """The portal shows non-admins no installer (notes §1.1); a token of theirs posted there gets nowhere."""
     fields = dict(open_installer_fields(sandbox))
     issued = sandbox.state.tokens[sandbox.token(PETER, fresh=True)]
     fields.update(AUTH_ID=issued.access_token, REFRESH_ID=issued.refresh_token)
@@ -108,7 +110,12 @@ def test_a_forged_onappinstall_with_a_users_own_tokens_changes_nothing(
     installed, live_app, sandbox, path
 ) -> None:
     before = portal_row()
-    pairs = [("event", "ONAPPINSTALL"), ("event_handler_id", "1"), ("ts", "1762089975"), ("data[VERSION]", "1")]
+    pairs = [
+        ("event", "ONAPPINSTALL"),
+        ("event_handler_id", "1"),
+        ("ts", "1762089975"),
+        ("data[VERSION]", "1"),
+    ]
     pairs += [(f"auth[{k}]", v) for k, v in stolen_auth(sandbox, frame_of(sandbox)).items()]
     response = requests.post(
         live_app.url + path,
@@ -161,7 +168,9 @@ def test_a_forged_clean_uninstall_destroys_nothing_and_the_portal_gets_it_back(
     installed, live_app, sandbox
 ) -> None:
     member_id = installed.member_id
-    post_event(live_app, "ONCRMACTIVITYADD", {"member_id": member_id, "application_token": real_token(sandbox)})
+    post_event(
+        live_app, "ONCRMACTIVITYADD", {"member_id": member_id, "application_token": real_token(sandbox)}
+    )
     rows = rows_of(member_id)
     auth = {"member_id": member_id, "domain": sandbox.portal.domain, "application_token": real_token(sandbox)}
     response = post_event(live_app, "ONAPPUNINSTALL", auth, {"CLEAN": "1"})
@@ -268,7 +277,9 @@ def test_a_page_token_from_before_a_clean_reinstall_creates_no_api_key(installed
     assert response.status_code == 403 and "open the app again" in response.get_data(as_text=True)
     assert keys_stored() == []
     fresh = page_token(open_main_page(client, sandbox))
-    assert client.post("/api-keys", data={"page_token": fresh, "lang": "en", "label": "New"}).status_code == 200
+    assert (
+        client.post("/api-keys", data={"page_token": fresh, "lang": "en", "label": "New"}).status_code == 200
+    )
 
 
 ADMIN_FORMS = {

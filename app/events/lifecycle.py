@@ -9,11 +9,11 @@ from flask import current_app
 from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
 
 from app import portals
+from app.bitrix24.errors import Bitrix24Error
 from app.bitrix24.hosts import url_allowed, valid_netloc
 from app.connections import oauth_client
 from app.extensions import db
 from app.inputs import MAX_ID, bounded_int
-from app.bitrix24.errors import Bitrix24Error
 from app.lifecycle import Claim, NotVerified, activate, request_uninstall, store_installation
 from app.models import Portal, utcnow
 from app.setup import register_portal

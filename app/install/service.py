@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from flask import current_app
 from werkzeug.exceptions import BadRequest
 
+from app import portals
 from app.connections import oauth_client
 from app.extensions import db
 from app.frames import Frame
-from app import portals
 from app.lifecycle import Claim, activate, store_installation
 from app.models import Portal
 from app.registration import Report
@@ -26,7 +26,7 @@ class Outcome:
 
 
 def install_from_frame(frame: Frame) -> Outcome:
-    """Run the installer; nothing is stored unless the OAuth server and the portal vouch for an administrator."""
+    """Run the installer; nothing is stored unless the OAuth server and the portal vouch for an admin."""
     if not frame.refresh_id:
         raise BadRequest(
             "The portal sent no refresh token. Close this window and open the app from Bitrix24 again."

@@ -322,7 +322,7 @@ def test_layout_blocks_refuse_a_legacy_activity_type(sandbox: RunningSandbox) ->
 
 
 def test_an_uninstalled_apps_tokens_stop_working_at_the_oauth_server(sandbox: RunningSandbox) -> None:
-    """notes §1.6 "After uninstall all API access is revoked": app.info and the refresh grant refuse the pair."""
+    """notes §1.6 "After uninstall all API access is revoked": app.info and the refresh grant refuse it."""
     from sandbox.apps import uninstall_app
 
     issued = sandbox.state.tokens[sandbox.token(1, fresh=True)]
