@@ -19,8 +19,10 @@ PLANS = {"ent": (5.0, 250)}
 BUCKETS: Table = RateLimitBucket.__table__  # type: ignore[assignment]
 DEFAULT_PLAN = (2.0, 50)
 # The longest a person's request waits for a slot: a thread held longer is a thread another portal's
-# pages (and /healthz) cannot have, so past it the page says "busy, try again in N s" instead.
-INTERACTIVE_WAIT = 2.0
+# pages (and /healthz) cannot have, so past it the page says "busy, try again in N s" instead. A portal's own
+# 503 marks its bucket full, and the people who arrive together then queue at its drain rate (2/s on standard
+# plans): 5 s lets ten of them through before anyone is told to come back (2 s told the fifth, in the drill).
+INTERACTIVE_WAIT = 5.0
 
 
 @dataclass(frozen=True)

@@ -281,19 +281,23 @@ def user_figures(load: Any, started: float) -> dict[str, Any]:
         for portal in sorted({s.portal for s in pages})
         for mine in [[s for s in pages if s.portal == portal]]
     }
-    slowest = sorted((s for s in load.recorder.samples if s.kind in USER_KINDS), key=lambda s: -s.seconds)[:8]
-    out["slowest"] = [
-        {
-            "kind": s.kind,
-            "portal": s.portal,
-            "at": round(s.at - started, 1),
-            "seconds": round(s.seconds, 2),
-            "status": s.status,
-        }
-        for s in slowest
-    ]
-    out["503_to_users"] = sum(1 for s in load.recorder.samples if s.kind in USER_KINDS and s.status == 503)
+    people = [s for s in load.recorder.samples if s.kind in USER_KINDS]
+    out["slowest"] = [_sample_row(s, started) for s in sorted(people, key=lambda s: -s.seconds)[:8]]
+    busy = [s for s in people if s.status == 503]
+    out["503_to_users"] = len(busy)
+    out["503_samples"] = [_sample_row(s, started) for s in busy[:20]]  # which kind, portal and moment
     return out
+
+
+def _sample_row(sample: Any, started: float) -> dict[str, Any]:
+    """One request a person made, for the report: what, where, when, how long, and the answer."""
+    return {
+        "kind": sample.kind,
+        "portal": sample.portal,
+        "at": round(sample.at - started, 1),
+        "seconds": round(sample.seconds, 2),
+        "status": sample.status,
+    }
 
 
 def access_figures(stack: Stack, run: Any) -> dict[str, Any]:
@@ -545,6 +549,14 @@ def markdown(report: dict[str, Any]) -> str:
         + ".",
         "",
     ]
+    if users.get("503_samples"):
+        lines += ["503s that reached a user (kind, portal, s into the load, s taken):", ""]
+        rows = users["503_samples"]
+        lines += [f"- {r['kind']} {r['portal']} at {r['at']} s, {r['seconds']} s" for r in rows]
+        lines += [""]
+    outside = report["app_5xx"].get("outside_outage_by_route")
+    if outside:
+        lines += [f"5xx outside the DB outage by route: {outside}", ""]
     if report.get("noisy"):
         lines += ["Noisy neighbour (the last phase):", ""]
         lines += [f"- {line}" for line in noisy_lines(report["noisy"])]

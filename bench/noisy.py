@@ -162,10 +162,13 @@ def _ticks(began: float, phase: Phase) -> Iterator[int]:
         time.sleep(max(0.0, began + n * phase.event_every - time.monotonic()))
 
 
-def batch_requests(stack: Stack, domain: str) -> int:
-    """How many `batch` requests have reached a portal (the sandbox counts them)."""
+def portal_requests(stack: Stack, domain: str) -> int:
+    """How many requests a portal's bucket took (the sandbox counts them).
+
+    Every method counts, as the bucket counts every call the worker makes (batches, event.offline.*, single
+    calls); the sandbox's own 503 refusals took no slot."""
     rows = sandbox_control(stack, "requests", method="GET")["requests"]
-    return sum(r["count"] for r in rows if r["domain"] == domain and r["method"] == "batch")
+    return sum(r["count"] for r in rows if r["domain"] == domain and r["status"] != 503)
 
 
 def run_phase(stack: Stack, busy: Neighbour, quiet: list[Neighbour], phase: Phase) -> dict[str, Any]:
@@ -204,7 +207,7 @@ def run_phase(stack: Stack, busy: Neighbour, quiet: list[Neighbour], phase: Phas
 
 
 class _RateSampler:
-    """Counts the busy portal's batch requests over the measuring window, and notices a backlog run dry."""
+    """Counts the busy portal's requests over the measuring window, and notices a backlog run dry."""
 
     def __init__(self, stack: Stack, domain: str, start_at: float) -> None:
         self.stack, self.domain, self.start_at = stack, domain, start_at
@@ -216,13 +219,13 @@ class _RateSampler:
 
     def _begin(self) -> None:
         time.sleep(max(0.0, self.start_at - time.time()))
-        self.first = (time.time(), batch_requests(self.stack, self.domain))
+        self.first = (time.time(), portal_requests(self.stack, self.domain))
 
     def stop(self, ended: float) -> dict[str, Any]:
         self.thread.join()
         assert self.first is not None
         at, count = self.first
-        last = batch_requests(self.stack, self.domain)
+        last = portal_requests(self.stack, self.domain)
         ran_dry = _pending(self.stack, self.domain) == 0
         return {"requests": last - count, "seconds": max(0.0, time.time() - at), "ran_dry": ran_dry}
 
