@@ -86,7 +86,10 @@ class PortalCredentials:
         try:
             return self.oauth.refresh(refresh_token, now=self.clock())
         except InvalidGrant:
-            portal.state = PortalState.NEEDS_REINSTALL
+            if (
+                portal.state is not PortalState.UNINSTALLING
+            ):  # an uninstall in question is the worker's to settle
+                portal.state = PortalState.NEEDS_REINSTALL
             session.commit()
             raise NeedsReinstall(
                 "invalid_grant",

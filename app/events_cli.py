@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.bitrix24.errors import Bitrix24Error
 from app.claims import TURNS
-from app.connections import client_for
+from app.connections import client_for, oauth_client
 from app.extensions import db
 from app.heartbeat import Heartbeat
 from app.inbox import Backoff, Inbox
@@ -24,6 +25,7 @@ from app.mirror import reconcile
 from app.models import InboxEvent, InboxStatus
 from app.offline import Backstop
 from app.portals import find
+from app.uninstalls import Confirmer
 from app.worker import BatchReport, Worker, worker_client
 
 # A dropped or refused database connection: wait and go on. Other database errors are bugs: they stop it.
@@ -74,6 +76,7 @@ def worker(
         Backstop(worker_client, every=timedelta(seconds=backstop_every)) if backstop_every > 0 else None
     )
     heartbeat = Heartbeat(db.session)
+    uninstalls = Confirmer(oauth_client, lambda: current_app.extensions["vault"])
     runner = Worker(
         inbox,
         batch_size=batch_size,
@@ -81,6 +84,7 @@ def worker(
         on_batch=_echo_batch,
         backstop=backstop,
         heartbeat=heartbeat,
+        uninstalls=uninstalls,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -70,6 +70,7 @@ class ClaimedEvent:
     member_id: str
     payload: dict[str, Any]
     attempts: int
+    user_token_enc: str | None = None  # a click's clicking user's token, sealed by the vault
 
     @property
     def activity_id(self) -> int | None:
@@ -140,6 +141,7 @@ def inbox_row(event: dict[str, Any], member_id: str, now: datetime) -> dict[str,
         "attempts": 0,
         "next_attempt_at": now,
         "received_at": now,
+        "user_token_enc": None,  # a click's sealed user token (app.events.views); every row has the key
     }
 
 
@@ -176,7 +178,11 @@ class Inbox:
                 _count("failed", [row])
                 continue
             row.next_attempt_at = lease_until
-            claimed.append(ClaimedEvent(row.id, row.event, row.member_id, dict(row.payload), row.attempts))
+            claimed.append(
+                ClaimedEvent(
+                    row.id, row.event, row.member_id, dict(row.payload), row.attempts, row.user_token_enc
+                )
+            )
         self.session.commit()
         return Claim(lease_until, claimed, wait=plan.wait)
 
@@ -228,8 +234,9 @@ class Inbox:
     def _finish(
         self, claim: Claim, ids: Sequence[int], *, status: InboxStatus, last_error: str | None
     ) -> list[Row[Any]]:
+        # A click's sealed user token is erased with its settling: it served this one click only.
         return self._update_leased(
-            claim, ids, status=status, processed_at=self.clock(), last_error=last_error
+            claim, ids, status=status, processed_at=self.clock(), last_error=last_error, user_token_enc=None
         )
 
     def _update_leased(self, claim: Claim, ids: Sequence[int], **values: Any) -> list[Row[Any]]:
@@ -260,6 +267,7 @@ class Inbox:
 
     def _park(self, row: InboxEvent, now: datetime, error: str) -> None:
         row.status = InboxStatus.FAILED
+        row.user_token_enc = None
         row.processed_at = now
         row.last_error = error
 

@@ -1,4 +1,4 @@
-"""Carrying out a click on a configurable activity's button (ONCRMTIMELINEITEMACTION), as the app.
+"""Carrying out a click on a configurable activity's button (ONCRMTIMELINEITEMACTION), as the clicking user.
 
 The event's `data` is the button's `actionParams` plus `entityTypeId`, `entityId`, `activityId` and `id`,
 the action id (notes §3.6); `auth[user_id]` is who clicked. The item is read first, so carrying a click out
@@ -22,7 +22,14 @@ from typing import Any
 from app import configurable
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
-from app.bitrix24.errors import ApplicationContextRequired, InvalidParameter, NotFound, ValidationError
+from app.bitrix24.errors import (
+    AccessDenied,
+    ApplicationContextRequired,
+    AuthError,
+    InvalidParameter,
+    NotFound,
+    ValidationError,
+)
 from app.inputs import as_id, bounded_int
 from app.layout import ConfigurableLayout, LayoutError
 
@@ -65,11 +72,19 @@ def read_click(payload: Mapping[str, Any], *, now: datetime) -> Click:
     )
 
 
-def carry_out(client: Client, payload: Mapping[str, Any], *, now: datetime) -> Outcome:
-    """Carry out one click; raise Bitrix24Error for what a later attempt may get through."""
+def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetime) -> Outcome:
+    """Carry out one click as its clicking user (`client`); raise Bitrix24Error for what may pass later.
+
+    The event is verified by an application_token any user may hold, so `auth[user_id]` proves nothing: the
+    click runs with the token the event carried, which must be that user's (`profile`), and the portal then
+    refuses what that user may not do. Without such a token the click is dropped: nothing is changed.
+    """
     click = read_click(payload, now=now)
     if click.activity_id is None:
         return Outcome(False, "the click names no activity (data[activityId])")
+    refused = clicker_refused(client, click)
+    if refused or client is None:
+        return Outcome(False, f"dropped, nothing changed: {refused}")
     try:
         item = client.run(activities.configurable_get(click.activity_id))
     except NotFound:
@@ -86,8 +101,28 @@ def carry_out(client: Client, payload: Mapping[str, Any], *, now: datetime) -> O
         return Outcome(True, f"activity {click.activity_id} was deleted meanwhile: nothing done")
     except ApplicationContextRequired as error:
         return Outcome(False, f"activity {click.activity_id} cannot be changed by the app: {error}")
+    except AccessDenied as error:  # the clicking user may not change it: the portal's own rights
+        return Outcome(
+            False, f"user {click.user_id[:20]} may not change activity {click.activity_id}: {error}"
+        )
+    except AuthError as error:  # the user's token ran out (an hour) or was revoked: no retry can help
+        return Outcome(False, f"the clicking user's token was refused: {error}")
     except (InvalidParameter, ValidationError) as error:  # the same update would be refused again
         return Outcome(False, f"the update of activity {click.activity_id} was refused: {error}")
+
+
+def clicker_refused(client: Client | None, click: Click) -> str:
+    """Why the click's token cannot act for its auth[user_id] ("" if it can): the portal says whose it is."""
+    if client is None:
+        return "the event carried no access token of the clicking user"
+    try:
+        profile = client.call("profile")
+    except AuthError as error:
+        return f"the portal refused the clicking user's token ({error.code})"
+    owner = as_id(profile.get("ID")) if isinstance(profile, Mapping) else None
+    if owner is None or str(owner) != click.user_id:
+        return f"the token is not user {click.user_id[:20]}'s (the portal says user {owner})"
+    return ""
 
 
 def _apply(

@@ -50,6 +50,9 @@ class PortalState(enum.StrEnum):
     INSTALLING = "installing"
     ACTIVE = "active"
     NEEDS_REINSTALL = "needs_reinstall"
+    UNINSTALLING = (
+        "uninstalling"  # ONAPPUNINSTALL came; the worker confirms it with the platform (app.lifecycle)
+    )
     UNINSTALLED = "uninstalled"
 
 
@@ -91,6 +94,12 @@ class Portal(Model):
     token_version: Mapped[int] = mapped_column(nullable=False, default=0)
     application_token_sha256: Mapped[str | None] = mapped_column(String(64))
     installed_by_user_id: Mapped[int | None]
+    # Which installation this row is: page tokens carry it, so one minted before a reinstall is refused. From
+    # the clock (ms) and above the last one, so it also differs from a row a CLEAN uninstall deleted.
+    generation: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1, server_default="1")
+    # An ONAPPUNINSTALL waiting for the platform's word (state uninstalling): its CLEAN flag and when it came.
+    uninstall_clean: Mapped[bool | None]
+    uninstall_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
@@ -172,6 +181,9 @@ class InboxEvent(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A button click's clicking user's own access token, sealed by the vault: the worker carries the click
+    # out as that user, so the portal applies their rights (app.item_actions). Erased once processed.
+    user_token_enc: Mapped[str | None] = mapped_column(Text)
 
 
 class InboxTally(Model):

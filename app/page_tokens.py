@@ -51,6 +51,7 @@ class PageSession:
     expires_at: datetime
     activity_id: int | None = None
     nonce: str = ""  # one per rendered page: a form action spends it (app.nonces), so it runs once
+    generation: int = 0  # the installation it was minted for (Portal.generation): a reinstall voids it
 
 
 def issue(
@@ -60,6 +61,7 @@ def issue(
     is_admin: bool,
     access_token: str = "",
     activity_id: int | None = None,
+    generation: int = 0,
     now: datetime | None = None,
     lifetime: timedelta = LIFETIME,
     expires_at: datetime | None = None,
@@ -72,6 +74,7 @@ def issue(
         "is_admin": is_admin,
         "access_token": access_token,
         "activity_id": activity_id,
+        "generation": generation,
         "expires_at": int(expires_at.timestamp()),
         "nonce": secrets.token_urlsafe(16),
     }
@@ -86,6 +89,7 @@ def renew(session: PageSession) -> str:
         is_admin=session.is_admin,
         access_token=session.access_token,
         activity_id=session.activity_id,
+        generation=session.generation,
         expires_at=session.expires_at,
     )
 
@@ -121,6 +125,7 @@ def _session(payload: dict[str, Any]) -> PageSession:
             expires_at=datetime.fromtimestamp(int(payload["expires_at"]), UTC),
             activity_id=None if activity is None else int(activity),
             nonce=str(payload.get("nonce") or ""),
+            generation=int(payload.get("generation") or 0),
         )
     except (KeyError, TypeError, ValueError):
         raise TamperedPageToken() from None

@@ -8,7 +8,8 @@ portal's enrichment rules set their blocks on what was read, in one more `batch`
 failures are recorded on the rules, not retried from the inbox.
 
 Clicks on the app's configurable-activity buttons (ONCRMTIMELINEITEMACTION) are carried out one by one by
-app.item_actions, as the app, each settled (or failed) on its own right after its portal calls.
+app.item_actions, each as its clicking user (their own token from the event), each settled (or failed)
+on its own right after its portal calls.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
 from app.bitrix24.retry import RetryPolicy
-from app.connections import client_for
+from app.connections import client_for, user_client
 from app.extensions import db
 from app.heartbeat import Heartbeat
 from app.inbox import Claim, ClaimedEvent, Inbox
 from app.mirror import mark_deleted, upsert
 from app.models import Portal
 from app.offline import WAKE_EVENT, Backstop
-from app.portals import find
+from app.portals import current_vault, find
+from app.uninstalls import Confirmer
+from app.vault import UndecryptableSecret
 
 log = logging.getLogger(__name__)
 FETCHED = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE"})
@@ -44,6 +47,15 @@ CLICKED = item_actions.EVENT
 WORKER_RETRY = RetryPolicy(max_reset_wait=0.0)
 LEASE_MARGIN = timedelta(seconds=5)  # apply only with this much of the lease left (a commit takes ms)
 Connect = Callable[[Portal], Client]
+ConnectUser = Callable[[Portal, str], Client]
+
+
+def clicker_client(portal: Portal, access_token: str) -> Client:
+    """A client acting as a clicking user with their own token, with the worker's retries."""
+    client = user_client(portal, access_token, interactive=False)
+    client.retry = replace(WORKER_RETRY)
+    client.auth_connector = portal.offline_connector or ""
+    return client
 
 
 def worker_client(portal: Portal) -> Client:
@@ -77,8 +89,12 @@ class Worker:
         on_batch: Callable[[BatchReport], None] | None = None,
         backstop: Backstop | None = None,
         heartbeat: Heartbeat | None = None,
+        uninstalls: Confirmer | None = None,
+        connect_user: ConnectUser = clicker_client,
     ) -> None:
+        self.connect_user = connect_user
         self.inbox = inbox
+        self.uninstalls = uninstalls
         self.backstop = backstop
         self.heartbeat = heartbeat
         self.connect = connect
@@ -104,6 +120,7 @@ class Worker:
                 self.heartbeat.beat(len(report.claimed))
             if self.backstop is not None:
                 self.backstop.run_due()  # its records land in the inbox, so the next batch takes them
+            self._confirm_uninstalls()
             if report.claimed:
                 batches += 1
                 continue
@@ -112,6 +129,16 @@ class Worker:
             # Due work held back by a full bucket comes ready sooner than the idle poll: keep its pace.
             self._stopping.wait(min(self.idle_wait, report.wait or self.idle_wait))
         return batches
+
+    def _confirm_uninstalls(self) -> None:
+        """Settle ONAPPUNINSTALLs with the platform (app.uninstalls); a failure waits for the next round."""
+        if self.uninstalls is None:
+            return
+        try:
+            self.uninstalls.run_due(db.session)
+        except Exception:  # an odd answer must not stop the inbox
+            db.session.rollback()
+            log.exception("confirming uninstalls failed; tried again next round")
 
     def run_batch(self) -> BatchReport:
         """Claim one batch and process it: every portal's clicks first, then each portal's turn."""
@@ -204,16 +231,16 @@ class Worker:
     def _carry_out(
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
     ) -> None:
-        """Carry out button clicks as the app, one at a time; each settles or fails right after its calls."""
-        try:
-            client = self._connect(member_id)
-        except Bitrix24Error as error:
-            self._failed(claim, events, str(error), report, retry_at=_reset_at(error))
+        """Carry out button clicks as their clicking users, one at a time; each settles or fails at once."""
+        portal = find(member_id)
+        if portal is None:
+            self._failed(claim, events, f"no installed portal {member_id}", report)
             db.session.commit()
             return
         for event in events:
             db.session.rollback()  # hold no transaction while the portal is called
             try:
+                client = self._clicker(portal, event)
                 outcome = item_actions.carry_out(client, event.payload, now=self.inbox.clock())
             except Bitrix24Error as error:
                 self._failed(claim, [event], str(error), report, retry_at=_reset_at(error))
@@ -223,6 +250,19 @@ class Worker:
                 else:
                     self._failed(claim, [event], outcome.note or "refused", report, permanent=True)
             db.session.commit()
+
+    def _clicker(self, portal: Portal, event: ClaimedEvent) -> Client | None:
+        """A client acting with the click's own user token (sealed in the inbox row), or None without one."""
+        if not event.user_token_enc:
+            return None
+        try:
+            token = current_vault().decrypt(
+                event.user_token_enc, member_id=portal.member_id, field="user_token"
+            )
+        except UndecryptableSecret:
+            log.warning("member_id=%s: a click's user token cannot be decrypted; dropped", portal.member_id)
+            return None
+        return self.connect_user(portal, token)
 
     def _connect(self, member_id: str) -> Client:
         portal = find(member_id)

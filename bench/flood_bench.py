@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from sqlalchemy import func, insert, select, update
 
@@ -44,10 +44,8 @@ from app.inbox import INBOX, inbox_row
 from app.models import InboxEvent, InboxStatus, RateLimitBucket, VerifyThrottle
 from bench.client_bench import config as bench_config
 from bench.events_bench import ROOT, free_port, server_env, wait_for_port
-from bench.loadgen import install_portal
-from sandbox.apps import find_app
+from bench.loadgen import admin_frame, install_portal
 from sandbox.testing import RunningSandbox, start_sandbox
-from sandbox.ui.frame import open_frame
 
 HOST = "127.0.0.1"
 USER_ADDRESS = "127.0.0.2"  # the real users' client address; the flood comes from 127.0.1.x
@@ -219,17 +217,8 @@ def empty_buckets() -> None:
 
 def frame(sandbox: RunningSandbox, n: int, activity_id: int) -> tuple[str, dict[str, str]]:
     """The main page's frame POST for user 1 of portal n, asking for an activity (view_activity)."""
-    portal = sandbox.portals[n]
-    opened = open_frame(
-        sandbox.state,
-        portal,
-        find_app(sandbox.state, portal),
-        portal.users[1],
-        lang="en",
-        options={"action": "view_activity", "activity_id": activity_id},
-    )
-    url = urlsplit(opened.url)
-    return f"{url.path}?{url.query}", dict(opened.fields)
+    options = {"action": "view_activity", "activity_id": activity_id}
+    return admin_frame(sandbox, sandbox.portals[n], options=options)
 
 
 def post(connection: http.client.HTTPConnection, path: str, fields: dict[str, str]) -> tuple[int, bytes]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from app import create_app, portals
 from app.connections import client_for
@@ -19,6 +20,7 @@ from sandbox.apps import find_app
 from sandbox.state import Portal as SandboxPortal
 from sandbox.testing import RunningSandbox
 from sandbox.tokens import issue_token
+from sandbox.ui.frame import open_frame
 
 
 def call_many(
@@ -134,3 +136,12 @@ def install_portal(
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def admin_frame(sandbox: RunningSandbox, portal: SandboxPortal, **options: Any) -> tuple[str, dict[str, str]]:
+    """User 1's (the administrator's) frame POST in English: the path with its query, and the fields."""
+    opened = open_frame(
+        sandbox.state, portal, find_app(sandbox.state, portal), portal.users[1], lang="en", **options
+    )
+    url = urlsplit(opened.url)
+    return f"{url.path}?{url.query}", dict(opened.fields)

@@ -20,7 +20,6 @@ import math
 import statistics
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -30,11 +29,10 @@ from app.extensions import db
 from app.setup import register_portal
 from app.timeline.service import page_commands
 from bench.client_bench import config
-from bench.loadgen import install_portal
+from bench.loadgen import admin_frame, install_portal
 from sandbox.apps import find_app
 from sandbox.testing import RunningSandbox, start_sandbox
 from sandbox.tokens import issue_token
-from sandbox.ui.frame import open_frame
 
 PLACEMENT = "CRM_ACTIVITY_LIST_MENU"
 
@@ -89,19 +87,9 @@ def measure(app: Any, sandbox: RunningSandbox, opens: int) -> dict[str, Any]:
 
 def open_page(client: Any, sandbox: RunningSandbox, activity_id: int) -> float:
     """One open from the activity's context menu; the seconds the app took to answer it."""
-    portal = sandbox.portal
-    opened = open_frame(
-        sandbox.state,
-        portal,
-        find_app(sandbox.state, portal),
-        portal.users[1],
-        lang="en",
-        placement=PLACEMENT,
-        options={"ID": activity_id},
-    )
-    url = urlsplit(opened.url)
+    path, fields = admin_frame(sandbox, sandbox.portal, placement=PLACEMENT, options={"ID": activity_id})
     start = time.perf_counter()
-    response = client.post(url.path, query_string=dict(parse_qsl(url.query)), data=opened.fields)
+    response = client.post(path, data=fields)
     elapsed = time.perf_counter() - start
     if response.status_code != 200 or b'id="tb-activity"' not in response.data:
         raise RuntimeError(f"the page did not open: {response.status_code}")

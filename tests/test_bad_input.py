@@ -202,7 +202,9 @@ def test_every_route_with_an_id_in_its_path_answers_404_for_an_id_past_any_real_
     """A 25-digit id reached SQLite (OverflowError, a 500) through /rules/<id>/… and /api-keys/<id>/revoke."""
     from app import page_tokens
 
-    token = page_tokens.issue(member_id=portal.member_id, user_id=1, is_admin=True)
+    token = page_tokens.issue(
+        member_id=portal.member_id, user_id=1, is_admin=True, generation=portal.generation
+    )
     client = connected_app.test_client()
     rules = [r for r in connected_app.url_map.iter_rules() if "<int:" in r.rule]
     assert len(rules) >= 15

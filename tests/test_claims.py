@@ -7,7 +7,8 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from flask import current_app
+from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
 from app.claims import due_portals, plan_claim, rotation
@@ -53,11 +54,19 @@ def activity_events(portal: Portal, count: int, *, start: int = 1) -> None:
     store_events(portal, events)
 
 
-def click(portal: Portal, activity_id: int = 1, action: str = "done") -> None:
-    """Store one button click of a portal."""
+def click(portal: Portal, activity_id: int = 1, action: str = "done", *, user_token: str = "") -> None:
+    """Store one button click of a portal; with `user_token`, sealed as POST /events seals the clicker's."""
     data = {"activityId": str(activity_id), "id": action, "rev": "1", "entityTypeId": "2", "entityId": "1"}
     event = {"event": CLICK, "event_handler_id": "9", "ts": "2", "data": data, "auth": {"user_id": "1"}}
     store_events(portal, [event])
+    if user_token:
+        sealed = current_app.extensions["vault"].encrypt(user_token)
+        db.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.member_id == portal.member_id, InboxEvent.event == CLICK)
+            .values(user_token_enc=sealed)
+        )
+        db.session.commit()
 
 
 def fill_bucket(portal: Portal) -> None:
@@ -217,8 +226,9 @@ def test_the_worker_carries_out_every_click_before_any_portals_turn(connected_ap
     other = install_portal(sandbox, portal=sandbox.portals[1])
     ids = make_activities(sandbox, 10)
     activity_events(busy, 10, start=ids[0])
-    click(busy, activity_id=999998)  # items that are not there: each settled with a note after one call
-    click(other, activity_id=999999)
+    # Items that are not there: each settled with a note after its calls, as the clicking user.
+    click(busy, activity_id=999998, user_token=sandbox.token(1, portal=sandbox.portals[0]))
+    click(other, activity_id=999999, user_token=sandbox.token(1, portal=sandbox.portals[1]))
     report = Worker(Inbox(db.session), connect=counting([])).run_batch()
     clicks = db.session.scalars(select(InboxEvent.id).where(InboxEvent.event == CLICK)).all()
     assert sorted(report.settled[:2]) == sorted(clicks) and len(report.settled) == 12

@@ -200,6 +200,7 @@ def page_token(portal, sandbox, activity_id: int, user_id: int = 1) -> str:
         is_admin=user_id == 1,
         access_token=sandbox.token(user_id),
         activity_id=activity_id,
+        generation=portal.generation,
     )
 
 

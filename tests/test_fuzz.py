@@ -404,7 +404,9 @@ def test_rules_and_templates_take_deep_layouts_and_huge_numbers_without_a_500(wo
         number=number_text,
     )
     def check(layout: str, number: str) -> None:
-        token = page_tokens.issue(member_id=portal.member_id, user_id=1, is_admin=True)  # each spent once
+        token = page_tokens.issue(  # each spent once
+            member_id=portal.member_id, user_id=1, is_admin=True, generation=portal.generation
+        )
         form = {"page_token": token, "lang": "en", "name": "Deep", "subject": "s", "layout": layout}
         form |= {"provider_id": "CRM_TODO", "type_id": number, "owner_type_id": number, "direction": number}
         before, portals_before = snapshot(), portal_state(sandbox)

@@ -132,6 +132,7 @@ def test_an_activity_made_on_the_page_shows_its_buttons_in_the_timeline_and_a_cl
         is_admin=False,
         access_token=sandbox.token(CLICKER),
         activity_id=opened,
+        generation=installed.generation,
     )
     form = {"page_token": token, "lang": "en", "title": "Send the contract", "tags": "legal"}
     page = requests.post(f"{live_app.url}/activity/{opened}/configurable", data=form, timeout=10)
@@ -183,13 +184,14 @@ def test_a_click_carried_out_by_a_worker_killed_before_settling_changes_the_item
     before = item(sandbox, activity_id).fields["DEADLINE"]
     click(sandbox, activity_id, "snooze")
     clicks_delivered(sandbox)
-    work()
     [row] = click_rows()
+    sealed = row.user_token_enc  # the settle erases it; a worker killed before the settle left it
+    work()
     # What a SIGKILL after the update and before the settle leaves: the row pending, due when its lease ends.
     db.session.execute(
         update(InboxEvent)
         .where(InboxEvent.id == row.id)
-        .values(status=InboxStatus.PENDING, next_attempt_at=utcnow(), last_error=None)
+        .values(status=InboxStatus.PENDING, next_attempt_at=utcnow(), last_error=None, user_token_enc=sealed)
     )
     db.session.commit()
 

@@ -5,19 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.activity_templates import portal_templates
 from app.api.keys import create_key
+from app.connections import oauth_client
 from app.enrichment import add_rule
 from app.extensions import db
 from app.models import Activity, InboxEvent, Portal, PortalState
 from app.portals import read_tokens
+from app.uninstalls import Verdict, confirm_uninstalls
 from sandbox.apps import add_app, find_app, uninstall_app, update_app
 from tests.conftest import post_event
 from tests.test_install import open_installer, stored
 
 TEXT_BLOCK = {"type": "text", "properties": {"value": "{{SUBJECT}}"}}
+
+
+def confirm() -> dict[str, Verdict]:
+    """What the worker's job does every few minutes: ask the platform about each uninstall request."""
+    return confirm_uninstalls(db.session, oauth_client(), current_app.extensions["vault"])
 
 
 def test_installed_portal_is_active_with_a_version(installed: Portal) -> None:
@@ -41,6 +49,8 @@ def test_uninstall_without_clean_erases_tokens_and_keeps_rows(installed, live_ap
     db.session.commit()
     uninstall_app(sandbox.state, sandbox.portal, clean=False)
     assert sandbox.wait_for_deliveries(2)[-1].status == 200
+    assert stored()[0].state is PortalState.UNINSTALLING
+    assert confirm() == {installed.member_id: Verdict.DISOWNED}
     [portal] = stored()
     assert portal.state is PortalState.UNINSTALLED and portal.uninstalled_at is not None
     assert read_tokens(portal) is None and portal.application_token_sha256 is None
@@ -56,8 +66,11 @@ def test_uninstall_with_clean_deletes_every_row(installed, live_app, sandbox) ->
     add_rule({"member_id": member_id, "name": "r", "layout": {"blocks": {"a": TEXT_BLOCK}}})
     db.session.commit()
     assert rows_of(member_id) > 0
+    before = rows_of(member_id)
     uninstall_app(sandbox.state, sandbox.portal, clean=True)
     assert sandbox.wait_for_deliveries(2)[-1].status == 200
+    assert rows_of(member_id) == before  # nothing destroyed before the platform confirms
+    assert confirm() == {member_id: Verdict.DISOWNED}
     assert stored() == [] and rows_of(member_id) == 0
 
 
@@ -78,6 +91,7 @@ def test_after_uninstall_no_token_remains_in_the_database_file(
     app_token = find_app(sandbox.state, sandbox.portal).application_token
     uninstall_app(sandbox.state, sandbox.portal, clean=False)
     sandbox.wait_for_deliveries(2)
+    confirm()
     secrets = (tokens.access_token, tokens.refresh_token, app_token)
     rows = " ".join(
         str(row)
@@ -97,6 +111,7 @@ def test_a_reinstall_after_uninstall_starts_clean(installed, live_app, sandbox) 
     db.session.commit()
     uninstall_app(sandbox.state, sandbox.portal, clean=False)
     sandbox.wait_for_deliveries(2)
+    confirm()
     add_app(sandbox.state, sandbox.portal)  # the administrator installs it again from the Marketplace
     assert open_installer(sandbox).status_code == 200
     [portal] = stored()

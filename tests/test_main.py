@@ -253,14 +253,20 @@ def test_repair_without_a_valid_page_token_changes_nothing(connected_app, sandbo
 
 def test_repair_with_an_expired_page_token_changes_nothing(connected_app, sandbox, portal) -> None:
     token = page_tokens.issue(
-        member_id=portal.member_id, user_id=1, is_admin=True, now=datetime.now(UTC) - timedelta(hours=2)
+        member_id=portal.member_id,
+        user_id=1,
+        is_admin=True,
+        generation=portal.generation,
+        now=datetime.now(UTC) - timedelta(hours=2),
     )
     response = connected_app.test_client().post("/repair", data={"page_token": token})
     assert response.status_code == 401 and not health(connected_app, portal).ok
 
 
 def test_repair_is_for_administrators_only(connected_app, sandbox, portal) -> None:
-    token = page_tokens.issue(member_id=portal.member_id, user_id=2, is_admin=False)
+    token = page_tokens.issue(
+        member_id=portal.member_id, user_id=2, is_admin=False, generation=portal.generation
+    )
     response = connected_app.test_client().post("/repair", data={"page_token": token})
     assert response.status_code == 403 and not health(connected_app, portal).ok
 

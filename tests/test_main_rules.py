@@ -19,7 +19,10 @@ OTHER = "o" * 32
 
 
 def admin_token(portal, *, is_admin: bool = True) -> str:
-    return page_tokens.issue(member_id=portal.member_id, user_id=1 if is_admin else 2, is_admin=is_admin)
+    user_id = 1 if is_admin else 2
+    return page_tokens.issue(
+        member_id=portal.member_id, user_id=user_id, is_admin=is_admin, generation=portal.generation
+    )
 
 
 def stored() -> list[EnrichmentRule]:

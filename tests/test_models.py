@@ -78,3 +78,30 @@ def test_naive_datetimes_are_refused(app, db) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_0006_upgrades_a_0005_database_keeping_its_portals(tmp_path: Path) -> None:
+    """Rows stored before 0006_sec_trust get generation 1 and no pending uninstall; clicks no sealed token."""
+    from sqlalchemy import text
+
+    app = create_app(make_config(sqlite_url(tmp_path)))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005_sec_throttle")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO portals (member_id, domain, client_endpoint, scope, state, token_version, "
+                    "created_at, updated_at) VALUES ('m', 'x.bitrix24.com', "
+                    "'https://x.bitrix24.com/rest/', '', "
+                    "'active', 0, '2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+                )
+            )
+        flask_migrate.upgrade()
+        portal = db.session.query(Portal).one()
+        assert (portal.member_id, portal.state, portal.generation) == ("m", PortalState.ACTIVE, 1)
+        assert portal.uninstall_clean is None and portal.uninstall_requested_at is None
+        assert "user_token_enc" in {c["name"] for c in inspect(db.engine).get_columns("inbox")}
+        db.session.remove()
+        flask_migrate.downgrade(revision="0005_sec_throttle")
+        assert "generation" not in {c["name"] for c in inspect(db.engine).get_columns("portals")}
+        db.engine.dispose()

@@ -95,6 +95,7 @@ def test_an_expired_page_token_is_refused(connected_app, sandbox, portal) -> Non
         is_admin=False,
         access_token=fresh.access_token,
         activity_id=page.activity.id,
+        generation=fresh.generation,
         now=datetime.now(UTC) - timedelta(hours=2),
     )
     response = page.post("complete")

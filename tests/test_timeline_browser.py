@@ -8,7 +8,6 @@ artifacts/screenshots, git-ignored). Skipped where no Chromium is installed (Deb
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Portal, PortalState
+from tests.browser import BROWSER_TESTS, chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM, reason="no Chromium on this machine")]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+pytestmark = BROWSER_TESTS
 EDITED = "Edited in the browser test"
 
 
@@ -35,15 +33,11 @@ def shots() -> Path:
 @pytest.fixture
 def page(live_app: Any) -> Iterator[Any]:
     """A Chromium page, 1280x900 like a laptop's portal; any CSP violation Chromium reports fails the test."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         violations: list[str] = []
         page.on("console", lambda msg: violations.append(msg.text) if csp_violation(msg) else None)
         yield page
-        browser.close()
     assert violations == [], "the Content-Security-Policy blocked something the pages do"
 
 

@@ -6,16 +6,19 @@ import logging
 from typing import Any
 
 from flask import current_app
-from werkzeug.exceptions import BadRequest, Unauthorized
+from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
 
 from app import portals
+from app.bitrix24.errors import Bitrix24Error
 from app.bitrix24.hosts import url_allowed, valid_netloc
 from app.connections import oauth_client
 from app.extensions import db
 from app.inputs import MAX_ID, bounded_int
-from app.lifecycle import Claim, NotVerified, activate, store_installation, uninstall, verify
-from app.models import Portal
+from app.lifecycle import Claim, NotVerified, activate, request_uninstall, store_installation
+from app.models import Portal, utcnow
 from app.setup import register_portal
+from app.trust import verified_install
+from app.uninstalls import settle_before_install
 
 log = logging.getLogger(__name__)
 REFUSED = "The event could not be verified."
@@ -35,10 +38,14 @@ def on_update(event: dict[str, Any]) -> Portal:
 
 
 def on_uninstall(event: dict[str, Any]) -> None:
-    """Verified by the stored application_token alone: the event carries no access token (notes §1.6)."""
+    """Verified by the stored application_token alone, which any user may hold: the worker confirms it.
+
+    The event carries no access token (notes §1.6); nothing is destroyed until the platform refuses the
+    stored pair (app.uninstalls).
+    """
     auth = _auth(event)
     portal = authenticate(auth)
-    uninstall(db.session, portal, clean=str(_data(event).get("CLEAN", "0")) == "1")
+    request_uninstall(portal, clean=str(_data(event).get("CLEAN", "0")) == "1", now=utcnow())
     db.session.commit()
 
 
@@ -62,22 +69,33 @@ def _install_verified(event: dict[str, Any], auth: dict[str, Any], *, applicatio
 
 
 def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
+    """An administrator's token, vouched for by the OAuth server and the portal (app.trust), or nothing."""
     claim = Claim(_required(auth, "access_token"), _required(auth, "member_id"), _required(auth, "domain"))
+    refresh_token = _required(auth, "refresh_token")
     _check_hosts(auth)
+    stored = portals.find(claim.member_id)
+    oauth, vault = oauth_client(), current_app.extensions["vault"]
     try:
-        info = verify(oauth_client(), claim, allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"])
+        installer = verified_install(
+            oauth, claim, allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"], stored=stored
+        )
     except NotVerified as error:
         log.warning("lifecycle event refused for member_id=%s: %s", claim.member_id, error.reason)
         raise Unauthorized(REFUSED) from None
+    except Bitrix24Error as error:
+        log.warning("lifecycle event for member_id=%s not verified: %s", claim.member_id, error)
+        raise ServiceUnavailable("The portal could not be asked who sent the event.") from None
+    if stored is not None:
+        settle_before_install(db.session, oauth, vault, stored)
     return store_installation(
         db.session,
-        current_app.extensions["vault"],
-        info,
+        vault,
+        installer.info,
         access_token=claim.access_token,
-        refresh_token=_required(auth, "refresh_token"),
+        refresh_token=refresh_token,
         expires_in=_int(auth.get("expires_in"), 3600),
         application_token=application_token,
-        user_id=_int(auth.get("user_id"), 0) or None,
+        user_id=installer.user_id,
     )
 
 

@@ -14,7 +14,7 @@ from app.events import bp
 from app.events.lifecycle import REFUSED, on_install, on_uninstall, on_update
 from app.events.wire import parse_body
 from app.extensions import db
-from app.inbox import INBOX, inbox_row
+from app.inbox import INBOX, ITEM_ACTIONS, inbox_row
 from app.inbox_writer import Outcome, WriteFailed, writer_for
 from app.models import Portal, utcnow
 from app.portals import digest
@@ -45,11 +45,26 @@ def receive() -> ResponseReturnValue:
     if not member_id or not token:
         metrics.count_event("rejected", label)
         raise Unauthorized(REFUSED)
-    outcome = store(inbox_row(event, member_id, utcnow()), digest(token), label)
+    row = inbox_row(event, member_id, utcnow())
+    if row["event"] in ITEM_ACTIONS:
+        row["user_token_enc"] = seal_user_token(auth)
+    outcome = store(row, digest(token), label)
     if outcome is Outcome.REFUSED:
         metrics.count_event("rejected", label)
         raise Unauthorized(REFUSED)
     return answer("accepted" if outcome is Outcome.STORED else "duplicate", name)
+
+
+def seal_user_token(auth: dict) -> str | None:
+    """A click's clicking user's access token, sealed by the vault: the worker acts as that user with it.
+
+    The application_token the event is verified with may be held by any user (notes §1.2), and so may a
+    made-up auth[user_id]: carried out with the user's own token, the portal itself applies their rights.
+    """
+    token = auth.get("access_token")
+    if not isinstance(token, str) or not token or len(token) > 512:
+        return None
+    return current_app.extensions["vault"].encrypt(token)
 
 
 def metric_label(name: str) -> str:

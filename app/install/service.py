@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from flask import current_app
 from werkzeug.exceptions import BadRequest
 
+from app import portals
 from app.connections import oauth_client
 from app.extensions import db
 from app.frames import Frame
-from app.lifecycle import Claim, activate, store_installation, verify
+from app.lifecycle import Claim, activate, store_installation
 from app.models import Portal
 from app.registration import Report
 from app.setup import register_portal
+from app.trust import verified_install
+from app.uninstalls import settle_before_install
 
 
 @dataclass(frozen=True)
@@ -23,24 +26,30 @@ class Outcome:
 
 
 def install_from_frame(frame: Frame) -> Outcome:
-    """Run the installer; nothing is stored unless the OAuth server vouches for the frame's token."""
+    """Run the installer; nothing is stored unless the OAuth server and the portal vouch for an admin."""
     if not frame.refresh_id:
         raise BadRequest(
             "The portal sent no refresh token. Close this window and open the app from Bitrix24 again."
         )
-    info = verify(
-        oauth_client(),
+    stored = portals.find(frame.member_id)
+    oauth, vault = oauth_client(), current_app.extensions["vault"]
+    installer = verified_install(
+        oauth,
         Claim(frame.auth_id, frame.member_id, frame.domain),
         allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"],
+        stored=stored,
     )
+    if stored is not None:
+        settle_before_install(db.session, oauth, vault, stored)
     portal = store_installation(
         db.session,
-        current_app.extensions["vault"],
-        info,
+        vault,
+        installer.info,
         access_token=frame.auth_id,
         refresh_token=frame.refresh_id,
         expires_in=frame.auth_expires,
         application_token=frame.application_token,
+        user_id=installer.user_id,
     )
     db.session.commit()
     report = register_portal(portal)

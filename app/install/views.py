@@ -13,6 +13,7 @@ from app.frames import parse_frame
 from app.install import bp
 from app.install.service import install_from_frame
 from app.lifecycle import NotVerified
+from app.trust import NotAdministrator
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def install() -> ResponseReturnValue:
         outcome = install_from_frame(frame)
     except NotVerified as error:
         log.warning("install refused for member_id=%s (%s): %s", frame.member_id, frame.domain, error.reason)
-        return render_template("install/refused.html", reason=error.reason, lang=frame.lang), 403
+        not_admin = isinstance(error, NotAdministrator)
+        return render_template("install/refused.html", not_admin=not_admin, lang=frame.lang), 403
     except Bitrix24Error as error:
         log.warning("install failed for member_id=%s: %s", frame.member_id, error)
         return render_template("install/failed.html", error=error, steps=[], lang=frame.lang), 502

@@ -12,10 +12,14 @@ from flask import g, request
 from flask.typing import ResponseReturnValue
 
 from app import nonces, page_tokens
+from app.bitrix24.errors import AuthError, Bitrix24Error
+from app.connections import client_for, user_client
+from app.lifecycle import NotVerified
 from app.main.pages import refused_page, render_page
-from app.main.service import Refused, installed_portal, portal_origin
+from app.main.service import Refused, installed_portal, portal_origin, unavailable
 from app.models import Portal
 from app.page_tokens import PageSession
+from app.trust import admin_id
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -40,7 +44,34 @@ def opened_page(action: str) -> Opened:
         raise Refused("reopen", 401) from None
     portal = installed_portal(page.member_id)
     g.frame_origin = portal_origin(portal)  # the refusal or the page may be framed by this portal only
+    if page.generation != portal.generation:
+        log.info("%s refused: the page token was made for an earlier installation", action)
+        raise Refused("stale_install", 403)
     return Opened(page, portal, raw)
+
+
+def still_administrator(opened: Opened) -> None:
+    """Ask the portal, at the moment of the POST, whether the page's user administers it; Refused if not.
+
+    The page token says who was an administrator up to an hour ago; rights can be taken away meanwhile.
+    In the frame the user's own token asks; outside it (the OAuth sign-in) the stored pair, which that
+    sign-in made the administrator's own.
+    """
+    page, portal = opened.page, opened.portal
+    if page.access_token:
+        client = user_client(portal, page.access_token)
+    else:
+        client = client_for(portal, interactive=True)
+    try:
+        user_id = admin_id(client.call("profile"))
+    except AuthError:
+        raise Refused("reopen", 401) from None
+    except NotVerified:
+        raise Refused("admins_only", 403) from None
+    except Bitrix24Error as error:
+        raise unavailable(error) from None
+    if user_id != page.user_id:
+        raise Refused("reopen", 401)
 
 
 @dataclass(frozen=True)
@@ -70,6 +101,7 @@ def as_admin(
                 opened = opened_page(action)
                 if not opened.page.is_admin:
                     raise Refused("admins_only", 403)
+                still_administrator(opened)
             except Refused as refused:
                 return refused_page(refused, lang)
             if not nonces.spend(opened.page):

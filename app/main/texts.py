@@ -177,6 +177,10 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
             "Only portal administrators can do this",
             "Ask a portal administrator to open Timeline Bridge.",
         ),
+        "stale_install": (
+            "Timeline Bridge was installed again since this page was opened",
+            "Nothing was done. Close this window and open the app again from your portal.",
+        ),
         "wrong_activity": (
             "This page was opened for another activity",
             "Close this window and open the activity from the timeline again.",
@@ -218,6 +222,10 @@ REFUSALS: dict[str, dict[str, tuple[str, str]]] = {
         "admins_only": (
             "Это доступно только администраторам портала",
             "Попросите администратора портала открыть Timeline Bridge.",
+        ),
+        "stale_install": (
+            "Timeline Bridge переустановили после открытия этой страницы",
+            "Ничего не сделано. Закройте окно и снова откройте приложение с портала.",
         ),
         "wrong_activity": (
             "Страница открыта для другого дела",

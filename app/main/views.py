@@ -55,6 +55,7 @@ def admin_page(frame: Frame, portal: Portal, opened: service.Opened) -> Response
         user_id=viewer.user_id,
         is_admin=True,
         access_token=frame.auth_id,
+        generation=portal.generation,
     )
     overview = service.overview_with(portal, opened.health, opened.health_error)
     context = {"viewer": viewer, "overview": overview, "page_token": token}
@@ -68,7 +69,9 @@ def outside_frame(member_id: str, user_id: int) -> ResponseReturnValue:
     except service.Refused as refused:
         session.clear()
         return refused_page(refused, "en")
-    token = page_tokens.issue(member_id=member_id, user_id=user_id, is_admin=True)
+    token = page_tokens.issue(
+        member_id=member_id, user_id=user_id, is_admin=True, generation=portal.generation
+    )
     overview = service.overview(portal, client_for(portal, interactive=True))
     return render_page("main/admin.html", "en", overview=overview, page_token=token, framed=False)
 

@@ -20,6 +20,7 @@ from app.connections import oauth_client, user_client
 from app.extensions import db
 from app.lifecycle import Claim, NotVerified, activate, store_installation, verify
 from app.models import OAuthState, Portal, PortalState
+from app.uninstalls import settle_before_install
 
 STATE_LIFETIME = timedelta(minutes=10)
 BROWSER_COOKIE = "tb_oauth_browser"
@@ -83,6 +84,8 @@ def finish(args: Mapping[str, str], browser_nonce: str, *, now: datetime) -> Sig
     grant = _exchange(code, now)
     info = _verified(portal, grant)
     user_id = _administrator(portal, grant.access_token)
+    settle_before_install(db.session, oauth_client(), current_app.extensions["vault"], portal)
+    lacked_a_pair = portal.state is PortalState.NEEDS_REINSTALL
     stored = store_installation(
         db.session,
         current_app.extensions["vault"],
@@ -92,7 +95,7 @@ def finish(args: Mapping[str, str], browser_nonce: str, *, now: datetime) -> Sig
         expires_in=max(int((grant.expires_at - now).total_seconds()), 0),
         user_id=user_id,
     )
-    if stored.state is PortalState.NEEDS_REINSTALL:
+    if lacked_a_pair and stored.state is not PortalState.ACTIVE:
         activate(stored)  # the refused refresh token was all it lacked: an administrator just gave a new pair
     return SignedIn(row.member_id, user_id)
 

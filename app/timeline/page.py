@@ -39,6 +39,7 @@ def open_from_frame(frame: Frame, portal: Portal, activity_id: int) -> ResponseR
         is_admin=False,
         access_token=frame.auth_id,
         activity_id=activity_id,
+        generation=portal.generation,
     )
     return render(page, portal=portal, token=token, lang=frame.lang)
 

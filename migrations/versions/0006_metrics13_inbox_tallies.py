@@ -8,7 +8,7 @@ each portal's count of processed events a row in `inbox_tallies`, which app.inbo
 transaction that settles the rows. The tallies start from the rows done so far (one scan, here).
 
 Revision ID: 0006_metrics13
-Revises: 0005_sec_throttle
+Revises: 0006_sec_trust
 Create Date: 2026-12-02
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006_metrics13"
-down_revision = "0005_sec_throttle"
+down_revision = "0006_sec_trust"  # re-chained at the merge of main (sec-trust2)
 branch_labels = None
 depends_on = None
 

@@ -319,3 +319,27 @@ def test_layout_blocks_refuse_a_legacy_activity_type(sandbox: RunningSandbox) ->
     fails(answer, "UNSUITABLE_ACTIVITY_TYPE_ERROR")
     call = add_activity(sandbox)  # a call is drawn as a configurable item: blocks are fine
     ok(sandbox.call("crm.activity.layout.blocks.set", {**where, "activityId": call, "layout": layout}))
+
+
+def test_an_uninstalled_apps_tokens_stop_working_at_the_oauth_server(sandbox: RunningSandbox) -> None:
+    """notes §1.6 "After uninstall all API access is revoked": app.info and the refresh grant refuse it."""
+    from sandbox.apps import uninstall_app
+
+    issued = sandbox.state.tokens[sandbox.token(1, fresh=True)]
+    secret = sandbox.state.registrations[issued.client_id].client_secret
+    info = requests.post(f"{sandbox.oauth_url}/rest/app.info", data={"auth": issued.access_token}, timeout=5)
+    assert info.status_code == 200 and info.json()["result"]["install"]["installed"] is True
+    uninstall_app(sandbox.state, sandbox.portal, clean=True)
+    info = requests.post(f"{sandbox.oauth_url}/rest/app.info", data={"auth": issued.access_token}, timeout=5)
+    assert (info.status_code, info.json()["error"]) == (400, "invalid_client")
+    refresh = requests.post(
+        f"{sandbox.oauth_url}/oauth/token/",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": issued.client_id,
+            "client_secret": secret,
+            "refresh_token": issued.refresh_token,
+        },
+        timeout=5,
+    )
+    assert refresh.json()["error"] == "invalid_grant"

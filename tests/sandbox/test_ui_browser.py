@@ -5,7 +5,6 @@ Skipped where no Chromium is installed (Debian's `chromium` package, /usr/bin/ch
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +14,9 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from sandbox.testing import RunningSandbox, start_sandbox
+from tests.browser import BROWSER_TESTS, chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM, reason="no Chromium on this machine")]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+pytestmark = BROWSER_TESTS
 
 
 def fake_app(portal_url: str, seen: list[tuple[str, dict[str, str]]]) -> Flask:
@@ -71,11 +69,8 @@ def running() -> Iterator[tuple[RunningSandbox, list[tuple[str, dict[str, str]]]
 def test_install_then_open_a_list_menu_placement_in_chromium(
     running: tuple[RunningSandbox, list[tuple[str, dict[str, str]]]],
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     sandbox, seen = running
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{sandbox.portal_url}/?user_id=1")
         page.click("#install-app")
@@ -89,7 +84,6 @@ def test_install_then_open_a_list_menu_placement_in_chromium(
         page.locator(".row-menu-button").first.click()
         page.locator('.js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]').first.click()
         frame.locator("#out", has_text="CRM_ACTIVITY_LIST_MENU").wait_for(timeout=10_000)
-        browser.close()
     paths = [path for path, _ in seen]
     assert paths == ["install", "/", "/menu"]
     assert seen[2][1]["PLACEMENT"] == "CRM_ACTIVITY_LIST_MENU" and len(seen[2][1]["APP_SID"]) == 32

@@ -1,0 +1,79 @@
+"""Who may install: the OAuth server vouches for the token, then the portal says its user is an administrator.
+
+Every install, reinstall or repair (the installer frame, ONAPPINSTALL on /events or /install, ONAPPUPDATE)
+passes `verified_install` before anything is written. A frame's AUTH_ID/REFRESH_ID are given to every user
+who opens the app, and APPLICATION_TOKEN too on newer portals (notes §1.2), so a valid token for the right
+portal and app proves nothing about the right to install: only the portal's own `profile` → ADMIN, asked
+with that same token at an address we trust (the stored portal's, or the one app.info on B24_OAUTH_URL names),
+does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.bitrix24.client import Client, Credentials, FixedCredentials
+from app.bitrix24.errors import AuthError
+from app.bitrix24.oauth import AppInfo, OAuthClient
+from app.bitrix24.retry import RetryPolicy
+from app.bitrix24.transport import Transport
+from app.inputs import as_id
+from app.lifecycle import Claim, NotVerified, verify
+from app.models import Portal, PortalState
+
+ADMIN_VALUES = (True, "Y", "1", 1)
+
+
+class NotAdministrator(NotVerified):
+    """The token is genuine, but its user does not administer the portal: nothing may be stored."""
+
+
+@dataclass(frozen=True)
+class Installer:
+    """A verified installation request: what the OAuth server said, and the administrator behind it."""
+
+    info: AppInfo
+    user_id: int
+
+
+def verified_install(
+    oauth: OAuthClient, claim: Claim, *, allowed_hosts: tuple[str, ...], stored: Portal | None
+) -> Installer:
+    """app.info on the configured OAuth server, then `profile` with the same token: ADMIN, or NotVerified."""
+    info = verify(oauth, claim, allowed_hosts=allowed_hosts)
+    endpoint = trusted_endpoint(info, stored)
+    user_id = administrator(claim.access_token, endpoint, allowed_hosts=allowed_hosts)
+    return Installer(info, user_id)
+
+
+def trusted_endpoint(info: AppInfo, stored: Portal | None) -> str:
+    """The stored portal's REST address, else the one the OAuth server vouched for (never a request's)."""
+    if stored is not None and stored.state is not PortalState.UNINSTALLED and stored.client_endpoint:
+        return stored.client_endpoint
+    return info.client_endpoint
+
+
+def administrator(access_token: str, endpoint: str, *, allowed_hosts: tuple[str, ...]) -> int:
+    """The token's user id, if the portal says that user is an administrator; NotVerified otherwise."""
+    client = Client(
+        FixedCredentials(Credentials(access_token, endpoint, version=0)),
+        Transport(allowed_hosts=allowed_hosts),
+        retry=RetryPolicy(interactive=True),
+    )
+    try:
+        profile = client.call("profile")
+    except AuthError as error:
+        raise NotVerified(f"the portal refused the token ({error.code or 'no answer'})") from None
+    return admin_id(profile)
+
+
+def admin_id(profile: Any) -> int:
+    """The user id of a `profile` answer whose ADMIN is true; NotAdministrator for anyone else."""
+    user_id = as_id(profile.get("ID")) if isinstance(profile, Mapping) else None
+    if user_id is None:
+        raise NotVerified("the portal did not say whose token this is")
+    if profile.get("ADMIN") not in ADMIN_VALUES:
+        raise NotAdministrator(f"user {user_id} is not an administrator of the portal")
+    return user_id
