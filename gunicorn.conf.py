@@ -4,8 +4,9 @@ import sys
 
 from app.metrics.directory import compact, prepare
 
-# Every worker counts into one directory (prometheus_client multiprocess mode); set before the app (and so
-# prometheus_client) is imported, here in the master, which --preload makes import it. app/metrics/__init__.py
+# Every worker counts into one directory (prometheus_client multiprocess mode, app/metrics/):
+# PROMETHEUS_MULTIPROC_DIR is set here in the master, before --preload imports the app (and
+# prometheus_client), and the workers inherit it.
 METRICS_DIR = prepare()
 
 # The access log writes no query value but identifiers, no credentials header, no token (app/accesslog.py):
