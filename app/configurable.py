@@ -22,7 +22,7 @@ from typing import Any
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import NotFound, ValidationError
-from app.inputs import MAX_ID, as_id, bounded_int
+from app.inputs import MAX_ID, as_id, bounded_int, plausible_date
 from app.layout import (
     Body,
     ButtonType,
@@ -127,6 +127,8 @@ def _deadline(raw: str) -> str | None:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
         raise ItemProblem("deadline", "not_a_date") from None
+    if not plausible_date(parsed):
+        raise ItemProblem("deadline", "not_a_date")
     return parsed.isoformat(timespec="seconds")
 
 

@@ -13,7 +13,7 @@ from app.bitrix24.client import Credentials
 from app.bitrix24.errors import InvalidGrant, NeedsReinstall, PortalUnavailable
 from app.bitrix24.oauth import OAuthClient, TokenGrant
 from app.extensions import AnySession
-from app.models import Portal, PortalState
+from app.models import IN_SERVICE, SERVED, Portal, PortalState
 from app.portals import write_tokens
 from app.vault import TokenVault
 
@@ -109,7 +109,7 @@ class PortalCredentials:
 
     def _portal(self, session: Session) -> Portal:
         portal = session.scalar(select(Portal).where(Portal.member_id == self.member_id))
-        if portal is None or portal.state not in (PortalState.ACTIVE, PortalState.INSTALLING):
+        if portal is None or portal.state not in IN_SERVICE:
             state = portal.state if portal else "unknown"
             raise PortalUnavailable("PORTAL_UNAVAILABLE", f"portal {self.member_id} is {state}")
         return portal
@@ -136,10 +136,10 @@ class PortalCredentials:
 
 
 def stale_portals(session: AnySession, *, older_than: timedelta, now: datetime) -> list[str]:
-    """Active portals whose token pair was stored before `now - older_than` (or never dated)."""
+    """Installed portals whose token pair was stored before `now - older_than` (or never dated)."""
     cutoff = now - older_than
     query = select(Portal.member_id).where(
-        Portal.state == PortalState.ACTIVE,
+        Portal.state.in_(SERVED),
         Portal.refresh_token_enc.is_not(None),
         or_(Portal.tokens_stored_at.is_(None), Portal.tokens_stored_at < cutoff),
     )

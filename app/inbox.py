@@ -102,10 +102,20 @@ def dedup_key(member_id: str, event: dict[str, Any]) -> str:
 
 
 def _click(event: dict[str, Any]) -> str:
-    """The canonical text of a click: its data (keys sorted) and the clicking user."""
+    """The canonical text of a click: its data (keys sorted), the clicking user and their token's digest.
+
+    `auth[user_id]` alone is only a claim: a forged click naming the same user, button and second would make
+    the real one a duplicate. The token is the portal's own (a redelivery carries the same), so it keeps
+    them apart.
+    """
     auth = event.get("auth")
-    user_id = auth.get("user_id", "") if isinstance(auth, dict) else ""
-    clicked = {"data": event.get("data"), "user_id": str(user_id)}
+    auth = auth if isinstance(auth, dict) else {}
+    token = str(auth.get("access_token", ""))
+    clicked = {
+        "data": event.get("data"),
+        "user_id": str(auth.get("user_id", "")),
+        "token": hashlib.sha256(token.encode()).hexdigest() if token else "",
+    }
     return json.dumps(clicked, sort_keys=True, separators=(",", ":"), default=str)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import current_app, has_app_context
@@ -17,6 +18,9 @@ from werkzeug.routing import IntegerConverter, Map
 DEFAULT_DEPTH = 32  # a content-block layout nests 9 levels deep at most (lineOfBlocks > … > actionParams)
 MAX_DIGITS = 19  # an int64 has at most 19 digits; a longer number is no id, count or amount we take
 MAX_ID = 2**31 - 1  # Bitrix24 ids are MySQL INT columns; ours are INTEGER (PostgreSQL: int4)
+# Deadlines a person means: a year far outside these breaks the portal's own lists (year 9999 with an offset
+# is past MySQL's DATETIME) and overflows date arithmetic (a snooze of a day).
+FIRST_YEAR, LAST_YEAR = 1970, 2199
 T = TypeVar("T")
 _ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also admits '²', which int() refuses
 
@@ -108,3 +112,8 @@ def _constant(name: str) -> Any:
 
 def _too_deep(depth: int) -> JsonRefused:
     return JsonRefused(f"nests arrays and objects deeper than {depth} levels")
+
+
+def plausible_date(moment: datetime) -> bool:
+    """A date-time whose year lies in [FIRST_YEAR, LAST_YEAR], so it can be stored, listed and moved a day."""
+    return FIRST_YEAR <= moment.year <= LAST_YEAR

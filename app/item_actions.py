@@ -30,7 +30,7 @@ from app.bitrix24.errors import (
     NotFound,
     ValidationError,
 )
-from app.inputs import as_id, bounded_int
+from app.inputs import as_id, bounded_int, plausible_date
 from app.layout import ConfigurableLayout, LayoutError
 
 EVENT = "ONCRMTIMELINEITEMACTION"
@@ -167,6 +167,8 @@ def _deadline(value: Any) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
+        return None
+    if not plausible_date(parsed):  # set elsewhere (the portal's own form): snooze from the click instead
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

@@ -56,6 +56,12 @@ class PortalState(enum.StrEnum):
     UNINSTALLED = "uninstalled"
 
 
+# States whose tokens the app uses. An uninstall request is verified by the application_token alone, which any
+# user may hold, so a portal waiting on the platform's word keeps working: a forged one must cost it nothing.
+IN_SERVICE = (PortalState.ACTIVE, PortalState.INSTALLING, PortalState.UNINSTALLING)
+SERVED = (PortalState.ACTIVE, PortalState.UNINSTALLING)  # installed, as far as we know: drained, kept fresh
+
+
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"

@@ -34,7 +34,7 @@ from app.bitrix24.errors import Bitrix24Error
 from app.extensions import db
 from app.inbox import INBOX, entity_id
 from app.mirror import dialect_insert, reconcile
-from app.models import InboxStatus, Portal, PortalState, utcnow
+from app.models import SERVED, InboxStatus, Portal, utcnow
 
 log = logging.getLogger(__name__)
 OFFLINE = "offline"
@@ -237,9 +237,7 @@ class Backstop:
         timed = self.last_round is None or now - self.last_round >= self.every
         if timed:
             self.last_round = now
-            members = list(
-                db.session.scalars(select(Portal.member_id).where(Portal.state == PortalState.ACTIVE))
-            )
+            members = list(db.session.scalars(select(Portal.member_id).where(Portal.state.in_(SERVED))))
         else:
             members = sorted(self.woken)
         self.woken.clear()
@@ -248,7 +246,7 @@ class Backstop:
     def _one(self, member_id: str, now: datetime, *, recover: bool) -> Drained | None:
         """Drain one portal; a portal error is logged and left to the next round (nothing was cleared)."""
         portal = db.session.scalar(select(Portal).where(Portal.member_id == member_id))
-        if portal is None or portal.state != PortalState.ACTIVE:
+        if portal is None or portal.state not in SERVED:
             return None
         try:
             return drain(portal, self.connect(portal), now=now, recover=recover)

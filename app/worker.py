@@ -1,8 +1,9 @@
 """The inbox worker: claim due events, fetch their activities in batches of 50, update the mirror.
 
-ADD and UPDATE events of one portal are answered by one `batch` request of up to 50 `crm.activity.get`
-(several events of one activity share one get); DELETE needs no portal call. An activity that no longer
-exists settles its events and marks the mirror row deleted. Any other failure goes back to the inbox with
+ADD, UPDATE and DELETE events of one portal are answered by one `batch` request of up to 50
+`crm.activity.get` (several events of one activity share one get). A DELETE is asked too, since anyone holding
+the application_token can send one: only an activity the portal no longer has settles its events and marks
+the mirror row deleted. Any other failure goes back to the inbox with
 backoff, and is parked as failed after the last attempt. Effects and settlement commit together. Then the
 portal's enrichment rules set their blocks on what was read, in one more `batch` (app.enrichment); their
 failures are recorded on the rules, not retried from the inbox.
@@ -40,8 +41,9 @@ from app.uninstalls import Confirmer
 from app.vault import UndecryptableSecret
 
 log = logging.getLogger(__name__)
-FETCHED = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE"})
 DELETED = "ONCRMACTIVITYDELETE"
+# Events whose activity is read from the portal; a deletion too: its sender proves only the application_token.
+FETCHED = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE", DELETED})
 CLICKED = item_actions.EVENT
 # A 429 waits in the inbox (retry_at = operating_reset_at), not in a worker holding a lease.
 WORKER_RETRY = RetryPolicy(max_reset_wait=0.0)
@@ -156,7 +158,7 @@ class Worker:
     def _process_portal(
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
     ) -> None:
-        """Deletions and no-op events first (no portal call), then button clicks, then one batch fetch."""
+        """No-op events first (no portal call), then button clicks, then one batch fetch."""
         started = time.perf_counter()
         try:
             fetch = self._settle_local(claim, member_id, events, report)
@@ -179,18 +181,11 @@ class Worker:
     ) -> list[ClaimedEvent]:
         """Apply what needs no portal call; return the events whose activity must be fetched."""
         fetch = [e for e in events if e.event in FETCHED and e.activity_id is not None]
-        deletes = [e for e in events if e.event == DELETED and e.activity_id is not None]
-        nameless = [e for e in events if e.event in FETCHED | {DELETED} and e.activity_id is None]
-        others = [e for e in events if e.event not in FETCHED | {DELETED, CLICKED}]
+        nameless = [e for e in events if e.event in FETCHED and e.activity_id is None]
+        others = [e for e in events if e.event not in FETCHED | {CLICKED}]
         if self.backstop is not None and any(e.event == WAKE_EVENT for e in others):
             self.backstop.wake(member_id)
-        mark_deleted(
-            db.session,
-            member_id,
-            [e.activity_id for e in deletes if e.activity_id],
-            seen_at=self.inbox.clock(),
-        )
-        self._settled(claim, deletes + others, report, note=None)
+        self._settled(claim, others, report, note=None)
         self._failed(claim, nameless, "the event names no activity id", report, permanent=True)
         db.session.commit()
         return fetch

@@ -301,6 +301,8 @@ def test_the_key_is_stored_only_as_a_digest_and_its_use_noted(api, sandbox, port
         ),
         ({"deadline": "2026-12-01T10:00:00"}, "deadline"),
         ({"deadline": "tomorrow"}, "deadline"),
+        ({"deadline": "9999-12-31T23:59:59-23:59"}, "deadline"),  # past the portal's DATETIME once in UTC
+        ({"deadline": "0001-01-01T00:00:00+14:00"}, "deadline"),
         ({"responsible_id": -1}, "responsible_id"),
         ({"fields": {"SUBJECT": ["x"]}}, "fields"),
         ({"idempotency_key": None}, "idempotency_key"),

@@ -89,6 +89,7 @@ def test_a_layout_read_back_with_nulls_for_unset_fields_is_understood() -> None:
         ({"title": "ok", "tags": "a, b, c"}, "tags", "too_many"),
         ({"title": "ok", "tags": "x" * 41}, "tags", "too_long"),
         ({"title": "ok", "deadline": "tomorrow"}, "deadline", "not_a_date"),
+        ({"title": "ok", "deadline": "9999-12-31T23:30"}, "deadline", "not_a_date"),
         ({"title": "ok", "responsible": "-3"}, "responsible", "not_an_id"),
         ({"title": "ok", "responsible": "two"}, "responsible", "not_an_id"),
     ],

@@ -335,6 +335,12 @@ def test_clicks_in_the_same_second_get_their_own_keys_and_a_redelivery_the_same(
     assert dedup_key("m" * 32, a_click(8)) != dedup_key("n" * 32, a_click(8))
 
 
+def test_a_forged_click_naming_the_same_user_and_second_does_not_make_the_real_one_a_duplicate() -> None:
+    real, forged = a_click(8), a_click(8)
+    forged["auth"] = {**forged["auth"], "access_token": "f" * 70}  # someone else's token, claiming the user
+    assert dedup_key("m" * 32, forged) != dedup_key("m" * 32, real)
+
+
 def test_the_inbox_stores_two_clicks_of_one_second_and_drops_a_repeat(connected_app, portal) -> None:
     outcomes = store_events(portal, [a_click(8), a_click(9), a_click(8)])
     assert outcomes == [Outcome.STORED, Outcome.STORED, Outcome.DUPLICATE]

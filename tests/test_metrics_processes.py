@@ -149,24 +149,24 @@ def test_the_inbox_workers_counters_show_on_the_webs_metrics(web) -> None:
     with sqlite3.connect(web.database) as connection:
         connection.executemany(
             "INSERT INTO inbox (dedup_key, event, member_id, payload, status, attempts, next_attempt_at,"
-            " received_at) VALUES (?, 'ONCRMACTIVITYDELETE', 'm1', ?, 'pending', 0, ?, ?)",
+            " received_at) VALUES (?, 'ONOLDEVENT', 'm1', ?, 'pending', 0, ?, ?)",
             [
                 (f"delete-{n}", json.dumps({"data": {"FIELDS": {"ID": str(n + 1)}}}), DUE, DUE)
                 for n in range(rows)
             ],
         )
     before = scrape(web)
-    web.flask("worker", "--once")  # its own process: deletions need no portal call
+    web.flask("worker", "--once")  # its own process: events of a name it does not act on need no portal call
     after = [scrape(web) for _ in range(6)]
-    processed = {value(s, "tb_events_processed_total", event="ONCRMACTIVITYDELETE") for s in after}
-    assert processed == {value(before, "tb_events_processed_total", event="ONCRMACTIVITYDELETE") + rows}
+    processed = {value(s, "tb_events_processed_total", event="OTHER") for s in after}
+    assert processed == {value(before, "tb_events_processed_total", event="OTHER") + rows}
     assert {value(s, "tb_worker_apply_seconds_count") for s in after} == {1}
     assert {value(s, "tb_inbox_pending") for s in after} == {0}
     web.flask("events", "list")  # a later command folds the finished worker's files: the counts stay
     assert not [
         f for f in web.registry.glob("*.db") if (pid := file_pid(f)) and not Path(f"/proc/{pid}").exists()
     ]
-    assert value(scrape(web), "tb_events_processed_total", event="ONCRMACTIVITYDELETE") == processed.pop()
+    assert value(scrape(web), "tb_events_processed_total", event="OTHER") == processed.pop()
 
 
 def count_in_process(registry: Path, code: str) -> None:

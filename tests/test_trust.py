@@ -7,6 +7,7 @@ on newer portals, the real APPLICATION_TOKEN), then posts it where it pleases.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,10 +17,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.api.keys import create_key
-from app.connections import oauth_client
+from app.connections import client_for, oauth_client
+from app.credentials import stale_portals
 from app.extensions import db
 from app.lifecycle import TRANSITIONS, Message, RefusedTransition, transition
-from app.models import ApiKey, InboxEvent, InboxStatus, Portal, PortalState
+from app.models import ApiKey, InboxEvent, InboxStatus, Portal, PortalState, utcnow
 from app.portals import application_token_matches
 from app.uninstalls import Verdict, confirm_uninstalls
 from sandbox.apps import add_app, find_app, finish_install, uninstall_app
@@ -314,3 +316,13 @@ def test_revoking_a_key_asks_the_portal_too(connected_app, sandbox, portal) -> N
     response = client.post(f"/api-keys/{key.id}/revoke", data={"page_token": token, "lang": "en"})
     assert response.status_code == 403
     assert keys_stored()[0].revoked_at is None
+
+
+def test_a_portal_whose_uninstall_is_unconfirmed_keeps_working(installed, live_app, sandbox) -> None:
+    auth = {"member_id": installed.member_id, "application_token": real_token(sandbox)}
+    assert post_event(live_app, "ONAPPUNINSTALL", auth, {"CLEAN": "1"}).status_code == 200
+    [portal] = stored()
+    assert portal.state is PortalState.UNINSTALLING
+    # A forged uninstall, repeated as often as the sender likes, must not take the app's tokens out of use.
+    assert client_for(portal).call("profile")["ID"]
+    assert installed.member_id in stale_portals(db.session, older_than=timedelta(0), now=utcnow())

@@ -129,15 +129,26 @@ def test_several_events_of_one_activity_share_one_get(portal, sandbox) -> None:
     assert statuses() == {InboxStatus.DONE: 2}
 
 
-def test_a_delete_marks_the_mirror_row_deleted_without_calling_the_portal(portal, sandbox) -> None:
+def test_a_delete_the_portal_confirms_marks_the_mirror_row_deleted(portal, sandbox) -> None:
     [activity_id] = make_activities(sandbox, 1)
     accept_all(portal, [event("ONCRMACTIVITYADD", activity_id)])
     Worker(Inbox(db.session), connect=counting([])).run(once=True)
+    assert sandbox.call("crm.activity.delete", {"id": activity_id}).status_code == 200
     accept_all(portal, [event("ONCRMACTIVITYDELETE", activity_id)])
     requests: list[str] = []
     Worker(Inbox(db.session), connect=counting(requests)).run(once=True)
-    assert requests == []
+    assert requests == ["batch:ok"]  # the portal is asked: anyone with the application_token can send one
     assert mirror(portal.member_id)[activity_id].deleted
+    assert statuses() == {InboxStatus.DONE: 2}
+
+
+def test_a_forged_delete_of_an_activity_the_portal_still_has_marks_nothing(portal, sandbox) -> None:
+    [activity_id] = make_activities(sandbox, 1)
+    accept_all(portal, [event("ONCRMACTIVITYADD", activity_id)])
+    Worker(Inbox(db.session), connect=counting([])).run(once=True)
+    accept_all(portal, [event("ONCRMACTIVITYDELETE", activity_id)])  # the activity is still there
+    Worker(Inbox(db.session), connect=counting([])).run(once=True)
+    assert not mirror(portal.member_id)[activity_id].deleted
     assert statuses() == {InboxStatus.DONE: 2}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Request
 
 from app.api.errors import ApiError, bad_request, layout_problems, problem
-from app.inputs import MAX_ID, JsonRefused, as_id, load_json
+from app.inputs import FIRST_YEAR, LAST_YEAR, MAX_ID, JsonRefused, as_id, load_json, plausible_date
 from app.layout import LayoutError, parse_layout
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
@@ -213,6 +213,9 @@ def _deadline(value: Any, problems: list[dict[str, Any]]) -> datetime | None:
                 "deadline", "must be an ISO 8601 date-time with an offset, e.g. 2026-12-01T10:00:00+00:00"
             )
         )
+        return None
+    if not plausible_date(moment):
+        problems.append(problem("deadline", f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}"))
         return None
     return moment
 
