@@ -8,7 +8,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 
 from app.bitrix24.errors import PortalBusy
 from app.extensions import db
@@ -22,19 +22,21 @@ def wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(error: HTTPException) -> tuple[Response | str, int]:
-    """Render an HTTP error as {"error", "message"} or as errors/<code>.html."""
+def error_response(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
+    """Render an HTTP error as {"error", "message"} or as errors/<code>.html; a 429 says when to come back."""
     code = error.code or 500
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if isinstance(error, TooManyRequests) and retry_after else {}
     if wants_json():
         body = {"error": error.name.lower().replace(" ", "_"), "message": error.description}
-        return jsonify(body), code
+        return jsonify(body), code, headers
     try:
-        return render_template(f"errors/{code}.html", error=error), code
+        return render_template(f"errors/{code}.html", error=error), code, headers
     except TemplateNotFound:
-        return render_template("errors/generic.html", error=error), code
+        return render_template("errors/generic.html", error=error), code, headers
 
 
-def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+def handle_unexpected(error: Exception) -> tuple[Response | str, int, dict[str, str]]:
     """Roll the session back, log the cause, answer a plain 500."""
     with contextlib.suppress(SQLAlchemyError):  # its connection died (a database restart): teardown drops it
         db.session.rollback()
@@ -44,7 +46,7 @@ def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
 
 def portal_busy(error: PortalBusy) -> tuple[Response | str, int, dict[str, str]]:
     """A person's call found no slot in the portal's bucket in time: 503 in words, with Retry-After."""
-    body, code = error_response(ServiceUnavailable(error.user_message))
+    body, code, _ = error_response(ServiceUnavailable(error.user_message))
     return body, code, {"Retry-After": str(error.retry_after)}
 
 

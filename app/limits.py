@@ -112,7 +112,7 @@ def answer_too_large(error: RequestEntityTooLarge) -> tuple[Response | str, int]
         error = RequestEntityTooLarge(
             f"The request is too large: this address accepts at most {_size(limit)} and {fields} form fields."
         )
-    body, status = error_response(error)
+    body, status, _ = error_response(error)
     response = current_app.make_response((body, status))
     response.headers["Connection"] = "close"
     return response, status

@@ -14,14 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import request
+from sqlalchemy import Engine
+
+from app import throttle
 from app.bitrix24.client import Client, Credentials, FixedCredentials
 from app.bitrix24.errors import AuthError
 from app.bitrix24.oauth import AppInfo, OAuthClient
 from app.bitrix24.retry import RetryPolicy
 from app.bitrix24.transport import Transport
+from app.extensions import AnySession, db
 from app.inputs import as_id
 from app.lifecycle import Claim, NotVerified, verify
 from app.models import Portal, PortalState
+from app.ratelimit import DatabaseRateLimiter, limiter_for
 
 ADMIN_VALUES = (True, "Y", "1", 1)
 
@@ -39,13 +45,60 @@ class Installer:
 
 
 def verified_install(
-    oauth: OAuthClient, claim: Claim, *, allowed_hosts: tuple[str, ...], stored: Portal | None
+    oauth: OAuthClient,
+    claim: Claim,
+    *,
+    allowed_hosts: tuple[str, ...],
+    stored: Portal | None,
+    limiter: DatabaseRateLimiter | None = None,
 ) -> Installer:
     """app.info on the configured OAuth server, then `profile` with the same token: ADMIN, or NotVerified."""
     info = verify(oauth, claim, allowed_hosts=allowed_hosts)
     endpoint = trusted_endpoint(info, stored)
-    user_id = administrator(claim.access_token, endpoint, allowed_hosts=allowed_hosts)
+    user_id = administrator(claim.access_token, endpoint, allowed_hosts=allowed_hosts, limiter=limiter)
     return Installer(info, user_id)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Where an install request came from, and the database its budgets live in."""
+
+    engine: Engine
+    session: AnySession
+    address: str  # the client's address: refused tokens count against it as against the portal
+
+
+def request_asker() -> Asker:
+    """This request's client address and the app's database (its refused-token budgets live there)."""
+    return Asker(db.engine, db.session, request.remote_addr or "")
+
+
+def throttled_install(
+    oauth: OAuthClient, claim: Claim, *, allowed_hosts: tuple[str, ...], stored: Portal | None, asker: Asker
+) -> Installer:
+    """`verified_install` within the refused-token budgets (app.throttle); its `profile` takes a bucket slot.
+
+    A non-administrator's genuine token is refused like a made-up one: both count against the portal and the
+    client address, so neither a flood of fakes nor a user's own token replayed can spend the portal's bucket.
+    Raises throttle.Throttled when a budget is full (nothing is sent).
+    """
+    budgets = throttle.budgets(claim.member_id, asker.address)
+    reservation = throttle.reserve(asker.engine, budgets, session=asker.session)
+    # A portal we serve has a bucket to respect; an uninstalled row is about to be forgotten (fresh install).
+    serving = stored is not None and stored.state is not PortalState.UNINSTALLED
+    limiter = limiter_for(asker.engine, stored, interactive=True) if serving and stored else None
+    try:
+        installer = verified_install(
+            oauth, claim, allowed_hosts=allowed_hosts, stored=stored, limiter=limiter
+        )
+    except NotVerified:
+        reservation.keep()
+        raise
+    except BaseException:
+        reservation.release()
+        raise
+    reservation.release()
+    return installer
 
 
 def trusted_endpoint(info: AppInfo, stored: Portal | None) -> str:
@@ -55,11 +108,18 @@ def trusted_endpoint(info: AppInfo, stored: Portal | None) -> str:
     return info.client_endpoint
 
 
-def administrator(access_token: str, endpoint: str, *, allowed_hosts: tuple[str, ...]) -> int:
+def administrator(
+    access_token: str,
+    endpoint: str,
+    *,
+    allowed_hosts: tuple[str, ...],
+    limiter: DatabaseRateLimiter | None = None,
+) -> int:
     """The token's user id, if the portal says that user is an administrator; NotVerified otherwise."""
     client = Client(
         FixedCredentials(Credentials(access_token, endpoint, version=0)),
         Transport(allowed_hosts=allowed_hosts),
+        limiter=limiter,
         retry=RetryPolicy(interactive=True),
     )
     try:

@@ -16,6 +16,7 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
+from app import throttle
 from app.api.keys import create_key
 from app.connections import client_for, oauth_client
 from app.credentials import stale_portals
@@ -326,3 +327,39 @@ def test_a_portal_whose_uninstall_is_unconfirmed_keeps_working(installed, live_a
     # A forged uninstall, repeated as often as the sender likes, must not take the app's tokens out of use.
     assert client_for(portal).call("profile")["ID"]
     assert installed.member_id in stale_portals(db.session, older_than=timedelta(0), now=utcnow())
+
+
+def lifecycle_form(event: str, auth: dict[str, str]) -> str:
+    pairs = [("event", event), ("event_handler_id", "1"), ("ts", "1762089975"), ("data[VERSION]", "1")]
+    return urlencode(pairs + [(f"auth[{k}]", v) for k, v in auth.items()])
+
+
+def portal_requests(sandbox) -> int:
+    domain = sandbox.portal.domain.lower()
+    return sum(n for (host, *_), n in sandbox.state.requests.items() if host == domain)
+
+
+@pytest.mark.parametrize("path", ["/events", "/install"])
+def test_a_users_own_token_replayed_as_onappinstall_is_throttled_before_it_reaches_the_portal(
+    installed, live_app, sandbox, path
+) -> None:
+    body = lifecycle_form("ONAPPINSTALL", stolen_auth(sandbox, frame_of(sandbox)))
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    answers = [
+        requests.post(live_app.url + path, data=body, headers=headers, timeout=30).status_code
+        for _ in range(throttle.PER_ADDRESS)
+    ]
+    assert answers == [401] * throttle.PER_ADDRESS  # each asked the portal, each refused
+    sent = portal_requests(sandbox)
+    refused = requests.post(live_app.url + path, data=body, headers=headers, timeout=30)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "try again in" in refused.text
+    assert portal_requests(sandbox) == sent  # throttled: nothing was sent
+
+
+def test_a_non_administrators_installer_replays_are_throttled(installed, live_app, sandbox) -> None:
+    fields = frame_of(sandbox)
+    answers = [post_installer(live_app, sandbox, fields).status_code for _ in range(throttle.PER_ADDRESS)]
+    assert answers == [403] * throttle.PER_ADDRESS
+    refused = post_installer(live_app, sandbox, fields)
+    assert refused.status_code == 429 and "Too many attempts" in refused.text

@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from flask import current_app
-from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
+from werkzeug.exceptions import BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized
 
-from app import portals
+from app import metrics, portals, throttle
 from app.bitrix24.errors import Bitrix24Error
 from app.bitrix24.hosts import url_allowed, valid_netloc
 from app.connections import oauth_client
@@ -17,7 +17,7 @@ from app.inputs import MAX_ID, bounded_int
 from app.lifecycle import Claim, NotVerified, activate, request_uninstall, store_installation
 from app.models import Portal, utcnow
 from app.setup import register_portal
-from app.trust import verified_install
+from app.trust import request_asker, throttled_install
 from app.uninstalls import settle_before_install
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,20 @@ def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
     stored = portals.find(claim.member_id)
     oauth, vault = oauth_client(), current_app.extensions["vault"]
     try:
-        installer = verified_install(
-            oauth, claim, allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"], stored=stored
+        installer = throttled_install(
+            oauth,
+            claim,
+            allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"],
+            stored=stored,
+            asker=request_asker(),
         )
+    except throttle.Throttled as throttled:
+        metrics.count_throttled(throttled.scope)  # a counter, not a log line: a flood must not flood the log
+        raise TooManyRequests(
+            f"Too many unverified install events for this portal or from this address; "
+            f"try again in {throttled.retry_after} s.",
+            retry_after=throttled.retry_after,
+        ) from None
     except NotVerified as error:
         log.warning("lifecycle event refused for member_id=%s: %s", claim.member_id, error.reason)
         raise Unauthorized(REFUSED) from None

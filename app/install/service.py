@@ -15,7 +15,7 @@ from app.lifecycle import Claim, activate, store_installation
 from app.models import Portal
 from app.registration import Report
 from app.setup import register_portal
-from app.trust import verified_install
+from app.trust import request_asker, throttled_install
 from app.uninstalls import settle_before_install
 
 
@@ -33,11 +33,12 @@ def install_from_frame(frame: Frame) -> Outcome:
         )
     stored = portals.find(frame.member_id)
     oauth, vault = oauth_client(), current_app.extensions["vault"]
-    installer = verified_install(
+    installer = throttled_install(
         oauth,
         Claim(frame.auth_id, frame.member_id, frame.domain),
         allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"],
         stored=stored,
+        asker=request_asker(),
     )
     if stored is not None:
         settle_before_install(db.session, oauth, vault, stored)

@@ -7,6 +7,7 @@ import logging
 from flask import current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 
+from app import metrics, throttle
 from app.bitrix24.errors import Bitrix24Error
 from app.events.views import receive
 from app.frames import parse_frame
@@ -32,6 +33,10 @@ def install() -> ResponseReturnValue:
         log.warning("install refused for member_id=%s (%s): %s", frame.member_id, frame.domain, error.reason)
         not_admin = isinstance(error, NotAdministrator)
         return render_template("install/refused.html", not_admin=not_admin, lang=frame.lang), 403
+    except throttle.Throttled as throttled:
+        metrics.count_throttled(throttled.scope)  # a counter, not a log line: a flood must not flood the log
+        page = render_template("install/refused.html", retry_after=throttled.retry_after, lang=frame.lang)
+        return page, 429, {"Retry-After": str(throttled.retry_after)}
     except Bitrix24Error as error:
         log.warning("install failed for member_id=%s: %s", frame.member_id, error)
         return render_template("install/failed.html", error=error, steps=[], lang=frame.lang), 502

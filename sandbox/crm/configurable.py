@@ -12,6 +12,7 @@ from sandbox.crm.activity import create, update_deadline
 from sandbox.crm.common import (
     CONFIGURABLE,
     can_edit,
+    can_read,
     d7_error,
     emit,
     fmt,
@@ -65,7 +66,7 @@ def configurable_update(ctx: CallContext, params: dict[str, Any]) -> dict[str, A
             "ERROR_WRONG_APPLICATION", "The activity can only be updated by the application that created it"
         )
     fields, layout = read_fields_param(params), read_layout(ctx, params)
-    check_edit(ctx)
+    check_edit(ctx, activity)
     values = read_fields(ctx, fields, ctx.app.client_id)
     check_incoming({**current_values(activity), **values})
     activity.fields.update(base_values(ctx, values, layout, updating=True))
@@ -82,6 +83,8 @@ def configurable_update(ctx: CallContext, params: dict[str, Any]) -> dict[str, A
 def configurable_get(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """Return a configurable activity with its fields and layout (docs configurable.get example)."""
     activity = find_configurable(ctx, params)
+    if not can_read(ctx, activity):  # as crm.activity.get: the activity's items must be readable
+        raise d7_error("ACCESS_DENIED", "Access denied.")
     type_id, owner_id = activity.bindings[0]
     fields = {"typeId": activity.field("PROVIDER_TYPE_ID"), **current_values(activity)}
     fields["deadline"] = fmt(ctx, fields["deadline"]) or None
@@ -184,8 +187,10 @@ def check_incoming(values: dict[str, Any]) -> None:
         )
 
 
-def check_edit(ctx: CallContext) -> None:
-    if not can_edit(ctx):
+def check_edit(ctx: CallContext, activity: Activity | None = None) -> None:
+    """docs configurable.add/update, "Access denied: No permission to update the entity in CRM": the CRM
+    edit right, and for an existing activity a bound item the user may see (own-scope users: their own)."""
+    if not can_edit(ctx) or (activity is not None and not can_read(ctx, activity)):
         raise d7_error("ACCESS_DENIED", "Access denied.")
 
 

@@ -242,10 +242,10 @@ def test_rest_app_activity_needs_the_creating_app_to_change(sandbox: RunningSand
         ("crm.activity.update", {"id": activity_id, "fields": {"SUBJECT": "x"}}),
         ("crm.activity.delete", {"id": activity_id}),
     ]:
-        fails(sandbox.call(method, params, token=other), "ACCESS_DENIED", 403)
+        fails(sandbox.call(method, params, token=other), "ACCESS_DENIED")
         error = call_without_app(sandbox, method, params)
         assert isinstance(error, RestError)
-        assert (error.code, error.status) == ("ACCESS_DENIED", 403)
+        assert (error.code, error.status) == ("ACCESS_DENIED")
         assert error.description == "Access denied! Application context required"  # docs activity-app.md
     bad_provider = {"id": activity_id, "fields": {"PROVIDER_ID": "CRM_TODO"}}
     body = fails(sandbox.call("crm.activity.update", bad_provider), "")
@@ -323,3 +323,22 @@ def test_methods_work_inside_batch_with_back_references(sandbox: RunningSandbox)
     result = ok(sandbox.call("batch", {"halt": 0, "cmd": cmd}))
     assert result["result"]["get"]["SUBJECT"] == "Batch"
     assert result["result_error"]["bad"] == {"error": "", "error_description": "Activity is not found"}
+
+
+def test_a_configurable_activity_on_an_item_the_user_cannot_see_is_neither_read_nor_updated(
+    sandbox: RunningSandbox,
+) -> None:
+    """docs configurable.update, "Access denied: No permission to update the entity in CRM".
+
+    Olga (user 4) sees only the items assigned to her (the second of each type): deal 1's is not hers.
+    """
+    olga = sandbox.token(4)
+    add = {"ownerTypeId": 2, "fields": {}, "layout": CONFIGURABLE_LAYOUT}
+    theirs = ok(sandbox.call("crm.activity.configurable.add", {**add, "ownerId": 1}))["activity"]["id"]
+    hers = ok(sandbox.call("crm.activity.configurable.add", {**add, "ownerId": 2}))["activity"]["id"]
+    update = {"fields": {"completed": True}, "layout": CONFIGURABLE_LAYOUT}
+    for method, params in (("get", {}), ("update", update)):
+        call = f"crm.activity.configurable.{method}"
+        fails(sandbox.call(call, {**params, "id": theirs}, token=olga), "ACCESS_DENIED")
+        assert ok(sandbox.call(call, {**params, "id": hers}, token=olga))["activity"]["id"] == hers
+    assert not sandbox.portal.crm.activities[theirs].completed
