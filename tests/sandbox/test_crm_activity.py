@@ -242,10 +242,10 @@ def test_rest_app_activity_needs_the_creating_app_to_change(sandbox: RunningSand
         ("crm.activity.update", {"id": activity_id, "fields": {"SUBJECT": "x"}}),
         ("crm.activity.delete", {"id": activity_id}),
     ]:
-        fails(sandbox.call(method, params, token=other), "ACCESS_DENIED")
+        fails(sandbox.call(method, params, token=other), "ACCESS_DENIED", 403)
         error = call_without_app(sandbox, method, params)
         assert isinstance(error, RestError)
-        assert (error.code, error.status) == ("ACCESS_DENIED")
+        assert (error.code, error.status) == ("ACCESS_DENIED", 403)
         assert error.description == "Access denied! Application context required"  # docs activity-app.md
     bad_provider = {"id": activity_id, "fields": {"PROVIDER_ID": "CRM_TODO"}}
     body = fails(sandbox.call("crm.activity.update", bad_provider), "")
