@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
+from app.claims import PENDING
 from app.extensions import AnySession
-from app.models import InboxEvent, InboxStatus, WorkerHeartbeat, utcnow
+from app.models import InboxEvent, WorkerHeartbeat, utcnow
 
 ALIVE_FOR = timedelta(seconds=60)  # a loop takes ~1 s idle; a batch waiting on the rate limit, seconds
 BEAT_EVERY = timedelta(seconds=5)  # an idle worker writes its row this often, not every second
@@ -95,7 +96,8 @@ def worker_health(session: AnySession, now: datetime | None = None) -> WorkerHea
     now = now or utcnow()
     alive = alive_workers(session, now)
     pending, oldest = session.execute(
-        select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.status == InboxStatus.PENDING)
+        # literal: the partial index of pending rows, not a scan of every row ever received
+        select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.status == PENDING)
     ).one()
     last = session.scalar(select(func.max(WorkerHeartbeat.processed_at)))
     # Events that arrived after the last batch have waited since they arrived; older ones since that batch.

@@ -20,19 +20,24 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, update
+from flask import current_app, has_app_context
+from sqlalchemy import Row, Table, update
+from sqlalchemy.dialects import postgresql, sqlite
 
+from app import metrics
 from app.claims import TURNS, plan_claim
 from app.extensions import AnySession
 from app.inputs import as_id
-from app.models import InboxEvent, InboxStatus, utcnow
+from app.models import InboxEvent, InboxStatus, InboxTally, utcnow
 
 INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
+TALLIES: Table = InboxTally.__table__  # type: ignore[assignment]
 # What of the auth block is kept: never a token (style.md: no secret in the database in clear text).
 KEPT_AUTH = ("domain", "member_id", "user_id", "client_endpoint", "server_endpoint", "status", "scope")
 MAX_ERROR = 2000
@@ -180,6 +185,7 @@ class Inbox:
             row.attempts += 1
             if row.attempts > self.backoff.max_attempts:  # its workers kept dying: park it
                 self._park(row, now, "abandoned: the worker processing it stopped before finishing")
+                _count("failed", [row])
                 continue
             row.next_attempt_at = lease_until
             claimed.append(
@@ -191,8 +197,15 @@ class Inbox:
         return Claim(lease_until, claimed, wait=plan.wait)
 
     def settle(self, claim: Claim, ids: Sequence[int], *, note: str | None = None) -> int:
-        """Mark claimed events done; return how many were still under this claim's lease."""
-        return self._finish(claim, ids, status=InboxStatus.DONE, last_error=note)
+        """Mark claimed events done; return how many were still under this claim's lease.
+
+        The portals' tallies of processed events move in the same transaction (the main page reads them).
+        """
+        settled = self._finish(claim, ids, status=InboxStatus.DONE, last_error=note)
+        for member_id, n in sorted(Counter(row.member_id for row in settled).items()):  # one lock order
+            self._tally(member_id, n)
+        _count("processed", settled)
+        return len(settled)
 
     def fail(
         self,
@@ -209,10 +222,14 @@ class Inbox:
         owned = 0
         for event in events:
             if permanent or event.attempts >= self.backoff.max_attempts:
-                owned += self._finish(claim, [event.id], status=InboxStatus.FAILED, last_error=message)
+                parked = self._finish(claim, [event.id], status=InboxStatus.FAILED, last_error=message)
+                _count("failed", parked)
+                owned += len(parked)
                 continue
             due = max(now + self.backoff.delay(event.attempts), retry_at or now)
-            owned += self._update_leased(claim, [event.id], next_attempt_at=due, last_error=message)
+            retried = self._update_leased(claim, [event.id], next_attempt_at=due, last_error=message)
+            _count("retried", retried)
+            owned += len(retried)
         return owned
 
     def replay(self, event_id: int) -> bool:
@@ -226,16 +243,16 @@ class Inbox:
 
     def _finish(
         self, claim: Claim, ids: Sequence[int], *, status: InboxStatus, last_error: str | None
-    ) -> int:
+    ) -> list[Row[Any]]:
         # A click's sealed user token is erased with its settling: it served this one click only.
         return self._update_leased(
             claim, ids, status=status, processed_at=self.clock(), last_error=last_error, user_token_enc=None
         )
 
-    def _update_leased(self, claim: Claim, ids: Sequence[int], **values: Any) -> int:
-        """Update rows only while they are pending under this claim's lease (the fence)."""
+    def _update_leased(self, claim: Claim, ids: Sequence[int], **values: Any) -> list[Row[Any]]:
+        """Update rows only while they are pending under this claim's lease (the fence); return those rows."""
         if not ids:
-            return 0
+            return []
         result = self.session.execute(
             update(INBOX)
             .where(
@@ -244,11 +261,29 @@ class Inbox:
                 INBOX.c.next_attempt_at == claim.lease_until,
             )
             .values(**values)
+            .returning(INBOX.c.member_id, INBOX.c.event)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return list(result.all())
+
+    def _tally(self, member_id: str, done: int) -> None:
+        """Add `done` to the portal's count of processed events (an upsert: its first creates the row)."""
+        insert = postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = insert(TALLIES).values(member_id=member_id, done=done)
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[TALLIES.c.member_id], set_={"done": TALLIES.c.done + statement.excluded.done}
+            )
+        )
 
     def _park(self, row: InboxEvent, now: datetime, error: str) -> None:
         row.status = InboxStatus.FAILED
         row.user_token_enc = None
         row.processed_at = now
         row.last_error = error
+
+
+def _count(kind: str, rows: Sequence[Row[Any]] | Sequence[InboxEvent]) -> None:
+    """Count the rows an update changed, by event name (a name the manifest binds, else OTHER)."""
+    known = current_app.extensions["manifest"].events if has_app_context() else frozenset()
+    for event, n in Counter(str(row.event) for row in rows).items():
+        metrics.count_event(kind, event if event in known else metrics.OVERFLOW, n)

@@ -20,6 +20,7 @@ from app.models import (
     ApiRequest,
     EnrichmentRule,
     InboxEvent,
+    InboxTally,
     Portal,
     PortalState,
     RateLimitBucket,
@@ -237,7 +238,16 @@ def uninstall(session: AnySession, portal: Portal, *, clean: bool) -> None:
 
 
 # Every table keyed by member_id; a clean uninstall or the purge empties them all for the portal.
-PORTAL_ROWS = (Activity, InboxEvent, EnrichmentRule, ActivityTemplate, TemplateSeed, ApiKey, ApiRequest)
+PORTAL_ROWS = (
+    Activity,
+    InboxEvent,
+    InboxTally,
+    EnrichmentRule,
+    ActivityTemplate,
+    TemplateSeed,
+    ApiKey,
+    ApiRequest,
+)
 
 
 def forget_portal(session: AnySession, portal: Portal) -> None:

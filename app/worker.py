@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app import enrichment, item_actions
+from app import enrichment, item_actions, metrics
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
@@ -158,6 +159,7 @@ class Worker:
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport
     ) -> None:
         """No-op events first (no portal call), then button clicks, then one batch fetch."""
+        started = time.perf_counter()
         try:
             fetch = self._settle_local(claim, member_id, events, report)
             clicks = [e for e in events if e.event == CLICKED]
@@ -171,6 +173,8 @@ class Worker:
             unsettled = [e for e in events if e.id not in report.settled and e.id not in report.failed]
             self._failed(claim, unsettled, f"unexpected error: {type(error).__name__}: {error}", report)
             db.session.commit()
+        finally:
+            metrics.APPLY_SECONDS.observe(time.perf_counter() - started)
 
     def _settle_local(
         self, claim: Claim, member_id: str, events: list[ClaimedEvent], report: BatchReport

@@ -111,6 +111,9 @@ def app_env(args: argparse.Namespace, environ: dict[str, str] | None = None) -> 
         # No control socket: it is one path per user (~/.gunicorn), which two demos would fight over.
         GUNICORN_CMD_ARGS=f"--access-logformat {shlex.quote(ACCESS_FORMAT)} --no-control-socket",
     )
+    # The web and the worker count into one registry directory, so /metrics shows the worker's counters too
+    # (the app's own default; named here so both processes get it whatever their working directory).
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / "instance" / "prometheus"))
     return env
 
 

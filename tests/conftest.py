@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +19,12 @@ from cryptography.fernet import Fernet
 from flask import Flask, current_app
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
+
+# This test run counts into a registry directory of its own (app.metrics), not the checkout's instance/:
+# set before app.metrics (and prometheus_client) is imported. Subprocesses the tests start inherit it.
+METRICS_DIR = tempfile.mkdtemp(prefix="tb-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+atexit.register(shutil.rmtree, METRICS_DIR, ignore_errors=True)
 
 from app import create_app
 from app.extensions import db as _db

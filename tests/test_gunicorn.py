@@ -49,10 +49,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def procfile_web(port: int) -> list[str]:
+def procfile_web(port: int, workers: int = 1) -> list[str]:
     """The Procfile's web command with its variables filled in, bound to loopback."""
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
-    values = {"WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "WEB_HOST": "127.0.0.1", "PORT": str(port)}
+    values = {"WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4", "WEB_HOST": "127.0.0.1", "PORT": str(port)}
     line = re.sub(r"\$\{(\w+):-[^}]*\}", lambda m: values[m.group(1)], procfile["web"])
     command = shlex.split(line.replace("0.0.0.0:", "127.0.0.1:"))
     assert command[0] == "gunicorn"

@@ -103,6 +103,6 @@ def test_the_admin_page_says_no_worker_is_processing(connected_app, portal, sand
 
 def test_metrics_count_the_live_workers(connected_app, portal) -> None:
     client = connected_app.test_client()
-    assert "\ntb_workers_alive 0\n" in client.get("/metrics").get_data(as_text=True)
+    assert "\ntb_workers_alive 0.0\n" in client.get("/metrics").get_data(as_text=True)
     Heartbeat(db.session).beat(0)
-    assert "\ntb_workers_alive 1\n" in client.get("/metrics").get_data(as_text=True)
+    assert "\ntb_workers_alive 1.0\n" in client.get("/metrics").get_data(as_text=True)

@@ -13,7 +13,7 @@ from app.api.keys import create_key
 from app.connections import oauth_client
 from app.enrichment import add_rule
 from app.extensions import db
-from app.models import Activity, InboxEvent, Portal, PortalState
+from app.models import Activity, InboxEvent, InboxTally, Portal, PortalState
 from app.portals import read_tokens
 from app.uninstalls import Verdict, confirm_uninstalls
 from sandbox.apps import add_app, find_app, uninstall_app, update_app
@@ -60,6 +60,7 @@ def test_uninstall_without_clean_erases_tokens_and_keeps_rows(installed, live_ap
 def test_uninstall_with_clean_deletes_every_row(installed, live_app, sandbox) -> None:
     member_id = installed.member_id
     db.session.add(Activity(member_id=member_id, activity_id=5, fields={}))
+    db.session.add(InboxTally(member_id=member_id, done=3))  # the main page's count of processed events
     db.session.commit()
     portal_templates(member_id)  # seeds the default templates
     create_key(member_id, "crm sync")

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.metrics import COUNTERS
+from app.metrics.exposition import total
 from app.setup import register_portal
 from app.timeline import texts
 from sandbox.apps import find_app
@@ -55,7 +55,7 @@ LAYOUT = {
 
 def portal_calls() -> float:
     """Every HTTP attempt the app has made to a portal (the client's observe hook feeds /metrics)."""
-    return sum(COUNTERS.snapshot().get("tb_portal_calls_total", {}).values())
+    return total("tb_portal_calls_total")
 
 
 def activity_of(sandbox: Any, *, provider: str = "CRM_TODO", completed: bool = False) -> Any:

@@ -18,7 +18,17 @@ from app.extensions import db
 from app.heartbeat import WorkerHealth, worker_health
 from app.inputs import as_id
 from app.lifecycle import same_host
-from app.models import Activity, EnrichmentRule, InboxEvent, InboxStatus, Portal, PortalState, utcnow
+from app.metrics.inbox import FAILED, failed_rows
+from app.models import (
+    Activity,
+    EnrichmentRule,
+    InboxEvent,
+    InboxStatus,
+    InboxTally,
+    Portal,
+    PortalState,
+    utcnow,
+)
 from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
 from app.setup import register_portal
 
@@ -174,7 +184,7 @@ def overview_with(portal: Portal, health: Health | None, error: str) -> Overview
         health=health,
         health_error=error,
         recent=_events(portal.member_id),
-        failures=_events(portal.member_id, status=InboxStatus.FAILED),
+        failures=_events(portal.member_id, failed=True),
         inbox_counts=_inbox_counts(portal.member_id),
         oldest_pending_seconds=_oldest_pending(portal.member_id),
         activities=_activity_count(portal.member_id),
@@ -227,22 +237,25 @@ def change_rule(portal: Portal, rule_id: int, action: str) -> EnrichmentRule | N
     return rule
 
 
-def _events(member_id: str, *, status: InboxStatus | None = None) -> list[InboxEvent]:
+def _events(member_id: str, *, failed: bool = False) -> list[InboxEvent]:
+    """The portal's newest events (or parked failures), read from the end of an index, not sorted."""
     query = select(InboxEvent).where(InboxEvent.member_id == member_id)
-    if status is not None:
-        query = query.where(InboxEvent.status == status)
-    return list(db.session.scalars(query.order_by(InboxEvent.received_at.desc()).limit(RECENT)))
+    if failed:  # literal: the partial index of failed rows, by age
+        query = query.where(InboxEvent.status == FAILED).order_by(InboxEvent.received_at.desc())
+    else:  # ids grow in arrival order: ix_inbox_member_id_id read backwards
+        query = query.order_by(InboxEvent.id.desc())
+    return list(db.session.scalars(query.limit(RECENT)))
 
 
 def _inbox_counts(member_id: str) -> dict[str, int]:
-    query = (
-        select(InboxEvent.status, func.count())
-        .where(InboxEvent.member_id == member_id)
-        .group_by(InboxEvent.status)
-    )
-    counts = {status.value: 0 for status in InboxStatus}
-    counts.update({InboxStatus(status).value: int(n) for status, n in db.session.execute(query)})
-    return counts
+    """Pending and failed rows from their partial indexes, processed ones from the tally: no history scan."""
+    backlogs = metrics.portal_backlogs(db.session, utcnow(), member_id=member_id)
+    done = db.session.scalar(select(InboxTally.done).where(InboxTally.member_id == member_id))
+    return {
+        InboxStatus.PENDING.value: backlogs[0].pending if backlogs else 0,
+        InboxStatus.DONE.value: int(done or 0),
+        InboxStatus.FAILED.value: failed_rows(db.session, member_id=member_id),
+    }
 
 
 def _oldest_pending(member_id: str) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify
+from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,11 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import metrics
 from app.extensions import db
 from app.heartbeat import worker_health
+from app.metrics.exposition import CONTENT_TYPE, render
 from app.models import utcnow
 from app.ops import bp
 
 log = logging.getLogger(__name__)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @bp.get("/healthz")
@@ -45,7 +45,7 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/metrics")
 def metrics_page() -> ResponseReturnValue:
-    """Prometheus text format 0.0.4: this process's counters and the inbox as the database has it."""
-    figures = metrics.inbox_figures(db.session, utcnow(), known=current_app.extensions["manifest"].events)
+    """Prometheus text format 0.0.4: every process's counters (app.metrics) and the inbox's pending rows."""
+    figures = metrics.inbox_figures(db.session, utcnow())
     db.session.rollback()
-    return Response(metrics.render(figures), content_type=CONTENT_TYPE)
+    return Response(render(figures), content_type=CONTENT_TYPE)

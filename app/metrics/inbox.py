@@ -1,0 +1,126 @@
+"""The inbox as /metrics and the main page read it: pending and failed rows only, never the history.
+
+Every query here names its status literally, so the database reads a partial index (app.models: pending rows
+by portal, failed rows by portal) that holds only the rows in that state; done rows, which grow with every
+event ever processed, are never touched. Totals of processed and failed events are registry counters
+(app.metrics), and a portal's processed count is its row in `inbox_tallies` (app.inbox keeps it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import BindParameter, bindparam, func, select
+
+from app.claims import PENDING
+from app.extensions import AnySession
+from app.heartbeat import alive_workers
+from app.models import InboxEvent, InboxStatus
+
+# The per-portal backlog gauges name the busiest portals only (by pending rows): bounded label values
+# however many portals a deployment serves. The rest are one series, member_id="other".
+TOP_PORTALS = 10
+OTHER_PORTALS = "other"
+FAILED: BindParameter[str] = bindparam("failed", InboxStatus.FAILED.value, literal_execute=True)
+
+
+@dataclass(frozen=True)
+class PortalBacklog:
+    """One portal's pending inbox rows and the age of its oldest, in seconds."""
+
+    member_id: str
+    pending: int
+    lag_seconds: float
+
+
+@dataclass(frozen=True)
+class InboxFigures:
+    pending: int
+    lag_seconds: float
+    failed: int = 0  # rows parked as failed now (waiting for a fix and `events replay`)
+    workers_alive: int = 0  # inbox workers whose heartbeat moved within app.heartbeat.ALIVE_FOR
+    portals: list[PortalBacklog] = field(default_factory=list)  # portals with pending rows, busiest first
+
+
+def portal_backlogs(
+    session: AnySession, now: datetime, *, member_id: str | None = None
+) -> list[PortalBacklog]:
+    """Each portal's (or one portal's) pending rows and oldest pending age, busiest first."""
+    query = (
+        select(InboxEvent.member_id, func.count(), func.min(InboxEvent.received_at))
+        .where(InboxEvent.status == PENDING)  # literal: SQLite reads the partial index of pending rows
+        .group_by(InboxEvent.member_id)
+    )
+    if member_id is not None:
+        query = query.where(InboxEvent.member_id == member_id)
+    rows = session.execute(query).all()
+    backlogs = [PortalBacklog(m, int(n), max((now - oldest).total_seconds(), 0.0)) for m, n, oldest in rows]
+    return sorted(backlogs, key=lambda b: (-b.pending, -b.lag_seconds, b.member_id))
+
+
+def failed_rows(session: AnySession, *, member_id: str | None = None) -> int:
+    """Rows parked as failed (of one portal), counted in the partial index of failed rows."""
+    query = select(func.count()).select_from(InboxEvent).where(InboxEvent.status == FAILED)
+    if member_id is not None:
+        query = query.where(InboxEvent.member_id == member_id)
+    return int(session.scalar(query) or 0)
+
+
+def busiest(backlogs: list[PortalBacklog], top: int = TOP_PORTALS) -> list[PortalBacklog]:
+    """The `top` busiest portals, then the others folded into one (their sum, their oldest age)."""
+    named, rest = backlogs[:top], backlogs[top:]
+    if not rest:
+        return named
+    folded = PortalBacklog(OTHER_PORTALS, sum(b.pending for b in rest), max(b.lag_seconds for b in rest))
+    return [*named, folded]
+
+
+def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
+    """Pending rows and the oldest one's age (in all and per portal), parked failures, live workers."""
+    backlogs = portal_backlogs(session, now)
+    pending = sum(b.pending for b in backlogs)
+    lag = max((b.lag_seconds for b in backlogs), default=0.0)
+    return InboxFigures(pending, lag, failed_rows(session), alive_workers(session, now), backlogs)
+
+
+class InboxCollector(Collector):
+    """The figures read for one scrape, as gauges beside the registry's counters."""
+
+    def __init__(self, figures: InboxFigures) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        f = self.figures
+        yield GaugeMetricFamily("tb_inbox_pending", "Pending inbox rows (database).", value=f.pending)
+        lag = "Age in seconds of the oldest pending inbox event, 0 when none (database)."
+        yield GaugeMetricFamily("tb_inbox_lag_seconds", lag, value=f.lag_seconds)
+        failed = "Inbox rows parked as failed now, waiting for `events replay` (database)."
+        yield GaugeMetricFamily("tb_inbox_failed", failed, value=f.failed)
+        alive = "Inbox workers whose heartbeat moved in the last minute (database)."
+        yield GaugeMetricFamily("tb_workers_alive", alive, value=f.workers_alive)
+        yield from _portal_families(f.portals)
+
+
+def _portal_families(backlogs: list[PortalBacklog]) -> Iterator[GaugeMetricFamily]:
+    """Which portal is busy: the top portals' pending rows and oldest age, the rest as member_id="other"."""
+    shown = busiest(backlogs)
+    suffix = f' The {TOP_PORTALS} portals with most pending rows; the rest summed as member_id="other".'
+    pending = GaugeMetricFamily(
+        "tb_inbox_portal_pending", "Pending inbox rows of a portal." + suffix, labels=["member_id"]
+    )
+    lags = GaugeMetricFamily(
+        "tb_inbox_portal_lag_seconds",
+        "Age in seconds of a portal's oldest pending event." + suffix,
+        labels=["member_id"],
+    )
+    for backlog in shown:
+        pending.add_metric([backlog.member_id], backlog.pending)
+        lags.add_metric([backlog.member_id], backlog.lag_seconds)
+    yield pending
+    yield lags
+    count = "Portals with pending inbox rows (database)."
+    yield GaugeMetricFamily("tb_inbox_portals_pending", count, value=len(backlogs))
