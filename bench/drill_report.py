@@ -492,6 +492,8 @@ def must_be(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_report(report: dict[str, Any], base: Path) -> None:
+    """The report as JSON and Markdown beside each other (the folder is made if it is not there)."""
+    base.parent.mkdir(parents=True, exist_ok=True)
     base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     base.with_suffix(".md").write_text(markdown(report))
 
