@@ -344,7 +344,15 @@ def lag_figures(inbox: list[dict], load: Any) -> dict[str, Any]:
         if r["status"] == "done" and r["processed_at"] and r["received_at"]
     ]
     gauge = [lag for _, lag, _ in load.lag_samples]
+    by_event: dict[str, list[float]] = {}
+    for r in inbox:
+        if r["status"] == "done" and r["processed_at"] and r["received_at"]:
+            by_event.setdefault(r["event"], []).append((r["processed_at"] - r["received_at"]).total_seconds())
     return {
+        "by_event": {  # which events wait: p50 and p99 per event name
+            name: [round(percentile(v, 0.5), 2), round(percentile(v, 0.99), 2), len(v)]
+            for name, v in sorted(by_event.items())
+        },
         "per_event_p50_s": round(percentile(lags, 0.5), 2),
         "per_event_p99_s": round(percentile(lags, 0.99), 2),
         "per_event_max_s": round(max(lags, default=0.0), 2),
