@@ -25,8 +25,9 @@ def wants_json() -> bool:
 def error_response(error: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
     """Render an HTTP error as {"error", "message"} or as errors/<code>.html; a 429 says when to come back."""
     code = error.code or 500
-    retry_after = getattr(error, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if isinstance(error, TooManyRequests) and retry_after else {}
+    headers: dict[str, str] = {}
+    if isinstance(error, TooManyRequests) and error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     if wants_json():
         body = {"error": error.name.lower().replace(" ", "_"), "message": error.description}
         return jsonify(body), code, headers

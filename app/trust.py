@@ -85,8 +85,8 @@ def throttled_install(
     budgets = throttle.budgets(claim.member_id, asker.address)
     reservation = throttle.reserve(asker.engine, budgets, session=asker.session)
     # A portal we serve has a bucket to respect; an uninstalled row is about to be forgotten (fresh install).
-    serving = stored is not None and stored.state is not PortalState.UNINSTALLED
-    limiter = limiter_for(asker.engine, stored, interactive=True) if serving and stored else None
+    serving = stored if stored is not None and stored.state is not PortalState.UNINSTALLED else None
+    limiter = limiter_for(asker.engine, serving, interactive=True) if serving is not None else None
     try:
         installer = verified_install(
             oauth, claim, allowed_hosts=allowed_hosts, stored=stored, limiter=limiter

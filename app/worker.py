@@ -54,17 +54,18 @@ ConnectUser = Callable[[Portal, str], Client]
 
 def clicker_client(portal: Portal, access_token: str) -> Client:
     """A client acting as a clicking user with their own token, with the worker's retries."""
-    client = user_client(portal, access_token, interactive=False)
-    client.retry = replace(WORKER_RETRY)
-    client.auth_connector = portal.offline_connector or ""
-    return client
+    return _for_the_worker(portal, user_client(portal, access_token, interactive=False))
 
 
 def worker_client(portal: Portal) -> Client:
     """The portal's app client, with retries fit for a lease-holding worker."""
-    client = client_for(portal)
+    return _for_the_worker(portal, client_for(portal))
+
+
+def _for_the_worker(portal: Portal, client: Client) -> Client:
+    """The worker's retries (a 429 waits in the inbox), and its writes kept out of its own offline queue."""
     client.retry = replace(WORKER_RETRY)
-    client.auth_connector = portal.offline_connector or ""  # its own writes stay out of its offline queue
+    client.auth_connector = portal.offline_connector or ""
     return client
 
 

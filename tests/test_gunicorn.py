@@ -59,11 +59,9 @@ def procfile_web(port: int, workers: int = 1) -> list[str]:
     return [sys.executable, "-m", *command]
 
 
-@pytest.fixture(scope="module")
-def gunicorn(tmp_path_factory) -> Iterator[Gunicorn]:
-    work = tmp_path_factory.mktemp("gunicorn")
-    port = free_port()
-    env = {
+def production_env(work: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment the Procfile's web runs in, on a fresh SQLite file in `work`, serving `port`."""
+    return {
         **os.environ,
         "APP_ENV": "production",
         "SECRET_KEY": "gunicorn-test-" + "k" * 40,
@@ -71,7 +69,15 @@ def gunicorn(tmp_path_factory) -> Iterator[Gunicorn]:
         "DATABASE_URL": f"sqlite:///{work / 'app.sqlite3'}",
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
         "B24_ALLOWED_HOSTS": "127.0.0.1:*",
+        **extra,
     }
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory) -> Iterator[Gunicorn]:
+    work = tmp_path_factory.mktemp("gunicorn")
+    port = free_port()
+    env = production_env(work, port)
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
         cwd=ROOT,

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
 from app.metrics.directory import ARCHIVE, compact, file_pid
-from tests.test_gunicorn import ROOT, free_port, procfile_web
+from tests.test_gunicorn import ROOT, free_port, procfile_web, production_env
 from tests.test_metrics import parse
 
 DUE = "2026-01-01 00:00:00.000000"
@@ -58,17 +57,12 @@ def web(tmp_path_factory) -> Iterator[Web]:
     work = tmp_path_factory.mktemp("multiprocess")
     port = free_port()
     registry = work / "prometheus"
-    env = {
-        **os.environ,
-        "APP_ENV": "production",
-        "SECRET_KEY": "metrics-test-" + "k" * 40,
-        "TOKEN_KEYS": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite:///{work / 'app.sqlite3'}",
-        "APP_BASE_URL": f"http://127.0.0.1:{port}",
-        "B24_ALLOWED_HOSTS": "127.0.0.1:*",
-        "PROMETHEUS_MULTIPROC_DIR": str(registry),
-        "GUNICORN_CMD_ARGS": f"--access-logformat '{PID_FORMAT}' --no-control-socket",
-    }
+    env = production_env(
+        work,
+        port,
+        PROMETHEUS_MULTIPROC_DIR=str(registry),
+        GUNICORN_CMD_ARGS=f"--access-logformat '{PID_FORMAT}' --no-control-socket",
+    )
     log = work / "web.log"
     server = Web(None, f"http://127.0.0.1:{port}", env, log, work / "app.sqlite3", registry)  # type: ignore[arg-type]
     server.flask("db", "upgrade")
