@@ -9,9 +9,9 @@ from app.metrics.directory import compact, prepare
 # prometheus_client), and the workers inherit it.
 METRICS_DIR = prepare()
 
-# The access log writes no query value but identifiers, no credentials header, no token (app/accesslog.py):
+# The access log writes no query value but identifiers, no credentials header, no token (web/accesslog.py):
 # /oauth/callback?code=…&state=… would otherwise put a live authorization code in the log.
-logger_class = "app.accesslog.RedactingLogger"
+logger_class = "app.web.accesslog.RedactingLogger"
 
 
 def post_fork(server, worker):

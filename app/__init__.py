@@ -8,16 +8,16 @@ from typing import Any
 
 from flask import Flask
 
-from app import csp
 from app.config import load_config
 from app.errors import register_errorhandlers
 from app.extensions import db, migrate, release_session
-from app.limits import install_limits
 from app.logs import configure_logging
 from app.manifest import load_manifest
-from app.proxies import trust_proxies
-from app.sessions import CookieOnlySessions
-from app.vault import TokenVault
+from app.portals.vault import TokenVault
+from app.web import csp
+from app.web.limits import install_limits
+from app.web.proxies import trust_proxies
+from app.web.sessions import CookieOnlySessions
 
 ROOT = Path(__file__).resolve().parent.parent
 

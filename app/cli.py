@@ -8,15 +8,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.activities.cli import templates_cli
 from app.bitrix24.errors import Bitrix24Error
-from app.connections import credentials_for
-from app.credentials import refresh_now, stale_portals
-from app.events_cli import events_cli, worker
 from app.extensions import db
-from app.portals_cli import portals_cli
-from app.rules_cli import rules_cli
-from app.templates_cli import templates_cli
-from app.vault import UndecryptableSecret, rotate_secrets
+from app.inbox.cli import events_cli, worker
+from app.inbox.rules_cli import rules_cli
+from app.portals.cli import portals_cli
+from app.portals.connections import credentials_for
+from app.portals.credentials import refresh_now, stale_portals
+from app.portals.vault import UndecryptableSecret, rotate_secrets
 
 vault_cli = AppGroup("vault", help="Manage the encrypted token vault.")
 tokens_cli = AppGroup("tokens", help="Keep portal tokens alive.")

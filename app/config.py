@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.bitrix24.hosts import connect_target, split_netloc, valid_pattern
-from app.limits import DEFAULTS as BODY_LIMITS
+from app.web.limits import DEFAULTS as BODY_LIMITS
 
 ENVIRONMENTS = ("production", "development", "testing")
 DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
@@ -146,7 +146,7 @@ def engine_options(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def load_limits(environ: Mapping[str, str]) -> dict[str, int]:
-    """The body and form-field limits (app.limits), positive whole numbers, with their defaults."""
+    """The body and form-field limits (app.web.limits), positive whole numbers, with their defaults."""
     limits = {}
     for name, default in BODY_LIMITS.items():
         raw = environ.get(name, "").strip()

@@ -50,9 +50,7 @@ class PortalState(enum.StrEnum):
     INSTALLING = "installing"
     ACTIVE = "active"
     NEEDS_REINSTALL = "needs_reinstall"
-    UNINSTALLING = (
-        "uninstalling"  # ONAPPUNINSTALL came; the worker confirms it with the platform (app.lifecycle)
-    )
+    UNINSTALLING = "uninstalling"  # ONAPPUNINSTALL came; the worker confirms it with the platform
     UNINSTALLED = "uninstalled"
 
 
@@ -111,7 +109,7 @@ class Portal(Model):
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # How changes missed by the online events are caught up (app.offline): "offline" (the portal's offline
+    # How changes missed by the online events are caught up (inbox.offline): "offline" (the portal's offline
     # queue, drained under `offline_connector`) or "reconcile" (periodic >LAST_UPDATED reads); NULL: unknown.
     backstop: Mapped[str | None] = mapped_column(String(16))
     offline_connector: Mapped[str | None] = mapped_column(String(32))
@@ -136,7 +134,7 @@ class InboxEvent(Model):
 
     __tablename__ = "inbox"
     __table_args__ = (
-        # The fair claim (app.claims): a loose scan over the portals with pending rows, then each one's due
+        # The fair claim (inbox.claims): a loose scan over the portals with pending rows, then each one's due
         # rows in order; pending clicks are found before any backlog. Partial, so they hold pending rows
         # only (small, and no done row to step over); queries name the constants literally (SQLite).
         # received_at and status make it cover the backlog figures (app.metrics.inbox): count and oldest
@@ -188,14 +186,14 @@ class InboxEvent(Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A button click's clicking user's own access token, sealed by the vault: the worker carries the click
-    # out as that user, so the portal applies their rights (app.item_actions). Erased once processed.
+    # out as that user, so the portal applies their rights (app.inbox.item_actions). Erased once processed.
     user_token_enc: Mapped[str | None] = mapped_column(Text)
 
 
 class InboxTally(Model):
     """A portal's count of inbox events ever processed (done): the main page's figure without a count(*).
 
-    app.inbox adds to it in the transaction that settles the rows, so it moves with them exactly.
+    app.inbox.queue adds to it in the transaction that settles the rows, so it moves with them exactly.
     """
 
     __tablename__ = "inbox_tallies"
@@ -381,7 +379,7 @@ class ApiRequest(Model):
 
 
 class WorkerHeartbeat(Model):
-    """One inbox worker process: when it last looped and when it last processed events (app.heartbeat)."""
+    """One inbox worker process: when it last looped and when it last processed events (inbox.heartbeat)."""
 
     __tablename__ = "worker_heartbeats"
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from app.api.bodies import DESCRIPTION_LENGTH, SUBJECT_LENGTH
 from app.layout import MAX_ACTION_PARAMS, MAX_BLOCKS
-from app.limits import DEFAULTS
+from app.web.limits import DEFAULTS
 from sandbox.apps import find_app
 from sandbox.events import auth_block, event_body
 from sandbox.testing import start_sandbox

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
-from app.claims import CLICKED, _due, _locked, due_portals, plan_claim
 from app.extensions import db
+from app.inbox.claims import CLICKED, _due, _locked, due_portals, plan_claim
 from app.models import InboxEvent, utcnow
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from app import create_app
-from app.connections import client_for
 from app.extensions import db
-from app.portals import read_tokens
+from app.portals.connections import client_for
+from app.portals.store import read_tokens
 from bench.loadgen import install_portal, run_processes
 from sandbox.testing import start_sandbox
 

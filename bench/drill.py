@@ -8,7 +8,7 @@ connections and slow answers, 503 and 429 limit answers, expired-token storms, a
 SIGKILL and restarted, the database restarted once (pg_ctl restart -m fast), duplicate and forged
 events throughout. Then the web processes are stopped for `--app-down` seconds while the portal users go
 on changing activities (deletions included): the portal's deliveries meanwhile fail and are never sent
-again, so only the offline queue (app/offline.py) brings those changes. It lets the inbox and the backstop
+again, so only the offline queue (inbox/offline.py) brings those changes. It lets the inbox and the backstop
 drain (no `events reconcile`: nothing may need it), and writes bench/drill-report.json and
 bench/drill-report.md (bench/drill_report.py), comparing the portal's activities with the mirror. It exits
 1 when a must-be figure is violated.

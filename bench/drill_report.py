@@ -364,8 +364,8 @@ def lag_figures(inbox: list[dict], load: Any) -> dict[str, Any]:
 
 def lag_floor(stack: Stack, portals: list[Any], plans: dict[str, str]) -> dict[str, Any]:
     """The floor under the inbox lag: per portal, the worker's requests beyond the bucket's background share
-    (app.ratelimit: what calls nobody waits on may fill) divided by the portal's rate; the largest."""
-    from app.ratelimit import limits_for
+    (app.portals.ratelimit: what calls nobody waits on may fill) divided by the portal's rate; the largest."""
+    from app.portals.ratelimit import limits_for
 
     rows = sandbox_control(stack, "requests", method="GET")["requests"]
     floors = {}

@@ -40,10 +40,10 @@ from sqlalchemy import create_engine, func, make_url, select, text
 
 from app import create_app
 from app.extensions import db
-from app.inbox import Inbox
+from app.inbox.queue import Inbox
+from app.inbox.worker import Worker, worker_client
 from app.models import InboxEvent, InboxStatus
-from app.portals import set_application_token
-from app.worker import Worker, worker_client
+from app.portals.store import set_application_token
 from bench.client_bench import config as bench_config
 from bench.loadgen import install_portal
 from sandbox.crm.seed import KINDS, add

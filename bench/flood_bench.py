@@ -40,7 +40,7 @@ from sqlalchemy import func, insert, select, update
 
 from app import create_app
 from app.extensions import db
-from app.inbox import INBOX, inbox_row
+from app.inbox.queue import INBOX, inbox_row
 from app.models import InboxEvent, InboxStatus, RateLimitBucket, VerifyThrottle
 from bench.client_bench import config as bench_config
 from bench.events_bench import ROOT, free_port, server_env, wait_for_port

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from app import create_app, portals
-from app.connections import client_for
+from app import create_app
 from app.extensions import db
 from app.models import Portal, PortalState, RateLimitBucket
+from app.portals import store
+from app.portals.connections import client_for
 from sandbox.apps import find_app
 from sandbox.state import Portal as SandboxPortal
 from sandbox.testing import RunningSandbox
@@ -127,7 +128,7 @@ def install_portal(
     )
     # Tests that are not about limits must not wait on them; those that are set their own.
     row.rate_limit = RateLimitBucket(rate=1000.0, burst=1000)
-    portals.store_tokens(
+    store.store_tokens(
         row,
         access_token=issued.access_token,
         refresh_token=issued.refresh_token,

@@ -38,7 +38,7 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
-from app.heartbeat import worker_health
+from app.inbox.heartbeat import worker_health
 from app.main import service
 from app.models import Portal, utcnow
 
@@ -88,7 +88,7 @@ def build(postgres: bool, rows: int, done: int) -> int:
         insert_rows(postgres, "pending", 0, 1000, portals=100, key="q")
         insert_rows(postgres, "failed", 0, 100, portals=100, key="f")
     insert_rows(postgres, "done", done, rows, portals=PORTALS, key="d")
-    db.session.execute(text("DELETE FROM inbox_tallies"))  # what app.inbox keeps as rows settle
+    db.session.execute(text("DELETE FROM inbox_tallies"))  # what app.inbox.queue keeps as rows settle
     db.session.execute(
         text(
             "INSERT INTO inbox_tallies (member_id, done) "

@@ -78,7 +78,7 @@ def insert_backlog(database_url: str, busy: Neighbour, phase: Phase) -> float:
 
     Inserted in one transaction rather than posted: on this shared 2-core machine /events takes about 100
     posts/s while the worker drains 100 events/s, so a posted backlog would never build up. The rows are
-    the receiver's (app.inbox.inbox_row): pending, due now, the payload without tokens.
+    the receiver's (app.inbox.queue.inbox_row): pending, due now, the payload without tokens.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     salt = secrets.token_hex(8)

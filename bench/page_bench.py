@@ -26,7 +26,7 @@ import requests
 from app import create_app
 from app.bitrix24.phpquery import build_query
 from app.extensions import db
-from app.setup import register_portal
+from app.portals.setup import register_portal
 from app.timeline.service import page_commands
 from bench.client_bench import config
 from bench.loadgen import admin_frame, install_portal

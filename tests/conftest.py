@@ -28,10 +28,10 @@ atexit.register(shutil.rmtree, METRICS_DIR, ignore_errors=True)
 
 from app import create_app
 from app.extensions import db as _db
-from app.inbox import INBOX, inbox_row
-from app.inbox_writer import Outcome, writer_for
+from app.inbox.queue import INBOX, inbox_row
+from app.inbox.writer import Outcome, writer_for
 from app.models import Portal, utcnow
-from app.portals import digest, set_application_token
+from app.portals.store import digest, set_application_token
 from bench.loadgen import install_portal
 from sandbox.apps import finish_install
 from sandbox.seed import reset_and_seed

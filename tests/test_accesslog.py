@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from gunicorn.config import Config
 
-from app.accesslog import RedactingLogger
+from app.web.accesslog import RedactingLogger
 
 CODE = "c0de" * 8
 

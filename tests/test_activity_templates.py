@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app import activity_templates as templates
-from app.activity_templates import TemplateError
+from app.activities import templates
+from app.activities.templates import TemplateError
 from app.extensions import db
 from app.layout import LayoutError
 from app.models import ActivityTemplate, Portal, TemplateSeed

@@ -11,12 +11,12 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
+from app.activities.rest_app import create_app_activity
 from app.api import keys, openapi
 from app.api.service import ORIGIN_PREFIX
-from app.app_activities import create_app_activity
-from app.connections import client_for
 from app.extensions import db
 from app.models import ApiKey, ApiRequest, ApiRequestState
+from app.portals.connections import client_for
 
 LAYOUT: dict[str, Any] = {
     "blocks": {"status": {"type": "text", "properties": {"value": "Shipped", "bold": True}}}

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from app.app_activities import Created, create_app_activity, find_by_origin, resume_app_activity
+from app.activities.rest_app import Created, create_app_activity, find_by_origin, resume_app_activity
 from app.bitrix24 import activities
 from app.bitrix24.errors import AccessDenied, ValidationError
-from app.connections import client_for
 from app.layout import LayoutError
+from app.portals.connections import client_for
 
 OWNER = (2, 1)  # the demo portal's first deal
 LAYOUT: dict[str, Any] = {
@@ -191,12 +191,12 @@ def open_page_html(connected_app, sandbox, activity_id: int) -> str:
 def test_creating_from_a_template_binds_to_the_opened_activitys_owner(
     connected_app, sandbox, portal, allowed
 ) -> None:
-    from app import activity_templates
+    from app.activities import templates
 
     sandbox.configure(rest_app_blocks_allowed=allowed)
     todo = seeded_todo(sandbox)
     client, token = opened_page(connected_app, sandbox, todo.id)
-    template = activity_templates.find_template(portal.member_id, "Follow-up call")
+    template = templates.find_template(portal.member_id, "Follow-up call")
     before = set(made(sandbox))
     response = client.post(
         f"/activity/{todo.id}/create",
@@ -240,7 +240,7 @@ def test_creating_with_a_missing_template_or_a_foreign_token_changes_nothing(
 
 
 def test_a_template_that_does_not_fit_the_activity_is_explained(connected_app, sandbox, portal) -> None:
-    from app import activity_templates
+    from app.activities import templates
     from app.extensions import db
 
     layout = {
@@ -251,9 +251,7 @@ def test_a_template_that_does_not_fit_the_activity_is_explained(connected_app, s
             }
         }
     }
-    template = activity_templates.add_template(
-        portal.member_id, {"name": "Link", "subject": "s", "layout": layout}
-    )
+    template = templates.add_template(portal.member_id, {"name": "Link", "subject": "s", "layout": layout})
     db.session.commit()
     todo = seeded_todo(sandbox)
     with sandbox.state.lock:

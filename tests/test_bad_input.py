@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivityTemplate, ApiRequest, EnrichmentRule, InboxEvent, Portal
-from app.portals import set_application_token
+from app.portals.store import set_application_token
 from tests.test_fuzz import portal_state, snapshot
 from tests.test_install import open_installer, stored
 from tests.test_main import open_main_page
@@ -200,7 +200,7 @@ def test_every_route_with_an_id_in_its_path_answers_404_for_an_id_past_any_real_
     connected_app, sandbox, portal, number
 ) -> None:
     """A 25-digit id reached SQLite (OverflowError, a 500) through /rules/<id>/… and /api-keys/<id>/revoke."""
-    from app import page_tokens
+    from app.portals import page_tokens
 
     token = page_tokens.issue(
         member_id=portal.member_id, user_id=1, is_admin=True, generation=portal.generation

@@ -1,4 +1,4 @@
-"""The fair claim (app.claims): portals interleaved, full buckets skipped, clicks first, SKIP LOCKED."""
+"""The fair claim (app.inbox.claims): portals interleaved, full buckets skipped, clicks first, SKIP LOCKED."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from flask import current_app
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
-from app.claims import due_portals, plan_claim, rotation
 from app.extensions import db
-from app.inbox import Claim, Inbox
+from app.inbox.claims import due_portals, plan_claim, rotation
+from app.inbox.queue import Claim, Inbox
+from app.inbox.worker import Worker
 from app.models import InboxEvent, InboxStatus, Portal, PortalState, RateLimitBucket, utcnow
-from app.ratelimit import Limits, limiter_for, ready_in
-from app.worker import Worker
+from app.portals.ratelimit import Limits, limiter_for, ready_in
 from bench.loadgen import install_portal
 from sandbox.crm.seed import KINDS, add
 from tests.conftest import POSTGRES_URL, store_events

@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 
 import app.timeline.configurable_views  # noqa: F401  (registers the route until app.timeline imports it)
-from app import page_tokens
-from app.bitrix24.client import Client
-from app.config import ConfigError
-from app.configurable import (
+from app.activities.configurable import (
     BADGE_CODE,
     Item,
     ItemProblem,
@@ -23,10 +20,13 @@ from app.configurable import (
     read_layout,
     revision,
 )
-from app.connections import client_for
+from app.bitrix24.client import Client
+from app.config import ConfigError
 from app.manifest import load_manifest
-from app.registration import check
-from app.setup import register_portal
+from app.portals import page_tokens
+from app.portals.connections import client_for
+from app.portals.registration import check
+from app.portals.setup import register_portal
 from sandbox.limits import add_fault
 
 CONFIGURABLE = "CONFIGURABLE_REST_APP"

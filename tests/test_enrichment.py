@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from app.bitrix24 import activities
-from app.connections import client_for
-from app.enrichment import RuleError, matching_rules, render, validate_rule
 from app.extensions import db
-from app.inbox import Inbox
+from app.inbox.enrichment import RuleError, matching_rules, render, validate_rule
+from app.inbox.queue import Inbox
+from app.inbox.worker import Worker
 from app.layout import Code, LayoutError
 from app.models import EnrichmentRule, Portal
-from app.worker import Worker
+from app.portals.connections import client_for
 from tests.test_worker import accept_all, counting, event, make_activities, mirror
 
 MEMBER = "m" * 32

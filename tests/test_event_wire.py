@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.events.wire import parse_body
-from app.limits import DEFAULTS
+from app.web.limits import DEFAULTS
 
 MAX_KEYS = DEFAULTS["FORM_FIELDS_LIMIT"]
 

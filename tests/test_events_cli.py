@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.inbox import Inbox
-from app.inbox_writer import Outcome
+from app.inbox.queue import Inbox
+from app.inbox.worker import Worker
+from app.inbox.writer import Outcome
 from app.models import Activity, InboxEvent, InboxStatus
-from app.worker import Worker
 from tests.conftest import store_events
 
 
@@ -36,7 +36,7 @@ def test_a_change_in_the_portal_reaches_the_mirror(installed, live_app, sandbox)
     assert "1 claimed, 1 done, 0 failed" in result.output
     row = mirror_row(installed.member_id, activity_id)
     assert row is not None and row.subject == "Quote sent" and not row.deleted
-    # beside the online event: ONOFFLINEEVENT and the offline queue's record of the same change (app.offline)
+    # beside the online event: ONOFFLINEEVENT and the offline queue's record of the same change
     rows = inbox_rows()
     assert rows[0].event == "ONCRMACTIVITYUPDATE" and {r.status for r in rows} == {InboxStatus.DONE}
     assert {r.event for r in rows} <= {"ONCRMACTIVITYUPDATE", "ONOFFLINEEVENT"}
@@ -139,7 +139,7 @@ def test_reconcile_refuses_a_bad_time_or_an_unknown_portal(portal, runner_for, c
 def test_the_worker_waits_out_a_lost_database_instead_of_exiting(tmp_path, capsys) -> None:
     """A database that is not there yet (a restart, a failover) is retried with backoff, then drained."""
     from app import create_app
-    from app.events_cli import run_through_outages
+    from app.inbox.cli import run_through_outages
     from tests.conftest import make_config
 
     home = tmp_path / "not-yet"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.extensions import db
-from app.portals import set_application_token
+from app.portals.store import set_application_token
 from sandbox.apps import find_app
 
 FUZZ = settings(
@@ -394,7 +394,7 @@ def test_api_layouts_take_deep_json_and_huge_numbers_without_a_500(world, sandbo
 
 @pytest.mark.parametrize("path", ["/rules", "/templates"])
 def test_rules_and_templates_take_deep_layouts_and_huge_numbers_without_a_500(world, sandbox, path) -> None:
-    from app import page_tokens
+    from app.portals import page_tokens
 
     client, portal = world
 
@@ -417,7 +417,7 @@ def test_rules_and_templates_take_deep_layouts_and_huge_numbers_without_a_500(wo
         if response.status_code < 400:  # a template whose text block holds a small number ("-0")
             return
         after = snapshot()
-        # The page seeds the default templates once, and spends its token's nonce (app.nonces).
+        # The page seeds the default templates once, and spends its token's nonce (app.portals.nonces).
         for table in ("activity_templates", "activity_template_seeds", "used_nonces"):
             before.pop(table), after.pop(table)
         assert after == before and portal_state(sandbox) == portals_before

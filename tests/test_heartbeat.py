@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.heartbeat import ALIVE_FOR, Heartbeat, worker_health
-from app.inbox import Inbox
+from app.inbox.heartbeat import ALIVE_FOR, Heartbeat, worker_health
+from app.inbox.queue import Inbox
+from app.inbox.worker import Worker
 from app.models import WorkerHeartbeat
-from app.worker import Worker
 from tests.test_main import open_main_page
 from tests.test_worker import FakeClock, accept_all, counting, event, make_activities
 

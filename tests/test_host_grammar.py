@@ -15,7 +15,7 @@ from app.bitrix24.hosts import host_allowed, url_allowed, valid_netloc
 from app.bitrix24.oauth import OAuthClient
 from app.bitrix24.transport import Transport
 from app.config import DEFAULT_ALLOWED_HOSTS, ConfigError, load_config, parse_host_patterns
-from app.lifecycle import Claim, NotVerified, verify
+from app.portals.lifecycle import Claim, NotVerified, verify
 from sandbox.testing import EventReceiver, serve
 from tests.test_main import open_main_page
 

@@ -10,16 +10,16 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.inbox import dedup_key
+from app.inbox.queue import dedup_key
 from app.models import InboxEvent, InboxStatus, Portal
-from app.portals import read_tokens
+from app.portals.store import read_tokens
 from sandbox.apps import find_app
 from sandbox.testing import wait_until
 from tests.conftest import post_event
 
 
 def inbox_rows() -> list[InboxEvent]:
-    """The inbox, less the ONOFFLINEEVENT wake-ups the installed app also receives (app.offline)."""
+    """The inbox, less the ONOFFLINEEVENT wake-ups the installed app also receives (app.inbox.offline)."""
     db.session.expire_all()
     query = select(InboxEvent).where(InboxEvent.event != "ONOFFLINEEVENT").order_by(InboxEvent.id)
     return list(db.session.scalars(query))

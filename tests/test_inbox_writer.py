@@ -16,10 +16,10 @@ import requests
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.inbox import INBOX, inbox_row
-from app.inbox_writer import InboxWriter, Outcome, PendingRow, WriteFailed
+from app.inbox.queue import INBOX, inbox_row
+from app.inbox.writer import InboxWriter, Outcome, PendingRow, WriteFailed
 from app.models import InboxEvent, InboxStatus, Portal, utcnow
-from app.portals import digest, set_application_token
+from app.portals.store import digest, set_application_token
 from tests.conftest import POSTGRES_URL, post_event
 from tests.test_inbox import inbox_rows, real_auth
 

@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from app.connections import client_for
 from app.extensions import db
+from app.inbox.offline import EVENTS as OFFLINE_EVENTS
 from app.models import Portal, PortalState
-from app.offline import EVENTS as OFFLINE_EVENTS
-from app.portals import application_token_matches
-from app.registration import check
+from app.portals.connections import client_for
+from app.portals.registration import check
+from app.portals.store import application_token_matches
 from sandbox.apps import find_app, finish_install, install_app
 from sandbox.seed import reset_and_seed
 from sandbox.ui.frame import open_frame
@@ -74,7 +74,9 @@ def test_running_the_installer_again_changes_nothing(live_app, sandbox) -> None:
     again = open_installer(sandbox)
     assert again.status_code == 200 and "registered" not in again.text.split("<tbody>")[1]
     manifest = live_app.app.extensions["manifest"]
-    offline = len([e for e in manifest.events if e in OFFLINE_EVENTS])  # bound offline too (app.offline)
+    offline = len(
+        [e for e in manifest.events if e in OFFLINE_EVENTS]
+    )  # bound offline too (app.inbox.offline)
     assert again.text.count("already there") == 1 + len(manifest.events) + 1 + len(manifest.badges) + offline
     assert len(stored()) == 1
 

@@ -10,14 +10,14 @@ import requests
 from sqlalchemy import select, update
 
 import app.timeline.configurable_views  # noqa: F401  (registers the route until app.timeline imports it)
-from app import page_tokens
-from app.configurable import BADGE_CODE, Item, add_configurable
-from app.connections import client_for
+from app.activities.configurable import BADGE_CODE, Item, add_configurable
 from app.extensions import db
-from app.inbox import Inbox, dedup_key
-from app.inbox_writer import Outcome
+from app.inbox.queue import Inbox, dedup_key
+from app.inbox.worker import Worker
+from app.inbox.writer import Outcome
 from app.models import InboxEvent, InboxStatus, Portal, utcnow
-from app.worker import Worker
+from app.portals import page_tokens
+from app.portals.connections import client_for
 from sandbox.apps import find_app
 from sandbox.limits import add_fault
 from sandbox.testing import wait_until

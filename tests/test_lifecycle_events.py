@@ -8,14 +8,14 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.activity_templates import portal_templates
+from app.activities.templates import portal_templates
 from app.api.keys import create_key
-from app.connections import oauth_client
-from app.enrichment import add_rule
 from app.extensions import db
+from app.inbox.enrichment import add_rule
 from app.models import Activity, InboxEvent, InboxTally, Portal, PortalState
-from app.portals import read_tokens
-from app.uninstalls import Verdict, confirm_uninstalls
+from app.portals.connections import oauth_client
+from app.portals.store import read_tokens
+from app.portals.uninstalls import Verdict, confirm_uninstalls
 from sandbox.apps import add_app, find_app, uninstall_app, update_app
 from tests.conftest import post_event
 from tests.test_install import open_installer, stored

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 import pytest
 
 from app.config import ConfigError, load_config
-from app.limits import DEFAULTS
-from app.portals import set_application_token
+from app.portals.store import set_application_token
+from app.web.limits import DEFAULTS
 from sandbox.testing import serve
 from tests.conftest import make_config, running_app
 

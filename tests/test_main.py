@@ -10,13 +10,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from app import page_tokens
-from app.connections import client_for
 from app.extensions import db
-from app.inbox import Inbox
+from app.inbox.queue import Inbox
 from app.models import InboxEvent, InboxStatus, PortalState
-from app.registration import check
-from app.setup import register_portal
+from app.portals import page_tokens
+from app.portals.connections import client_for
+from app.portals.registration import check
+from app.portals.setup import register_portal
 from sandbox.apps import find_app
 from sandbox.ui.frame import open_frame
 from tests.conftest import frame_ancestors

@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app import page_tokens
 from app.extensions import db
 from app.models import EnrichmentRule
+from app.portals import page_tokens
 from tests.conftest import frame_ancestors
 from tests.test_enrichment import TEMPLATE
 from tests.test_main import open_main_page, page_token

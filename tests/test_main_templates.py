@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app import activity_templates
+from app.activities import templates
 from app.extensions import db
 from app.models import ActivityTemplate
 from tests.test_main import open_main_page, page_token
@@ -83,7 +83,7 @@ def test_an_unfit_template_is_refused_and_the_form_keeps_it(
 
 def test_saving_and_deleting_a_template_from_the_page(connected_app, sandbox, portal) -> None:
     client, token = connected_app.test_client(), admin_token(portal)
-    template = activity_templates.find_template(portal.member_id, "Meeting notes")
+    template = templates.find_template(portal.member_id, "Meeting notes")
     saved = client.post(f"/templates/{template.id}", data=form(token, name="Meeting minutes"))
     assert saved.status_code == 200 and "Template \u201cMeeting minutes\u201d saved." in saved.get_data(
         as_text=True
@@ -102,12 +102,12 @@ def test_saving_and_deleting_a_template_from_the_page(connected_app, sandbox, po
 
 def test_only_administrators_of_the_portal_may_change_templates(connected_app, sandbox, portal) -> None:
     client = connected_app.test_client()
-    template = activity_templates.find_template(portal.member_id, "Send the offer")
+    template = templates.find_template(portal.member_id, "Send the offer")
     user = client.post("/templates", data=form(admin_token(portal, is_admin=False)))
     assert user.status_code == 403
     nobody = client.post(f"/templates/{template.id}/delete", data={"page_token": "forged", "lang": "en"})
     assert nobody.status_code == 401
-    other = activity_templates.add_template("o" * 32, {"name": "Theirs", "subject": "s", "layout": LAYOUT})
+    other = templates.add_template("o" * 32, {"name": "Theirs", "subject": "s", "layout": LAYOUT})
     db.session.commit()
     theirs = client.post(
         f"/templates/{other.id}/delete", data={"page_token": admin_token(portal), "lang": "en"}

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.bitrix24.retry import RetryPolicy
-from app.connections import client_for
 from app.extensions import db
-from app.inbox import Inbox
+from app.inbox.queue import Inbox
+from app.inbox.worker import Worker
 from app.metrics import TOP_PORTALS
 from app.models import InboxEvent, InboxStatus, utcnow
-from app.portals import read_tokens, set_application_token
-from app.worker import Worker
+from app.portals.connections import client_for
+from app.portals.store import read_tokens, set_application_token
 from sandbox.limits import add_fault
 from tests.conftest import store_events
 from tests.test_main import open_main_page

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import OAuthState, Portal, PortalState
 from app.oauth.flow import BROWSER_COOKIE, digest
-from app.portals import read_tokens
+from app.portals.store import read_tokens
 from tests.conftest import frame_ancestors
 
 

@@ -1,4 +1,4 @@
-"""The offline backstop (app/offline.py) against the sandbox's offline queue, with the app installed for real.
+"""The offline backstop (inbox/offline.py) against the sandbox's offline queue, the app installed for real.
 
 "Down" means the portal's online deliveries of the activity events fail (their handler points at a closed
 port), as they do while the app is stopped: the portal sends each event once and never again.
@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.inbox import Inbox
+from app.inbox.offline import CONNECTOR, EVENTS, Backstop, drain
+from app.inbox.queue import Inbox
+from app.inbox.worker import Worker, worker_client
 from app.models import Activity, MirrorEffect, Portal, utcnow
-from app.offline import CONNECTOR, EVENTS, Backstop, drain
-from app.worker import Worker, worker_client
 from sandbox.apps import find_app
 from sandbox.testing import RunningSandbox
 from tests.test_install import stored

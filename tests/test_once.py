@@ -8,9 +8,10 @@ from html import unescape
 
 from sqlalchemy import func, select
 
-from app import activity_templates, nonces, page_tokens
+from app.activities import templates
 from app.extensions import db
 from app.models import ApiKey, UsedNonce, utcnow
+from app.portals import nonces, page_tokens
 from tests.test_app_activities import made, opened_page, seeded_todo
 from tests.test_main import open_main_page, page_token
 
@@ -21,7 +22,7 @@ def create_form(connected_app, sandbox, portal):
     """The activity page's "Add a linked activity" form, as the browser would post it."""
     todo = seeded_todo(sandbox)
     client, token = opened_page(connected_app, sandbox, todo.id)
-    template = activity_templates.find_template(portal.member_id, "Follow-up call")
+    template = templates.find_template(portal.member_id, "Follow-up call")
     form = {"page_token": token, "lang": "en", "template_id": str(template.id)}
     return client, f"/activity/{todo.id}/create", form
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import page_tokens
-from app.page_tokens import ExpiredPageToken, ForeignPageToken, TamperedPageToken
-from app.vault import UndecryptableSecret
+from app.portals import page_tokens
+from app.portals.page_tokens import ExpiredPageToken, ForeignPageToken, TamperedPageToken
+from app.portals.vault import UndecryptableSecret
 
 MEMBER = "a" * 32
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

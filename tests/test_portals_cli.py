@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.connections import client_for
 from app.extensions import db
 from app.models import Activity, ApiRequest, ApiRequestState, InboxEvent, Portal, PortalState
-from app.portals import read_tokens
-from app.registration import check
-from app.setup import register_portal
+from app.portals.connections import client_for
+from app.portals.registration import check
+from app.portals.setup import register_portal
+from app.portals.store import read_tokens
 from bench.loadgen import install_portal
 
 EVENTS_URL = "http://127.0.0.1:5000/events"

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import RateLimitBucket
-from app.ratelimit import DatabaseRateLimiter, Limits, limiter_for
+from app.portals.ratelimit import DatabaseRateLimiter, Limits, limiter_for
 
 
 class Waited(Exception):

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import requests
 
-from app import throttle
 from app.bitrix24.errors import PortalBusy
 from app.extensions import db
 from app.metrics.exposition import sample
 from app.models import RateLimitBucket
-from app.ratelimit import INTERACTIVE_WAIT, limiter_for
+from app.portals import throttle
+from app.portals.ratelimit import INTERACTIVE_WAIT, limiter_for
 from bench.loadgen import install_portal
 from sandbox.apps import find_app
 from sandbox.testing import serve

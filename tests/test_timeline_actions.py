@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app import page_tokens
+from app.portals import page_tokens
 from tests.conftest import frame_ancestors
 from tests.test_timeline_page import (
     LAYOUT,

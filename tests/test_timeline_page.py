@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.metrics.exposition import total
-from app.setup import register_portal
+from app.portals.setup import register_portal
 from app.timeline import texts
 from sandbox.apps import find_app
 from sandbox.ui.frame import open_frame

@@ -16,15 +16,15 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
-from app import throttle
 from app.api.keys import create_key
-from app.connections import client_for, oauth_client
-from app.credentials import stale_portals
 from app.extensions import db
-from app.lifecycle import TRANSITIONS, Message, RefusedTransition, transition
 from app.models import ApiKey, InboxEvent, InboxStatus, Portal, PortalState, utcnow
-from app.portals import application_token_matches
-from app.uninstalls import Verdict, confirm_uninstalls
+from app.portals import throttle
+from app.portals.connections import client_for, oauth_client
+from app.portals.credentials import stale_portals
+from app.portals.lifecycle import TRANSITIONS, Message, RefusedTransition, transition
+from app.portals.store import application_token_matches
+from app.portals.uninstalls import Verdict, confirm_uninstalls
 from sandbox.apps import add_app, find_app, finish_install, uninstall_app
 from sandbox.ui.frame import open_frame
 from tests.conftest import post_event

@@ -9,9 +9,9 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import text
 
-from app import portals
 from app.models import Portal
-from app.vault import TokenVault, UndecryptableSecret
+from app.portals import store
+from app.portals.vault import TokenVault, UndecryptableSecret
 
 ACCESS = "4991e86600715db20058f18a00000001302a076f538759f623791a7dece3ebd357ae95"
 REFRESH = "3910106700715db20058f18a00000001302a07aec4e4fe2f9bcbe401caff9773d9e489"
@@ -23,7 +23,7 @@ def add_portal(db, member_id: str) -> Portal:
         domain=f"{member_id[:6]}.bitrix24.com",
         client_endpoint=f"https://{member_id[:6]}.bitrix24.com/rest/",
     )
-    portals.store_tokens(
+    store.store_tokens(
         portal,
         access_token=ACCESS + member_id[:2],
         refresh_token=REFRESH + member_id[:2],
@@ -40,7 +40,7 @@ def use_keys(app: Flask, keys: list[str]) -> None:
 
 def test_round_trip_and_nothing_in_clear_text(app: Flask, db) -> None:
     portal = add_portal(db, "a" * 32)
-    tokens = portals.read_tokens(portal)
+    tokens = store.read_tokens(portal)
     assert (tokens.access_token, tokens.refresh_token, tokens.version) == (ACCESS + "aa", REFRESH + "aa", 1)
     raw = db.session.execute(text("SELECT access_token_enc, refresh_token_enc FROM portals")).one()
     assert ACCESS not in "".join(raw) and REFRESH not in "".join(raw)
@@ -48,8 +48,8 @@ def test_round_trip_and_nothing_in_clear_text(app: Flask, db) -> None:
 
 def test_each_store_bumps_the_token_version(app: Flask, db) -> None:
     portal = add_portal(db, "b" * 32)
-    portals.store_tokens(portal, access_token="x" * 70, refresh_token="y" * 70, expires_at=datetime.now(UTC))
-    assert portals.read_tokens(portal).version == 2
+    store.store_tokens(portal, access_token="x" * 70, refresh_token="y" * 70, expires_at=datetime.now(UTC))
+    assert store.read_tokens(portal).version == 2
 
 
 def test_rotation_with_two_keys(app: Flask, db, runner) -> None:
@@ -58,7 +58,7 @@ def test_rotation_with_two_keys(app: Flask, db, runner) -> None:
         add_portal(db, f"{n:02d}" + "c" * 30)
     use_keys(app, [new, old])
     assert (
-        portals.read_tokens(db.session.get(Portal, 1)).access_token == ACCESS + "00"
+        store.read_tokens(db.session.get(Portal, 1)).access_token == ACCESS + "00"
     )  # old ciphertext readable
 
     result = runner.invoke(args=["vault", "rotate", "--batch-size", "2"])
@@ -70,7 +70,7 @@ def test_rotation_with_two_keys(app: Flask, db, runner) -> None:
     use_keys(app, [new])  # the old key is dropped: everything still reads
     db.session.expire_all()
     for portal in db.session.query(Portal):
-        assert portals.read_tokens(portal).refresh_token.startswith(REFRESH)
+        assert store.read_tokens(portal).refresh_token.startswith(REFRESH)
 
 
 def test_a_secret_no_key_decrypts_names_the_portal(app: Flask, db, runner) -> None:
@@ -78,7 +78,7 @@ def test_a_secret_no_key_decrypts_names_the_portal(app: Flask, db, runner) -> No
     use_keys(app, [Fernet.generate_key().decode()])
     portal = db.session.query(Portal).one()
     with pytest.raises(UndecryptableSecret) as raised:
-        portals.read_tokens(portal)
+        store.read_tokens(portal)
     assert raised.value.member_id == "d" * 32 and "d" * 32 in str(raised.value)
     result = runner.invoke(args=["vault", "rotate"])
     assert result.exit_code == 1 and "d" * 32 in result.output and "Traceback" not in result.output
@@ -86,16 +86,16 @@ def test_a_secret_no_key_decrypts_names_the_portal(app: Flask, db, runner) -> No
 
 def test_erased_tokens_read_as_none(app: Flask, db) -> None:
     portal = add_portal(db, "e" * 32)
-    portals.erase_tokens(portal)
-    assert portals.read_tokens(portal) is None
+    store.erase_tokens(portal)
+    assert store.read_tokens(portal) is None
 
 
 def test_application_token_is_kept_only_as_a_digest(app: Flask, db) -> None:
     portal = add_portal(db, "f" * 32)
     token = "51856fefc120afa4b628cc82d3935cce"
-    portals.set_application_token(portal, token)
+    store.set_application_token(portal, token)
     db.session.commit()
     assert token not in str(db.session.execute(text("SELECT * FROM portals")).all())
-    assert portals.application_token_matches(portal, token)
-    assert not portals.application_token_matches(portal, token[:-1] + "f")
-    assert not portals.application_token_matches(portal, "")
+    assert store.application_token_matches(portal, token)
+    assert not store.application_token_matches(portal, token[:-1] + "f")
+    assert not store.application_token_matches(portal, "")

@@ -21,10 +21,10 @@ from app import create_app
 from app.bitrix24.client import Client
 from app.bitrix24.retry import RetryPolicy
 from app.extensions import db
-from app.inbox import Backoff, Inbox
-from app.inbox_writer import Outcome
+from app.inbox.queue import Backoff, Inbox
+from app.inbox.worker import BatchReport, Worker, worker_client
+from app.inbox.writer import Outcome
 from app.models import Activity, InboxEvent, InboxStatus, Portal
-from app.worker import BatchReport, Worker, worker_client
 from bench.loadgen import CHILD_CONFIG
 from sandbox.crm.seed import KINDS, add
 from sandbox.limits import add_fault

@@ -4,7 +4,7 @@ Idempotency: the (portal, key) row in `api_requests` is inserted and committed b
 so of two concurrent requests with one key only one proceeds; the other gets 409 while it runs and the
 stored result once it is done. The key also goes to the portal as ORIGIN_ID, so a request whose process died
 between creating and recording is finished by the next retry after the lease: it looks the activity up by
-ORIGIN_ID (app.app_activities.resume_app_activity) instead of creating another one.
+ORIGIN_ID (app.activities.rest_app.resume_app_activity) instead of creating another one.
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import activity_templates, portals
+from app.activities import templates
+from app.activities.rest_app import Created, create_app_activity, resume_app_activity
 from app.api.bodies import CreateBody
 from app.api.errors import ApiError, layout_problems, portal_error
-from app.app_activities import Created, create_app_activity, resume_app_activity
 from app.bitrix24 import activities
 from app.bitrix24.errors import Bitrix24Error, NotFound, PortalBusy, ServerError, TransportError
-from app.connections import client_for
 from app.extensions import db
 from app.layout import LayoutError
-from app.lifecycle import same_host
 from app.models import ApiKey, ApiRequest, ApiRequestState, Portal, PortalState
+from app.portals import store
+from app.portals.connections import client_for
+from app.portals.lifecycle import same_host
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)  # a pending key older than this belongs to a request that died: take it over
@@ -49,7 +50,7 @@ class _Claim:
 
 def key_portal(key: ApiKey, claimed: str) -> Portal:
     """The key's portal, which the request's `portal` (member_id or domain) must name; 403 otherwise."""
-    portal = portals.find(key.member_id)
+    portal = store.find(key.member_id)
     named = claimed.strip().lower()
     if named != key.member_id.lower() and not (portal is not None and same_host(portal.domain, named)):
         raise ApiError(403, "wrong_portal", "This API key belongs to another portal than the one named.")
@@ -95,11 +96,11 @@ def _plan(portal: Portal, body: CreateBody) -> dict[str, Any]:
     }
     if body.template is None:
         return plan
-    template = activity_templates.find_template(portal.member_id, body.template)
+    template = templates.find_template(portal.member_id, body.template)
     if template is None:
         raise ApiError(404, "template_not_found", f"This portal has no template {body.template!r}.")
     try:
-        rendered = activity_templates.render(template, _values(body))
+        rendered = templates.render(template, _values(body))
     except LayoutError as error:
         message = f"The template \u201c{template.name}\u201d filled with this request is not a valid layout."
         raise ApiError(

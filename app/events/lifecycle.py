@@ -8,17 +8,18 @@ from typing import Any
 from flask import current_app
 from werkzeug.exceptions import BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized
 
-from app import metrics, portals, throttle
+from app import metrics
 from app.bitrix24.errors import Bitrix24Error
 from app.bitrix24.hosts import url_allowed, valid_netloc
-from app.connections import oauth_client
 from app.extensions import db
 from app.inputs import MAX_ID, bounded_int
-from app.lifecycle import Claim, NotVerified, activate, request_uninstall, store_installation
 from app.models import Portal, utcnow
-from app.setup import register_portal
-from app.trust import request_asker, throttled_install
-from app.uninstalls import settle_before_install
+from app.portals import store, throttle
+from app.portals.connections import oauth_client
+from app.portals.lifecycle import Claim, NotVerified, activate, request_uninstall, store_installation
+from app.portals.setup import register_portal
+from app.portals.trust import request_asker, throttled_install
+from app.portals.uninstalls import settle_before_install
 
 log = logging.getLogger(__name__)
 REFUSED = "The event could not be verified."
@@ -41,7 +42,7 @@ def on_uninstall(event: dict[str, Any]) -> None:
     """Verified by the stored application_token alone, which any user may hold: the worker confirms it.
 
     The event carries no access token (notes §1.6); nothing is destroyed until the platform refuses the
-    stored pair (app.uninstalls).
+    stored pair (app.portals.uninstalls).
     """
     auth = _auth(event)
     portal = authenticate(auth)
@@ -51,10 +52,8 @@ def on_uninstall(event: dict[str, Any]) -> None:
 
 def authenticate(auth: dict[str, Any]) -> Portal:
     """Find the portal by member_id and compare the application_token in constant time; 401 otherwise."""
-    portal = portals.find(str(auth.get("member_id", "")))
-    if portal is None or not portals.application_token_matches(
-        portal, str(auth.get("application_token", ""))
-    ):
+    portal = store.find(str(auth.get("member_id", "")))
+    if portal is None or not store.application_token_matches(portal, str(auth.get("application_token", ""))):
         raise Unauthorized(REFUSED)
     return portal
 
@@ -69,11 +68,11 @@ def _install_verified(event: dict[str, Any], auth: dict[str, Any], *, applicatio
 
 
 def _store_verified(auth: dict[str, Any], *, application_token: str) -> Portal:
-    """An administrator's token, vouched for by the OAuth server and the portal (app.trust), or nothing."""
+    """An administrator's token, vouched for by the OAuth server and the portal (portals.trust), or None."""
     claim = Claim(_required(auth, "access_token"), _required(auth, "member_id"), _required(auth, "domain"))
     refresh_token = _required(auth, "refresh_token")
     _check_hosts(auth)
-    stored = portals.find(claim.member_id)
+    stored = store.find(claim.member_id)
     oauth, vault = oauth_client(), current_app.extensions["vault"]
     try:
         installer = throttled_install(

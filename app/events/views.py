@@ -14,10 +14,10 @@ from app.events import bp
 from app.events.lifecycle import REFUSED, on_install, on_uninstall, on_update
 from app.events.wire import parse_body
 from app.extensions import db
-from app.inbox import INBOX, ITEM_ACTIONS, inbox_row
-from app.inbox_writer import Outcome, WriteFailed, writer_for
+from app.inbox.queue import INBOX, ITEM_ACTIONS, inbox_row
+from app.inbox.writer import Outcome, WriteFailed, writer_for
 from app.models import Portal, utcnow
-from app.portals import digest
+from app.portals.store import digest
 
 log = logging.getLogger(__name__)
 LIFECYCLE = {"ONAPPINSTALL": on_install, "ONAPPUPDATE": on_update, "ONAPPUNINSTALL": on_uninstall}

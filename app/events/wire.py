@@ -18,7 +18,7 @@ KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 def parse_body(request: Request) -> dict[str, Any]:
     """Parse an event body as a PHP server would (parse_str), or as JSON; refuse odd input.
 
-    The body was read bounded (BODY_LIMIT_EVENTS) and a form's fields counted by app.limits already.
+    The body was read bounded (BODY_LIMIT_EVENTS) and a form's fields counted by app.web.limits already.
     """
     raw = request.get_data(cache=True)
     if request.mimetype == "application/json":

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from flask import current_app
 from werkzeug.exceptions import BadRequest
 
-from app import portals
-from app.connections import oauth_client
 from app.extensions import db
-from app.frames import Frame
-from app.lifecycle import Claim, activate, store_installation
 from app.models import Portal
-from app.registration import Report
-from app.setup import register_portal
-from app.trust import request_asker, throttled_install
-from app.uninstalls import settle_before_install
+from app.portals import store
+from app.portals.connections import oauth_client
+from app.portals.lifecycle import Claim, activate, store_installation
+from app.portals.registration import Report
+from app.portals.setup import register_portal
+from app.portals.trust import request_asker, throttled_install
+from app.portals.uninstalls import settle_before_install
+from app.web.frames import Frame
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def install_from_frame(frame: Frame) -> Outcome:
         raise BadRequest(
             "The portal sent no refresh token. Close this window and open the app from Bitrix24 again."
         )
-    stored = portals.find(frame.member_id)
+    stored = store.find(frame.member_id)
     oauth, vault = oauth_client(), current_app.extensions["vault"]
     installer = throttled_install(
         oauth,

@@ -7,14 +7,15 @@ import logging
 from flask import current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app import metrics, throttle
+from app import metrics
 from app.bitrix24.errors import Bitrix24Error
 from app.events.views import receive
-from app.frames import parse_frame
 from app.install import bp
 from app.install.service import install_from_frame
-from app.lifecycle import NotVerified
-from app.trust import NotAdministrator
+from app.portals import throttle
+from app.portals.lifecycle import NotVerified
+from app.portals.trust import NotAdministrator
+from app.web.frames import parse_frame
 
 log = logging.getLogger(__name__)
 

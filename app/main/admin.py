@@ -11,15 +11,15 @@ from typing import Concatenate, ParamSpec
 from flask import g, request
 from flask.typing import ResponseReturnValue
 
-from app import nonces, page_tokens
 from app.bitrix24.errors import AuthError, Bitrix24Error
-from app.connections import client_for, user_client
-from app.lifecycle import NotVerified
 from app.main.pages import refused_page, render_page
 from app.main.service import Refused, installed_portal, portal_origin, unavailable
 from app.models import Portal
-from app.page_tokens import PageSession
-from app.trust import admin_id
+from app.portals import nonces, page_tokens
+from app.portals.connections import client_for, user_client
+from app.portals.lifecycle import NotVerified
+from app.portals.page_tokens import PageSession
+from app.portals.trust import admin_id
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

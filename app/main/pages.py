@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 
-from app import enrichment
+from app.inbox import enrichment
 from app.main.service import Refused
 from app.main.texts import refusal, texts
 

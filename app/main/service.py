@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import enrichment, metrics, portals, throttle
+from app import metrics
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
-from app.heartbeat import WorkerHealth, worker_health
+from app.inbox import enrichment
+from app.inbox.heartbeat import WorkerHealth, worker_health
 from app.inputs import as_id
-from app.lifecycle import same_host
 from app.metrics.inbox import FAILED, failed_rows
 from app.models import (
     Activity,
@@ -29,8 +29,10 @@ from app.models import (
     PortalState,
     utcnow,
 )
-from app.registration import HEALTH_COMMANDS, Health, Report, check, health_from
-from app.setup import register_portal
+from app.portals import store, throttle
+from app.portals.lifecycle import same_host
+from app.portals.registration import HEALTH_COMMANDS, Health, Report, check, health_from
+from app.portals.setup import register_portal
 
 RECENT = 10
 
@@ -106,7 +108,7 @@ class Overview:
 
 def installed_portal(member_id: str) -> Portal:
     """The stored portal for member_id, unless it is unknown or uninstalled."""
-    portal = portals.find(member_id)
+    portal = store.find(member_id)
     if portal is None or portal.state is PortalState.UNINSTALLED or portal.access_token_enc is None:
         raise Refused("not_installed", 404)
     return portal

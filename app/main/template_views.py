@@ -8,8 +8,8 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from app import activity_templates
-from app.activity_templates import TemplateError
+from app.activities import templates
+from app.activities.templates import TemplateError
 from app.extensions import db
 from app.layout import LayoutError
 from app.main import bp
@@ -40,11 +40,11 @@ def update_template(admin: Admin, template_id: int) -> ResponseReturnValue:
 def delete_template(admin: Admin, template_id: int) -> ResponseReturnValue:
     """Delete one of the portal's templates; activities made from it stay."""
     portal, lang, page_token = admin.portal, admin.lang, admin.page_token
-    template = activity_templates.find_template(portal.member_id, template_id)
+    template = templates.find_template(portal.member_id, template_id)
     if template is None:
         return templates_page(portal, lang, page_token, message=texts(lang)["template_missing"]), 404
     name = template.name
-    activity_templates.delete_template(template)
+    templates.delete_template(template)
     db.session.commit()
     notice = texts(lang)["template_deleted"].format(name=name)
     return templates_page(portal, lang, page_token, notice=notice)
@@ -71,23 +71,23 @@ def _save(admin: Admin, template_id: int | None) -> ResponseReturnValue:
 
 def _stage(portal: Portal, template_id: int | None, form: dict[str, str]) -> ActivityTemplate:
     if template_id is None:
-        return activity_templates.add_template(portal.member_id, form)
-    template = activity_templates.find_template(portal.member_id, template_id)
+        return templates.add_template(portal.member_id, form)
+    template = templates.find_template(portal.member_id, template_id)
     if template is None:
         raise LookupError(template_id)
-    return activity_templates.update_template(template, form)
+    return templates.update_template(template, form)
 
 
 def templates_page(portal: Portal, lang: str, page_token: str, **context: Any) -> str:
     """The portal's templates after an action: what happened (or what was wrong), the list and the form."""
-    templates = activity_templates.portal_templates(portal.member_id)
-    return render_page("main/templates.html", lang, templates=templates, page_token=page_token, **context)
+    listed = templates.portal_templates(portal.member_id)
+    return render_page("main/templates.html", lang, templates=listed, page_token=page_token, **context)
 
 
 @bp.app_template_global()
 def portal_activity_templates(member_id: str) -> list[ActivityTemplate]:
     """The admin page's templates section reads the list itself (templates/main/_templates.html)."""
-    return activity_templates.portal_templates(member_id)
+    return templates.portal_templates(member_id)
 
 
 def template_json(template: ActivityTemplate) -> str:

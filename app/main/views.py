@@ -8,18 +8,19 @@ from typing import Any
 from flask import g, request, session
 from flask.typing import ResponseReturnValue
 
-from app import enrichment, page_tokens
 from app.bitrix24.errors import Bitrix24Error
-from app.connections import client_for, user_client
-from app.enrichment import RuleError
-from app.frames import Frame, parse_frame
+from app.inbox import enrichment
+from app.inbox.enrichment import RuleError
 from app.layout import LayoutError
 from app.main import bp, service
 from app.main.admin import Admin, as_admin
 from app.main.pages import refused_page, render_page
 from app.main.texts import texts
 from app.models import Portal
+from app.portals import page_tokens
+from app.portals.connections import client_for, user_client
 from app.timeline.page import open_from_frame
+from app.web.frames import Frame, parse_frame
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Every query here names its status literally, so the database reads a partial index (app.models: pending rows
 by portal, failed rows by portal) that holds only the rows in that state; done rows, which grow with every
 event ever processed, are never touched. Totals of processed and failed events are registry counters
-(app.metrics), and a portal's processed count is its row in `inbox_tallies` (app.inbox keeps it).
+(app.metrics), and a portal's processed count is its row in `inbox_tallies` (app.inbox.queue keeps it).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import BindParameter, bindparam, func, select
 
-from app.claims import PENDING
 from app.extensions import AnySession
-from app.heartbeat import alive_workers
+from app.inbox.claims import PENDING
+from app.inbox.heartbeat import alive_workers
 from app.models import InboxEvent, InboxStatus
 
 # The per-portal backlog gauges name the busiest portals only (by pending rows): bounded label values
@@ -42,7 +42,7 @@ class InboxFigures:
     pending: int
     lag_seconds: float
     failed: int = 0  # rows parked as failed now (waiting for a fix and `events replay`)
-    workers_alive: int = 0  # inbox workers whose heartbeat moved within app.heartbeat.ALIVE_FOR
+    workers_alive: int = 0  # inbox workers whose heartbeat moved within app.inbox.heartbeat.ALIVE_FOR
     portals: list[PortalBacklog] = field(default_factory=list)  # portals with pending rows, busiest first
 
 

@@ -16,11 +16,11 @@ from sqlalchemy import delete, select, update
 from app.bitrix24.errors import AuthError, Bitrix24Error, OAuthError
 from app.bitrix24.hosts import host_allowed, url_allowed
 from app.bitrix24.oauth import AppInfo, TokenGrant
-from app.connections import oauth_client, user_client
 from app.extensions import db
-from app.lifecycle import Claim, NotVerified, activate, store_installation, verify
 from app.models import OAuthState, Portal, PortalState
-from app.uninstalls import settle_before_install
+from app.portals.connections import oauth_client, user_client
+from app.portals.lifecycle import Claim, NotVerified, activate, store_installation, verify
+from app.portals.uninstalls import settle_before_install
 
 STATE_LIFETIME = timedelta(minutes=10)
 BROWSER_COOKIE = "tb_oauth_browser"

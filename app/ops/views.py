@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
 from app.extensions import db
-from app.heartbeat import worker_health
+from app.inbox.heartbeat import worker_health
 from app.metrics.exposition import CONTENT_TYPE, render
 from app.models import utcnow
 from app.ops import bp

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 
 from app.bitrix24.client import Client
-from app.connections import user_client
 from app.main.admin import opened_page
 from app.main.service import Refused
 from app.models import Portal
-from app.page_tokens import PageSession
+from app.portals.connections import user_client
+from app.portals.page_tokens import PageSession
 
 log = logging.getLogger(__name__)
 

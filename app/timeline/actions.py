@@ -9,7 +9,6 @@ from dataclasses import replace
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from app import nonces, page_tokens
 from app.bitrix24.errors import (
     AccessDenied,
     AuthError,
@@ -23,6 +22,7 @@ from app.bitrix24.errors import (
 from app.layout import LayoutError
 from app.main import service as main_service
 from app.main.pages import refused_page
+from app.portals import nonces, page_tokens
 from app.timeline import page
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting

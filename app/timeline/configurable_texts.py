@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.configurable import MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, ItemProblem
+from app.activities.configurable import MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, ItemProblem
 from app.main.texts import language
 
 TEXTS: dict[str, dict[str, str]] = {

@@ -2,8 +2,8 @@
 
 Form fields: page_token, lang, title (required), text, tags (comma-separated, at most two), deadline
 (datetime-local, the portal's time), responsible (a user id). The opened activity is read as the user to
-find its owner, and the new one is created as the user (their permissions apply) with app.configurable.
-Its buttons' clicks come back as ONCRMTIMELINEITEMACTION events (app.item_actions).
+find its owner, and the new one is created as the user (their permissions apply) with activities.configurable.
+Its buttons' clicks come back as ONCRMTIMELINEITEMACTION events (app.inbox.item_actions).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from app import configurable
+from app.activities import configurable
 from app.bitrix24 import activities
 from app.bitrix24.errors import InvalidParameter
 from app.layout import LayoutError

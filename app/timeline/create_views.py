@@ -1,7 +1,7 @@
 """POST /activity/<id>/create: add a linked app activity from one of the portal's templates.
 
 The new activity is bound to the opened activity's owner, made as the user (their permissions apply,
-they are responsible) with app.app_activities, its template filled from the opened activity's fields.
+they are responsible) with app.activities.rest_app, its template filled from the opened activity's fields.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from app import activity_templates
-from app.app_activities import Created, create_app_activity
+from app.activities import templates
+from app.activities.rest_app import Created, create_app_activity
 from app.bitrix24 import activities
 from app.layout import LayoutError
 from app.main.texts import texts
@@ -26,7 +26,7 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
 
     def action(who: Acting, lang: str) -> str:
         t = texts(lang)
-        template = activity_templates.find_template(who.portal.member_id, request.form.get("template_id", ""))
+        template = templates.find_template(who.portal.member_id, request.form.get("template_id", ""))
         if template is None:
             raise Problem(t["create_no_template"], 404)
         try:
@@ -46,7 +46,7 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
 def create_linked(who: Acting, activity_id: int, template: ActivityTemplate) -> Created:
     """Read the opened activity as the user, fill the template from it, create on the same owner."""
     opened = who.client.run(activities.get(activity_id))
-    rendered = activity_templates.render(template, opened.fields)
+    rendered = templates.render(template, opened.fields)
     return create_app_activity(
         who.client,
         owner_type_id=opened.owner_type_id,

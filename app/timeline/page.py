@@ -8,17 +8,17 @@ from typing import Any
 from flask import current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app import page_tokens
 from app.bitrix24.activities import Activity, Binding
-from app.connections import user_client
-from app.frames import Frame
 from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language
 from app.models import Portal
+from app.portals import page_tokens
+from app.portals.connections import user_client
 from app.timeline import texts as words
 from app.timeline.access import Acting
 from app.timeline.service import ActivityPage, load
+from app.web.frames import Frame
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 
 from app.bitrix24 import activities
 from app.bitrix24.activities import Binding
-from app.frames import parse_frame
 from app.inputs import JsonRefused, as_id, load_json
 from app.layout import Code, LayoutError, Problem
 from app.layout.links import link_href
@@ -21,6 +20,7 @@ from app.timeline import bp, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
 from app.timeline.actions import act, form_lang
+from app.web.frames import parse_frame
 
 log = logging.getLogger(__name__)
 bp.add_app_template_filter(link_href, "link_href")  # templates/timeline/_blocks.html: redirect links

@@ -1,6 +1,6 @@
 """indexes of the fair claim
 
-The claim interleaves portals (app.claims): a loose index scan over the portals with pending rows and each
+The claim interleaves portals (app.inbox.claims): a loose index scan over the portals with pending rows and each
 portal's due rows in order need (member_id, next_attempt_at, id) over the pending rows (partial: no done
 row to step over, and small); pending button clicks, claimed ahead of everything, get their own. The global (status, next_attempt_at) index that the
 oldest-first claim used is dropped: nothing reads by it any more, and every index costs each insert.

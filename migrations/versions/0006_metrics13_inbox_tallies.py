@@ -4,7 +4,7 @@
 #18): parked failures get a partial index by portal (counted and listed from it alone); the partial index of
 pending rows gets received_at and status, so each portal's backlog and oldest age come from it alone; a portal's recent
 events an index on (member_id, id) read from its end (it replaces the one on member_id, its prefix); and
-each portal's count of processed events a row in `inbox_tallies`, which app.inbox adds to in the
+each portal's count of processed events a row in `inbox_tallies`, which app.inbox.queue adds to in the
 transaction that settles the rows. The tallies start from the rows done so far (one scan, here).
 
 Revision ID: 0006_metrics13

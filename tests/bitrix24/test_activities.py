@@ -17,8 +17,8 @@ from app.bitrix24.errors import (
     NotFound,
     UnsuitableActivityType,
 )
-from app.connections import client_for
 from app.layout import LayoutBuilder
+from app.portals.connections import client_for
 
 DEAL, CONTACT = 2, 3
 CALL = {

@@ -21,9 +21,9 @@ from app.bitrix24.errors import (
     ValidationError,
 )
 from app.bitrix24.retry import RetryPolicy
-from app.connections import client_for
 from app.extensions import db
 from app.models import Portal, PortalState
+from app.portals.connections import client_for
 from sandbox.limits import add_fault
 from tests.conftest import install_portal
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Portal
-from app.portals import read_tokens
+from app.portals.store import read_tokens
 from bench import loadgen
 
 PROCESSES = 4

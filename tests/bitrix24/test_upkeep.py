@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app.connections import client_for
 from app.extensions import db
 from app.models import Portal, PortalState
-from app.portals import read_tokens
+from app.portals.connections import client_for
+from app.portals.store import read_tokens
 from sandbox.limits import add_fault
 from tests.conftest import install_portal
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import UsedNonce, utcnow
-from app.page_tokens import PageSession
+from app.portals.page_tokens import PageSession
 
 
 def spend(page: PageSession, *, now: datetime | None = None) -> bool:

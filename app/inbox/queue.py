@@ -1,7 +1,7 @@
 """The event inbox: accepted events stored once, claimed under a lease, settled or retried with backoff.
 
 Claims are leases, not open transactions. `claim_batch` locks due rows, chosen fairly across portals by
-app.claims, with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite runs one worker), stamps them
+app.inbox.claims, with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite runs one worker), stamps them
 `next_attempt_at = now + lease` and `attempts + 1`, and commits at once. The worker then calls the portal
 with no transaction open, and settles or fails the rows only while they still carry its lease (the fence). So:
 
@@ -31,8 +31,8 @@ from sqlalchemy import Row, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import metrics
-from app.claims import TURNS, plan_claim
 from app.extensions import AnySession
+from app.inbox.claims import TURNS, plan_claim
 from app.inputs import as_id
 from app.models import InboxEvent, InboxStatus, InboxTally, utcnow
 
@@ -84,7 +84,9 @@ class Claim:
 
     lease_until: datetime
     events: list[ClaimedEvent]
-    wait: float | None = None  # seconds until a portal skipped for its full bucket has room (app.claims)
+    wait: float | None = (
+        None  # seconds until a portal skipped for its full bucket has room (app.inbox.claims)
+    )
 
 
 def dedup_key(member_id: str, event: dict[str, Any]) -> str:
@@ -156,7 +158,7 @@ def inbox_row(event: dict[str, Any], member_id: str, now: datetime) -> dict[str,
 
 
 class Inbox:
-    """The store the worker drains (POST /events fills it through app.inbox_writer); the caller commits."""
+    """The store the worker drains (POST /events fills it through app.inbox.writer); the caller commits."""
 
     def __init__(
         self,
@@ -175,7 +177,7 @@ class Inbox:
         self._last_served: str | None = None  # this worker's round-robin cursor over portals
 
     def claim_batch(self, limit: int = 50) -> Claim:
-        """Lease due rows fairly (app.claims: clicks first, a turn per ready portal, round-robin); commits."""
+        """Lease due rows fairly (inbox.claims: clicks first, then a turn per ready portal); commits."""
         now = self.clock()
         lease_until = now + self.lease
         plan = plan_claim(self.session, now, limit=limit, after=self._last_served, turns=self.turns)

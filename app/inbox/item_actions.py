@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app import configurable
+from app.activities import configurable
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import (

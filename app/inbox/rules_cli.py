@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app import enrichment
 from app.extensions import db
+from app.inbox import enrichment
 from app.layout import LayoutError
 from app.models import EnrichmentRule
-from app.portals import find
+from app.portals.store import find
 
 HEADER = f"{'ID':>6} {'ON':<3} {'NAME':<24} {'MATCHES':<40} {'SET':>5} {'SKIP':>5} {'FAIL':>5} LAST ERROR"
 rules_cli = AppGroup("rules", help="Manage the enrichment rules that put content blocks on activities.")

@@ -3,7 +3,7 @@
 Administrators manage them per portal (the main page, `flask --app app templates …`). `{{FIELD}}` placeholders
 in the subject, the description and the layout's text values are filled from an activity's fields (the
 opened activity on the activity page, the request's own fields in the API), with the same rendering and
-checks as the enrichment rules (app.enrichment, app.layout).
+checks as the enrichment rules (app.inbox.enrichment, app.layout).
 
 Defaults reach a portal once: the first time its templates are read, a portal that was never seeded gets
 the shipped ones as ordinary rows (and a marker row), so administrators edit or delete them like any other;
@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.enrichment import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.extensions import db
+from app.inbox.enrichment import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.inputs import as_id
 from app.layout import Code, LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed

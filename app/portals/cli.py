@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from app.api.service import forget_answered
 from app.bitrix24.errors import Bitrix24Error
-from app.connections import client_for
 from app.extensions import db
-from app.lifecycle import purge
 from app.models import Activity, InboxEvent, Portal, PortalState
-from app.registration import Health, check
-from app.setup import register_portal
+from app.portals.connections import client_for
+from app.portals.lifecycle import purge
+from app.portals.registration import Health, check
+from app.portals.setup import register_portal
 
 portals_cli = AppGroup("portals", help="List, inspect, repair and purge portal installations.")
 
@@ -126,7 +126,7 @@ def describe(portal: Portal, now: datetime) -> dict[str, str]:
 
 
 def _backstop(portal: Portal) -> str:
-    """The portal's backstop mode (app.offline), its source key and when it last ran."""
+    """The portal's backstop mode (app.inbox.offline), its source key and when it last ran."""
     if portal.backstop is None:
         return "not checked yet"
     key = f", source key {portal.offline_connector!r}" if portal.backstop == "offline" else ""

@@ -26,8 +26,8 @@ from app.models import (
     RateLimitBucket,
     TemplateSeed,
 )
-from app.portals import erase_tokens, expiry, set_application_token, write_tokens
-from app.vault import TokenVault
+from app.portals.store import erase_tokens, expiry, set_application_token, write_tokens
+from app.portals.vault import TokenVault
 
 log = logging.getLogger(__name__)
 KEEP_UNINSTALLED = timedelta(days=30)
@@ -82,7 +82,7 @@ class Message(enum.StrEnum):
     """What may move an installation: each is verified as its row in TRANSITIONS says."""
 
     ADMIN_INSTALL = (
-        "install"  # frame POST, ONAPPINSTALL, ONAPPUPDATE, OAuth sign-in: app.trust verified an admin
+        "install"  # frame POST, ONAPPINSTALL, ONAPPUPDATE, OAuth sign-in: app.portals.trust verified an admin
     )
     CONFIRMED = "confirmed"  # the portal confirmed the install: ONAPPINSTALL, or the frame carried its token
     REFRESH_REFUSED = "refresh_refused"  # the OAuth server answered invalid_grant to our refresh token
@@ -159,7 +159,7 @@ def store_installation(
     application_token: str = "",
     user_id: int | None = None,
 ) -> Portal:
-    """Write a verified administrator's install (app.trust): an uninstalled portal starts clean, anew."""
+    """Write a verified administrator's install (portals.trust): an uninstalled portal starts clean, anew."""
     portal = session.scalar(select(Portal).where(Portal.member_id == info.member_id))
     now = datetime.now(UTC)
     previous = portal.generation if portal is not None else None

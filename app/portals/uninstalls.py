@@ -22,10 +22,10 @@ from sqlalchemy import select
 from app.bitrix24.errors import AuthError, Bitrix24Error, InvalidClient, InvalidGrant
 from app.bitrix24.oauth import OAuthClient
 from app.extensions import AnySession
-from app.lifecycle import keep_installation, uninstall
 from app.models import Portal, PortalState, utcnow
-from app.portals import read_tokens, write_tokens
-from app.vault import TokenVault
+from app.portals.lifecycle import keep_installation, uninstall
+from app.portals.store import read_tokens, write_tokens
+from app.portals.vault import TokenVault
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = timedelta(minutes=2)

@@ -34,7 +34,7 @@ from flask import Flask
 from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.exc import DBAPIError
 
-from app.inbox_statements import GroupStatements
+from app.inbox.statements import GroupStatements
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ class PageSession:
     access_token: str  # the user's own portal token from the frame POST ("" outside the frame)
     expires_at: datetime
     activity_id: int | None = None
-    nonce: str = ""  # one per rendered page: a form action spends it (app.nonces), so it runs once
+    nonce: str = ""  # one per rendered page: a form action spends it (app.portals.nonces), so it runs once
     generation: int = 0  # the installation it was minted for (Portal.generation): a reinstall voids it
 
 

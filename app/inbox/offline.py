@@ -1,7 +1,7 @@
 """The backstop: changes no online event brought in (the app or its database was down) are caught up here.
 
 Where the portal's plan has the offline queue's reserve mode (`feature.get rest_offline_extended`), the
-activity events are also bound offline (app.registration), and the worker drains the queue when
+activity events are also bound offline (app.portals.registration), and the worker drains the queue when
 ONOFFLINEEVENT wakes it and on a timer: `event.offline.get clear=0` reserves a batch under a process_id,
 each record becomes an inbox row (the same idempotent mirror path as online events; its dedup key is the
 record's ID and TIMESTAMP_X, so a record read twice is stored once), the rows are committed, and only then is
@@ -11,7 +11,7 @@ reserved records (`event.offline.list`) and takes them again, which the dedup ke
 made while a record is reserved is a new record (the platform's merge key includes PROCESS_ID), so clearing
 a batch never drops it.
 
-Where the plan lacks it, the backstop is the periodic reconcile (`>LAST_UPDATED`, app.mirror.reconcile),
+Where the plan lacks it, the backstop is the periodic reconcile (`>LAST_UPDATED`, app.inbox.mirror.reconcile),
 which cannot see deletions. Each portal's mode is kept on its row (`backstop`) and shown on the health view.
 Vendor pages: api-reference/events/offline-events.md, event-offline-get/-clear/-error/-list.md,
 on-offline-event.md, common/system/feature-get.md.
@@ -32,8 +32,8 @@ from sqlalchemy import select
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error
 from app.extensions import db
-from app.inbox import INBOX, entity_id
-from app.mirror import dialect_insert, reconcile
+from app.inbox.mirror import dialect_insert, reconcile
+from app.inbox.queue import INBOX, entity_id
 from app.models import SERVED, InboxStatus, Portal, utcnow
 
 log = logging.getLogger(__name__)

@@ -16,17 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.bitrix24.errors import Bitrix24Error
-from app.claims import TURNS
-from app.connections import client_for, oauth_client
 from app.extensions import db
-from app.heartbeat import Heartbeat
-from app.inbox import Backoff, Inbox
-from app.mirror import reconcile
+from app.inbox.claims import TURNS
+from app.inbox.heartbeat import Heartbeat
+from app.inbox.mirror import reconcile
+from app.inbox.offline import Backstop
+from app.inbox.queue import Backoff, Inbox
+from app.inbox.worker import BatchReport, Worker, worker_client
 from app.models import InboxEvent, InboxStatus
-from app.offline import Backstop
-from app.portals import find
-from app.uninstalls import Confirmer
-from app.worker import BatchReport, Worker, worker_client
+from app.portals.connections import client_for, oauth_client
+from app.portals.store import find
+from app.portals.uninstalls import Confirmer
 
 # A dropped or refused database connection: wait and go on. Other database errors are bugs: they stop it.
 DATABASE_GONE = (OperationalError, InterfaceError)

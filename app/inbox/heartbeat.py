@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
-from app.claims import PENDING
 from app.extensions import AnySession
+from app.inbox.claims import PENDING
 from app.models import InboxEvent, WorkerHeartbeat, utcnow
 
 ALIVE_FOR = timedelta(seconds=60)  # a loop takes ~1 s idle; a batch waiting on the rate limit, seconds

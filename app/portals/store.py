@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Portal
-from app.vault import TokenVault
+from app.portals.vault import TokenVault
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ ADD, UPDATE and DELETE events of one portal are answered by one `batch` request 
 the application_token can send one: only an activity the portal no longer has settles its events and marks
 the mirror row deleted. Any other failure goes back to the inbox with
 backoff, and is parked as failed after the last attempt. Effects and settlement commit together. Then the
-portal's enrichment rules set their blocks on what was read, in one more `batch` (app.enrichment); their
+portal's enrichment rules set their blocks on what was read, in one more `batch` (app.inbox.enrichment); their
 failures are recorded on the rules, not retried from the inbox.
 
 Clicks on the app's configurable-activity buttons (ONCRMTIMELINEITEMACTION) are carried out one by one by
-app.item_actions, each as its clicking user (their own token from the event), each settled (or failed)
+app.inbox.item_actions, each as its clicking user (their own token from the event), each settled (or failed)
 on its own right after its portal calls.
 """
 
@@ -24,21 +24,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app import enrichment, item_actions, metrics
+from app import metrics
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, NotFound, OperationTimeLimit
 from app.bitrix24.retry import RetryPolicy
-from app.connections import client_for, user_client
 from app.extensions import db
-from app.heartbeat import Heartbeat
-from app.inbox import Claim, ClaimedEvent, Inbox
-from app.mirror import mark_deleted, upsert
+from app.inbox import enrichment, item_actions
+from app.inbox.heartbeat import Heartbeat
+from app.inbox.mirror import mark_deleted, upsert
+from app.inbox.offline import WAKE_EVENT, Backstop
+from app.inbox.queue import Claim, ClaimedEvent, Inbox
 from app.models import Portal
-from app.offline import WAKE_EVENT, Backstop
-from app.portals import current_vault, find
-from app.uninstalls import Confirmer
-from app.vault import UndecryptableSecret
+from app.portals.connections import client_for, user_client
+from app.portals.store import current_vault, find
+from app.portals.uninstalls import Confirmer
+from app.portals.vault import UndecryptableSecret
 
 log = logging.getLogger(__name__)
 DELETED = "ONCRMACTIVITYDELETE"
@@ -134,7 +135,7 @@ class Worker:
         return batches
 
     def _confirm_uninstalls(self) -> None:
-        """Settle ONAPPUNINSTALLs with the platform (app.uninstalls); a failure waits for the next round."""
+        """Settle ONAPPUNINSTALLs with the platform (portals.uninstalls); a failure waits a round."""
         if self.uninstalls is None:
             return
         try:
@@ -340,7 +341,7 @@ class Worker:
 
 
 def _by_portal(events: list[ClaimedEvent]) -> dict[str, list[ClaimedEvent]]:
-    """The events grouped by portal, in the claim's order (app.claims puts the portals in turn)."""
+    """The events grouped by portal, in the claim's order (app.inbox.claims puts the portals in turn)."""
     grouped: dict[str, list[ClaimedEvent]] = defaultdict(list)
     for event in events:
         grouped[event.member_id].append(event)

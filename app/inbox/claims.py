@@ -28,7 +28,7 @@ from sqlalchemy import BindParameter, Select, bindparam, select
 
 from app.extensions import AnySession
 from app.models import InboxEvent, InboxStatus
-from app.ratelimit import ready_in
+from app.portals.ratelimit import ready_in
 
 CLICK = "ONCRMTIMELINEITEMACTION"
 TURNS = 8  # portals served per claim: enough to reach every busy portal quickly, few enough to stay short

@@ -17,7 +17,6 @@ from typing import Any
 from flask import request
 from sqlalchemy import Engine
 
-from app import throttle
 from app.bitrix24.client import Client, Credentials, FixedCredentials
 from app.bitrix24.errors import AuthError
 from app.bitrix24.oauth import AppInfo, OAuthClient
@@ -25,9 +24,10 @@ from app.bitrix24.retry import RetryPolicy
 from app.bitrix24.transport import Transport
 from app.extensions import AnySession, db
 from app.inputs import as_id
-from app.lifecycle import Claim, NotVerified, verify
 from app.models import Portal, PortalState
-from app.ratelimit import DatabaseRateLimiter, limiter_for
+from app.portals import throttle
+from app.portals.lifecycle import Claim, NotVerified, verify
+from app.portals.ratelimit import DatabaseRateLimiter, limiter_for
 
 ADMIN_VALUES = (True, "Y", "1", 1)
 
@@ -76,7 +76,7 @@ def request_asker() -> Asker:
 def throttled_install(
     oauth: OAuthClient, claim: Claim, *, allowed_hosts: tuple[str, ...], stored: Portal | None, asker: Asker
 ) -> Installer:
-    """`verified_install` within the refused-token budgets (app.throttle); its `profile` takes a bucket slot.
+    """`verified_install` within the refused-token budgets (throttle); its `profile` takes a bucket slot.
 
     A non-administrator's genuine token is refused like a made-up one: both count against the portal and the
     client address, so neither a flood of fakes nor a user's own token replayed can spend the portal's bucket.

@@ -18,5 +18,5 @@ class CookieOnlySessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        """Secure when APP_BASE_URL is https or the request is (TLS ended at a trusted proxy: app.proxies)."""
+        """Secure when APP_BASE_URL is https or the request is (TLS ended at a trusted proxy: web.proxies)."""
         return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))

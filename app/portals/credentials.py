@@ -14,8 +14,8 @@ from app.bitrix24.errors import InvalidGrant, NeedsReinstall, PortalUnavailable
 from app.bitrix24.oauth import OAuthClient, TokenGrant
 from app.extensions import AnySession
 from app.models import IN_SERVICE, SERVED, Portal, PortalState
-from app.portals import write_tokens
-from app.vault import TokenVault
+from app.portals.store import write_tokens
+from app.portals.vault import TokenVault
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app import activity_templates
-from app.enrichment import describe
+from app.activities import templates
 from app.extensions import db
+from app.inbox.enrichment import describe
 from app.layout import LayoutError
-from app.portals import find
+from app.portals.store import find
 
 templates_cli = AppGroup("templates", help="Manage the activity templates users add app activities from.")
 
@@ -21,7 +21,7 @@ templates_cli = AppGroup("templates", help="Manage the activity templates users 
 def list_templates(member_id: str) -> None:
     """One line per template: id, name, subject, block count (a never-seeded portal gets the defaults)."""
     _portal(member_id)
-    rows = activity_templates.portal_templates(member_id)
+    rows = templates.portal_templates(member_id)
     click.echo(f"{'ID':>6} {'NAME':<28} {'BLOCKS':>6} SUBJECT")
     for template in rows:
         blocks = len(template.layout.get("blocks") or {})
@@ -51,10 +51,10 @@ def add_template(member_id: str, name: str, subject: str, description: str, layo
         "layout": layout_file.read_text(encoding="utf-8"),
     }
     try:
-        template = activity_templates.add_template(member_id, data)
+        template = templates.add_template(member_id, data)
     except LayoutError as error:
         raise click.ClickException(f"the template was refused: {describe(error)}") from None
-    except activity_templates.TemplateError as error:
+    except templates.TemplateError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"template {template.id} added: {template.name}")
@@ -66,11 +66,11 @@ def add_template(member_id: str, name: str, subject: str, description: str, layo
 def delete_template(member_id: str, reference: str) -> None:
     """Delete a template by id or name; activities made from it stay."""
     _portal(member_id)
-    template = activity_templates.find_template(member_id, reference)
+    template = templates.find_template(member_id, reference)
     if template is None:
         raise click.ClickException(f"the portal has no template {reference!r}")
     name = template.name
-    activity_templates.delete_template(template)
+    templates.delete_template(template)
     db.session.commit()
     click.echo(f"template {reference} deleted: {name}")
 

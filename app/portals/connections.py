@@ -8,11 +8,11 @@ from app.bitrix24.client import Client, Credentials, FixedCredentials
 from app.bitrix24.oauth import OAuthClient
 from app.bitrix24.retry import RetryPolicy
 from app.bitrix24.transport import Transport
-from app.credentials import PortalCredentials
 from app.extensions import db
 from app.metrics import observe_call, observe_refresh
 from app.models import Portal
-from app.ratelimit import limiter_for
+from app.portals.credentials import PortalCredentials
+from app.portals.ratelimit import limiter_for
 
 
 def transport() -> Transport:

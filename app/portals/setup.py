@@ -9,10 +9,10 @@ from flask import current_app
 
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error
-from app.connections import client_for
+from app.inbox.offline import EVENTS, choose, features
 from app.models import Portal, utcnow
-from app.offline import EVENTS, choose, features
-from app.registration import Report, Step, register, register_offline
+from app.portals.connections import client_for
+from app.portals.registration import Report, Step, register, register_offline
 
 log = logging.getLogger(__name__)
 

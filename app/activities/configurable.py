@@ -4,9 +4,9 @@ A configurable activity (notes §6.3) shows an icon, a header with the user's ta
 the deadline, a status line) and two footer buttons, "Mark done" and "Snooze a day". Each button is a
 `restEvent` action (notes §3.6): a click reaches POST /events as ONCRMTIMELINEITEMACTION with the button's
 `actionParams`, which carry the action and the layout's revision (`rev`). Every re-render raises the
-revision, so app.item_actions can tell a click on the current buttons from one it has already carried out.
+revision, so inbox.item_actions can tell a click on the current buttons from one it has already carried out.
 
-The kanban badge (manifest.json `badges`) is registered at install by app.registration: badge.add needs a
+The kanban badge (manifest.json `badges`) is registered at install by portals.registration: badge.add needs a
 CRM administrator, and the installer is one, while the users who create these activities need not be. A
 portal that refuses the badge code still gets the activity: creation is retried once without it.
 """

@@ -1,0 +1,1 @@
+"""What the app puts in the timeline: its REST_APP activities, configurable activities and templates."""

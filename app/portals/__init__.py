@@ -1,0 +1,1 @@
+"""Installations: who installs, the portal and its vault, registration, connections, limits, page tokens."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing for every blueprint: bounded bodies, CSP, proxies, cookie session, frames, access log."""
