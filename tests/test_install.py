@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from app.extensions import db
-from app.inbox.offline import EVENTS as OFFLINE_EVENTS
 from app.models import Portal, PortalState
 from app.portals.connections import client_for
+from app.portals.plan import EVENTS as OFFLINE_EVENTS
 from app.portals.registration import check
 from app.portals.store import application_token_matches
 from sandbox.apps import find_app, finish_install, install_app

@@ -42,6 +42,8 @@ from app.layout import (
     placeholders,
     redirect,
     rest_event,
+    validate_configurable_layout,
+    validate_layout,
 )
 from tests.layout_cases import (
     CASES,
@@ -342,7 +344,7 @@ def test_a_configurable_layout_built_from_models_is_the_documented_json() -> Non
     )
     assert model.to_wire() == FULL_CONFIGURABLE
     assert parse_configurable_layout(FULL_CONFIGURABLE) == model
-    model.validate(languages=LANGUAGES)
+    validate_configurable_layout(model, languages=LANGUAGES)
 
 
 def test_tags_buttons_and_items_given_as_a_json_array_are_keyed_0_to_n() -> None:
@@ -356,12 +358,12 @@ def test_tags_buttons_and_items_given_as_a_json_array_are_keyed_0_to_n() -> None
 
 def test_validate_refuses_a_model_the_portal_would_refuse() -> None:
     with pytest.raises(LayoutError) as caught:
-        Layout({"b1": Text("x", size=cast(Any, "huge"))}).validate()
+        validate_layout(Layout({"b1": Text("x", size=cast(Any, "huge"))}))
     assert caught.value.code == "ENUM_FIELD"
     with pytest.raises(LayoutError) as caught:
-        ConfigurableLayout(
-            Icon("x"), Header("t", tags=[Tag("a", "success")] * 3), Body(Logo("l"), {})
-        ).validate()
+        validate_configurable_layout(
+            ConfigurableLayout(Icon("x"), Header("t", tags=[Tag("a", "success")] * 3), Body(Logo("l"), {}))
+        )
     assert [problem.path for problem in caught.value.problems] == ["header.tags", "body.blocks"]
 
 

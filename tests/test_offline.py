@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.inbox.offline import CONNECTOR, EVENTS, Backstop, drain
+from app.inbox.offline import Backstop, drain
 from app.inbox.queue import Inbox
 from app.inbox.worker import Worker, worker_client
 from app.models import Activity, MirrorEffect, Portal, utcnow
+from app.portals.plan import CONNECTOR, EVENTS
 from sandbox.apps import find_app
 from sandbox.testing import RunningSandbox
 from tests.test_install import stored

@@ -8,8 +8,8 @@ import click
 from flask.cli import AppGroup
 
 from app.activities import templates
+from app.activities.placeholders import describe
 from app.extensions import db
-from app.inbox.enrichment import describe
 from app.layout import LayoutError
 from app.portals.store import find
 

@@ -40,6 +40,7 @@ from app.layout import (
     WithTitle,
     parse_configurable_layout,
     rest_event,
+    validate_configurable_layout,
 )
 from app.layout import Button as LayoutButton
 
@@ -162,7 +163,7 @@ def build_layout(item: Item, *, rev: int = 1) -> ConfigurableLayout:
         body=Body(Logo(LOGO), blocks),
         footer=buttons(rev),
     )
-    layout.validate(languages=LANGUAGES)
+    validate_configurable_layout(layout, languages=LANGUAGES)
     return layout
 
 

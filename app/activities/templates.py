@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.activities.placeholders import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.extensions import db
-from app.inbox.enrichment import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.inputs import as_id
 from app.layout import Code, LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed

@@ -1,7 +1,6 @@
 """The inbound JSON API for external systems: /api/v1/…, authenticated by a per-portal API key."""
 
-from flask import Blueprint
+from app.api import views  # noqa: F401  (registers the routes on bp)
+from app.api.blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from app.api import views  # noqa: E402, F401  (registers the routes on bp)
+__all__ = ["bp"]

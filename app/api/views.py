@@ -7,7 +7,8 @@ import logging
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.api import bodies, bp, keys, openapi, service
+from app.api import bodies, keys, openapi, service
+from app.api.blueprint import bp
 from app.api.errors import ApiError
 from app.extensions import db
 from app.models import ApiKey

@@ -1,7 +1,6 @@
 """POST /events: every event the portal sends, verified before anything is stored."""
 
-from flask import Blueprint
+from app.events import views  # noqa: F401  (registers the routes on bp)
+from app.events.blueprint import bp
 
-bp = Blueprint("events", __name__)
-
-from app.events import views  # noqa: E402, F401  (registers the routes on bp)
+__all__ = ["bp"]

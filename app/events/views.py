@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
 
 from app import metrics
-from app.events import bp
+from app.events.blueprint import bp
 from app.events.lifecycle import REFUSED, on_install, on_uninstall, on_update
 from app.events.wire import parse_body
 from app.extensions import db

@@ -10,21 +10,21 @@ of the activity tries again, as its rendered layout still differs from the store
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 
+from app.activities.placeholders import check_template, describe, layout_json, render_layout
 from app.bitrix24 import activities
 from app.bitrix24.activities import Activity as PortalActivity
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error, UnsuitableActivityType
 from app.extensions import AnySession, db
-from app.inputs import MAX_ID, JsonRefused, bounded_int, load_json
-from app.layout import Code, LayoutError, Problem, fill, parse_layout, placeholders
+from app.inputs import MAX_ID, bounded_int
+from app.layout import LayoutError
 from app.models import Activity, EnrichmentRule
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ MATCHERS = (
     ("direction", "DIRECTION"),
 )
 # Names a template may use: every field crm.activity.get returns (docs crm.activity.fields).
-FIELD_NAMES = activities.WRITABLE | {"ID", "CREATED", "LAST_UPDATED", "START_TIME", "END_TIME", "DEADLINE"}
-SAMPLE_VALUE = "1"  # fits any text, uri and id position; a placeholder where an enum or flag goes fails
 ERROR_LENGTH = 1000
 
 
@@ -66,32 +64,9 @@ def matching_rules(member_id: str, activity_fields: Mapping[str, Any]) -> list[E
     return [rule for rule in portal_rules(member_id, enabled_only=True) if matches(rule, activity_fields)]
 
 
-def values_of(fields: Mapping[str, Any]) -> dict[str, str]:
-    """Placeholder values: every field as text (objects as JSON, missing as empty)."""
-    return {str(key): _text(value) for key, value in fields.items()}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
 def render(rule: EnrichmentRule, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The rule's layout filled from the activity and checked as the portal would; raise LayoutError."""
     return render_layout(rule.layout, fields)
-
-
-def render_layout(layout: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A layout template filled from the fields (unknown names empty), checked as the portal would."""
-    return parse_layout(fill(layout, fill_values(layout, fields))).to_wire()
-
-
-def fill_values(template: Any, fields: Mapping[str, Any]) -> dict[str, str]:
-    """Values for every placeholder of a template: the fields as text, names the fields lack as empty."""
-    return dict.fromkeys(placeholders(template), "") | values_of(fields)
 
 
 # --- validation on save ---
@@ -105,7 +80,7 @@ def validate_rule(data: Mapping[str, Any]) -> EnrichmentRule:
     member_id = str(data.get("member_id") or "").strip()
     if not member_id:
         raise RuleError("a rule needs a portal (member_id)")
-    layout = layout_json(data.get("layout"))
+    layout = layout_json(data.get("layout"), refuse=RuleError)
     check_template(layout)
     return EnrichmentRule(
         member_id=member_id,
@@ -117,43 +92,6 @@ def validate_rule(data: Mapping[str, Any]) -> EnrichmentRule:
         layout=layout,
         enabled=bool(data.get("enabled", True)),
     )
-
-
-def check_template(layout: Mapping[str, Any]) -> None:
-    """Refuse unknown placeholder names and templates that are invalid once filled with sample values."""
-    unknown = [
-        Problem(Code.WRONG_FIELD_VALUE, path, f"unknown placeholder {{{{{name}}}}}: not an activity field")
-        for path, name in _placeholder_paths(layout)
-        if name not in FIELD_NAMES
-    ]
-    if unknown:
-        raise LayoutError(unknown)
-    parse_layout(fill(layout, dict.fromkeys(placeholders(layout), SAMPLE_VALUE)))
-
-
-def _placeholder_paths(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """(dotted path, name) of every placeholder in the template's string values."""
-    if isinstance(value, str):
-        for name in sorted(placeholders(value)):
-            yield path, name
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _placeholder_paths(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _placeholder_paths(item, f"{path}.{index}" if path else str(index))
-
-
-def layout_json(raw: Any, *, refuse: type[Exception] = RuleError) -> dict[str, Any]:
-    """A layout given as JSON text or as an object; `refuse` (with words) if it is neither."""
-    if isinstance(raw, str):
-        try:
-            raw = load_json(raw)
-        except JsonRefused as refused:
-            raise refuse(f"the layout {refused}") from None
-    if not isinstance(raw, dict):
-        raise refuse('the layout must be a JSON object such as {"blocks": {…}}')
-    return raw
 
 
 def _text_matcher(raw: Any, label: str) -> str | None:
@@ -285,11 +223,6 @@ def _store_layout(session: AnySession, member_id: str, item: Planned) -> None:
         .where(Activity.member_id == member_id, Activity.activity_id == item.activity_id)
         .values(layout=item.layout, updated_at=Activity.updated_at)  # a read time, not ours to move
     )
-
-
-def describe(error: LayoutError) -> str:
-    """The problems in words, each with its path."""
-    return "; ".join(f"{p.path or 'layout'}: {p.message} ({p.code})" for p in error.problems)
 
 
 # --- management (the CLI and the main page) ---

@@ -35,13 +35,10 @@ from app.extensions import db
 from app.inbox.mirror import dialect_insert, reconcile
 from app.inbox.queue import INBOX, entity_id
 from app.models import SERVED, InboxStatus, Portal, utcnow
+from app.portals.plan import EVENTS, RECONCILE, choose, features
 
 log = logging.getLogger(__name__)
-OFFLINE = "offline"
-RECONCILE = "reconcile"
 WAKE_EVENT = "ONOFFLINEEVENT"
-CONNECTOR = "timeline_bridge"  # the app's source key (auth_connector) for its offline queue
-EVENTS = frozenset({"ONCRMACTIVITYADD", "ONCRMACTIVITYUPDATE", "ONCRMACTIVITYDELETE"})
 PAGE = 50  # event.offline.get's default limit
 FEATURES_TTL = timedelta(hours=6)  # a plan can change; ask again this often
 RECONCILE_OVERLAP = timedelta(minutes=2)  # LAST_UPDATED has second resolution and clocks differ
@@ -60,27 +57,6 @@ class Drained:
     errors: int = 0  # records marked with event.offline.error
     recovered: int = 0  # reserved batches taken again after a lost answer or a crash
     reconciled: int = 0  # activities read by the reconcile (reconcile mode)
-
-
-def features(client: Client) -> tuple[bool, bool]:
-    """(rest_offline_extended, rest_auth_connector) from feature.get, in one batch (feature-get.md)."""
-    answer = client.batch(
-        {code: ("feature.get", {"CODE": code}) for code in ("rest_offline_extended", "rest_auth_connector")}
-    )
-    if answer.errors:
-        raise next(iter(answer.errors.values()))
-    return tuple(_yes(answer.results.get(code)) for code in ("rest_offline_extended", "rest_auth_connector"))  # type: ignore[return-value]
-
-
-def _yes(result: Any) -> bool:
-    return isinstance(result, dict) and str(result.get("value", "")).upper() == "Y"
-
-
-def choose(extended: bool, connector: bool) -> tuple[str, str]:
-    """The mode and source key a portal's features allow."""
-    if not extended:
-        return RECONCILE, ""
-    return OFFLINE, CONNECTOR if connector else ""
 
 
 def ensure_mode(portal: Portal, client: Client, *, now: datetime) -> str:

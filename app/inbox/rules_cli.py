@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.activities.placeholders import describe
 from app.extensions import db
 from app.inbox import enrichment
 from app.layout import LayoutError
@@ -76,7 +77,7 @@ def add_rule(
     try:
         rule = enrichment.add_rule(data)
     except LayoutError as error:
-        raise click.ClickException(f"the layout was refused: {enrichment.describe(error)}") from None
+        raise click.ClickException(f"the layout was refused: {describe(error)}") from None
     except enrichment.RuleError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

@@ -1,7 +1,6 @@
 """The installer page a portal opens in its frame the first time an administrator opens the app."""
 
-from flask import Blueprint
+from app.install import views  # noqa: F401  (registers the routes on bp)
+from app.install.blueprint import bp
 
-bp = Blueprint("install", __name__)
-
-from app.install import views  # noqa: E402, F401  (registers the routes on bp)
+__all__ = ["bp"]

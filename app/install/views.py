@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from app import metrics
 from app.bitrix24.errors import Bitrix24Error
 from app.events.views import receive
-from app.install import bp
+from app.install.blueprint import bp
 from app.install.service import install_from_frame
 from app.portals import throttle
 from app.portals.lifecycle import NotVerified

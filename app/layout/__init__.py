@@ -1,7 +1,7 @@
 """Bitrix24 timeline layouts: content blocks and configurable-activity layouts, checked before sending."""
 
 from app.layout.builder import LayoutBuilder
-from app.layout.configurable_reader import parse_configurable_layout
+from app.layout.configurable_reader import parse_configurable_layout, validate_configurable_layout
 from app.layout.models import (
     Action,
     Block,
@@ -32,7 +32,7 @@ from app.layout.models import (
     rest_event,
 )
 from app.layout.problems import Code, LayoutError, Problem
-from app.layout.reader import parse_layout
+from app.layout.reader import parse_layout, validate_layout
 from app.layout.schema import (
     ACTION_TYPES,
     ANIMATION_TYPES,
@@ -121,4 +121,6 @@ __all__ = [
     "placeholders",
     "redirect",
     "rest_event",
+    "validate_configurable_layout",
+    "validate_layout",
 ]

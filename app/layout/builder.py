@@ -17,6 +17,7 @@ from app.layout.models import (
     Text,
     WithTitle,
 )
+from app.layout.reader import validate_layout
 from app.layout.schema import Color, Scope, Size, TextWithTranslation
 
 
@@ -90,5 +91,5 @@ class LayoutBuilder:
     def build(self, *, languages: Collection[str] | None = None) -> Layout:
         """Return the layout, or raise LayoutError if the portal would refuse it."""
         layout = Layout(dict(self._blocks))
-        layout.validate(languages=languages)
+        validate_layout(layout, languages=languages)
         return layout

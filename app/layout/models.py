@@ -7,7 +7,7 @@ and .update.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Any, ClassVar, TypeAlias
 
@@ -223,12 +223,6 @@ class Layout(_Wire):
 
     blocks: Mapping[str, Block]
 
-    def validate(self, *, languages: Collection[str] | None = None) -> None:
-        """Raise LayoutError if the portal would refuse this layout."""
-        from app.layout.reader import parse_layout  # the reader builds these models: import it on use
-
-        parse_layout(self.to_wire(), languages=languages)
-
 
 # --- configurable activity layout ---------------------------------------------------------------------------
 
@@ -329,15 +323,3 @@ class ConfigurableLayout(_Wire):
     header: Header
     body: Body
     footer: Footer | None = None
-
-    def validate(
-        self,
-        *,
-        languages: Collection[str] | None = None,
-        icons: Collection[str] | None = None,
-        logos: Collection[str] | None = None,
-    ) -> None:
-        """Raise LayoutError if the portal would refuse this layout."""
-        from app.layout.configurable_reader import parse_configurable_layout  # see Layout.validate
-
-        parse_configurable_layout(self.to_wire(), languages=languages, icons=icons, logos=logos)

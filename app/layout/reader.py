@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from typing import Any
+from collections.abc import Collection
+from typing import Any, cast
 
 from app.layout.checks import _as_map, _as_object, _copy, _join, _Reader
+from app.layout.dto import (
+    Dto,
+    block_map,
+    enum,
+    flag,
+    integer,
+    nonempty,
+    objects,
+    pattern,
+    required,
+    scalar_map,
+    scope,
+    simple_types,
+    string,
+    text,
+    web_address,
+)
 from app.layout.models import (
     Action,
     Block,
@@ -32,7 +49,6 @@ from app.layout.schema import (
     LABEL_BG_COLORS,
     MAX_ACTION_PARAMS,
     MAX_BLOCKS,
-    SCOPES,
     SIMPLE_BLOCK_TYPES,
     SIZES,
 )
@@ -47,6 +63,11 @@ def parse_layout(data: Any, *, languages: Collection[str] | None = None) -> Layo
     """
     reader = _Reader(languages)
     return reader.result(_read_layout(reader, data))
+
+
+def validate_layout(layout: Layout, *, languages: Collection[str] | None = None) -> None:
+    """Raise LayoutError if the portal would refuse this layout."""
+    parse_layout(layout.to_wire(), languages=languages)
 
 
 # RestAppLayoutDto and ContentBlockDto
@@ -96,94 +117,81 @@ def _read_block(
     if not isinstance(kind, str) or kind not in BLOCK_TYPES or properties is None:
         return None
     # The portal checks a nested largeText's properties too (a lineOfBlocks child before the last one).
-    block = _BLOCK_READERS[kind](r, properties, _join(path, "properties"))
+    block = _BLOCKS[kind].read(r, properties, _join(path, "properties"))
     if nested and kind not in SIMPLE_BLOCK_TYPES:
         return None  # already refused by the parent's simple_types check
     return None if r.failed(mark) else block
 
 
-def _read_text(r: _Reader, props: dict[str, Any], path: str) -> Text | None:
-    mark = r.mark()
-    r.required(props, path, "value", "A text block")
-    r.text(props, path, "value")
-    r.flag(props, path, "multiline")
-    r.text(props, path, "title")
-    r.flag(props, path, "bold")
-    r.enum(props, path, "size", SIZES)
-    r.enum(props, path, "color", COLORS)
-    _read_scope(r, props, path)
-    r.no_extra(props, path, _wire_names(Text), "A text block")
-    return r.build(mark, Text, props)
+def _read_with_title_block(r: _Reader, value: Any, path: str) -> Block | None:
+    return _read_block(r, value, path, nested=True, type_checked=True)
 
 
-def _read_scope(r: _Reader, props: dict[str, Any], path: str) -> None:
-    # Content blocks carry no scope validator on the portal; the app still wants web or mobile.
-    r.enum(props, path, "scope", SCOPES, strict=True)
+def _read_nested_blocks(r: _Reader, value: Any, path: str) -> dict[str, Block | None]:
+    return _read_blocks(r, value, path, nested=True)
 
 
-def _read_large_text(r: _Reader, props: dict[str, Any], path: str) -> LargeText | None:
-    mark = r.mark()
-    r.required(props, path, "value", "A largeText block")
-    r.text(props, path, "value")
-    _read_scope(r, props, path)
-    r.no_extra(props, path, _wire_names(LargeText), "A largeText block")
-    return r.build(mark, LargeText, props)
-
-
-def _read_link(r: _Reader, props: dict[str, Any], path: str) -> Link | None:
-    mark = r.mark()
-    r.required(props, path, "text", "A link block")
-    r.text(props, path, "text")
-    r.required(props, path, "action", "A link block")
-    r.object_field(props, path, "action")
-    r.flag(props, path, "bold")
-    _read_scope(r, props, path)
-    r.no_extra(props, path, _wire_names(Link), "A link block")
-    action = _read_action(r, props.get("action"), _join(path, "action"))
-    return r.build(mark, Link, props, action=action)
-
-
-def _read_deadline(r: _Reader, props: dict[str, Any], path: str) -> Deadline | None:
-    mark = r.mark()
-    r.flag(props, path, "readonly")
-    _read_scope(r, props, path)
-    r.no_extra(props, path, _wire_names(Deadline), "A deadline block")
-    return r.build(mark, Deadline, props)
-
-
-def _read_with_title(r: _Reader, props: dict[str, Any], path: str) -> WithTitle | None:
-    mark = r.mark()
-    r.required(props, path, "block", "A withTitle block")
-    r.object_field(props, path, "block")
-    r.simple_types(props, path, "block", many=False)
-    r.text(props, path, "title")
-    r.flag(props, path, "inline")
-    _read_scope(r, props, path)
-    r.no_extra(props, path, _wire_names(WithTitle), "A withTitle block")
-    block = _read_block(r, props.get("block"), _join(path, "block"), nested=True, type_checked=True)
+def _title(r: _Reader, value: Any, path: str) -> Any:
     # title is optional on the portal (the docs say required) but positional here: pass it even when absent.
-    return r.build(mark, WithTitle, props, title=_copy(props.get("title")), block=block)
+    return _copy(value)
 
 
-def _read_line_of_blocks(r: _Reader, props: dict[str, Any], path: str) -> LineOfBlocks | None:
-    mark = r.mark()
-    r.required(props, path, "blocks", "A lineOfBlocks block")
-    r.nonempty(props, path, "blocks", "A lineOfBlocks block", strict=True)
-    r.block_map(props, path, "blocks", MAX_BLOCKS)
-    r.simple_types(props, path, "blocks", many=True)
-    _read_scope(r, props, path)
-    r.no_extra(props, path, _wire_names(LineOfBlocks), "A lineOfBlocks block")
-    blocks = _read_blocks(r, props.get("blocks"), _join(path, "blocks"), nested=True)
-    return r.build(mark, LineOfBlocks, props, blocks=blocks)
+TEXT = Dto(
+    Text,
+    "A text block",
+    [
+        required("value"),
+        text("value"),
+        flag("multiline"),
+        text("title"),
+        flag("bold"),
+        enum("size", SIZES),
+        enum("color", COLORS),
+        scope(),
+    ],
+)
+LARGE_TEXT = Dto(LargeText, "A largeText block", [required("value"), text("value"), scope()])
+LINK = Dto(
+    Link,
+    "A link block",
+    [required("text"), text("text"), required("action"), objects("action"), flag("bold"), scope()],
+    parts={"action": ("action", lambda r, value, path: _read_action(r, value, path))},
+)
+DEADLINE = Dto(Deadline, "A deadline block", [flag("readonly"), scope()])
+WITH_TITLE = Dto(
+    WithTitle,
+    "A withTitle block",
+    [
+        required("block"),
+        objects("block"),
+        simple_types("block", many=False),
+        text("title"),
+        flag("inline"),
+        scope(),
+    ],
+    parts={"title": ("title", _title), "block": ("block", _read_with_title_block)},
+)
+LINE_OF_BLOCKS = Dto(
+    LineOfBlocks,
+    "A lineOfBlocks block",
+    [
+        required("blocks"),
+        nonempty("blocks", strict=True),
+        block_map("blocks", MAX_BLOCKS),
+        simple_types("blocks", many=True),
+        scope(),
+    ],
+    parts={"blocks": ("blocks", _read_nested_blocks)},
+)
 
 
-_BLOCK_READERS: dict[str, Callable[[_Reader, dict[str, Any], str], Block | None]] = {
-    "text": _read_text,
-    "largeText": _read_large_text,
-    "link": _read_link,
-    "deadline": _read_deadline,
-    "withTitle": _read_with_title,
-    "lineOfBlocks": _read_line_of_blocks,
+_BLOCKS: dict[str, Dto[Any]] = {
+    "text": TEXT,
+    "largeText": LARGE_TEXT,
+    "link": LINK,
+    "deadline": DEADLINE,
+    "withTitle": WITH_TITLE,
+    "lineOfBlocks": LINE_OF_BLOCKS,
 }
 
 
@@ -198,61 +206,53 @@ def _read_action(r: _Reader, data: Any, path: str) -> Action | None:
     if fields_ is None:
         return None
     kind = fields_.get("type")
-    if isinstance(kind, str) and kind in _ACTION_READERS:
-        return _ACTION_READERS[kind](r, fields_, path)
+    if isinstance(kind, str) and kind in _ACTIONS:
+        return cast(Action | None, _ACTIONS[kind].read(r, fields_, path))
     r.required(fields_, path, "type", "An action")
     r.enum(fields_, path, "type", ACTION_TYPES)
     r.no_extra(fields_, path, _ACTION_FIELDS, "An action")
     return None
 
 
-def _read_redirect(r: _Reader, data: dict[str, Any], path: str) -> Redirect | None:
-    mark = r.mark()
-    r.required(data, path, "uri", "A redirect action")
-    r.string(data, path, "uri")
-    r.web_address(data, path, "uri")
-    r.no_extra(data, path, ("type", "uri"), "A redirect action", lenient=_ACTION_FIELDS)
-    return r.build(mark, Redirect, data)
+REDIRECT = Dto(
+    Redirect,
+    "A redirect action",
+    [required("uri"), string("uri"), web_address("uri")],
+    allowed=("type", "uri"),
+    lenient=_ACTION_FIELDS,
+)
+REST_EVENT = Dto(
+    RestEvent,
+    "A restEvent action",
+    [
+        required("id"),
+        string("id"),
+        scalar_map("actionParams", MAX_ACTION_PARAMS),
+        enum("animationType", ANIMATION_TYPES),
+    ],
+    allowed=("type", *_wire_names(RestEvent)),
+    lenient=_ACTION_FIELDS,
+)
+SLIDER_PARAMS = Dto(
+    SliderParams,
+    "sliderParams",
+    [
+        enum("labelBgColor", LABEL_BG_COLORS),
+        pattern("labelColor", _HEX_COLOR, "a colour like #1a2b3c"),
+        integer("width"),
+        integer("leftBoundary"),
+        string("title"),
+        string("labelText"),
+    ],
+)
+OPEN_REST_APP = Dto(
+    OpenRestApp,
+    "An openRestApp action",
+    [scalar_map("actionParams", MAX_ACTION_PARAMS), objects("sliderParams")],
+    parts={"slider_params": ("sliderParams", SLIDER_PARAMS.read_object)},
+    allowed=("type", *_wire_names(OpenRestApp)),
+    lenient=_ACTION_FIELDS,
+)
 
 
-def _read_rest_event(r: _Reader, data: dict[str, Any], path: str) -> RestEvent | None:
-    mark = r.mark()
-    r.required(data, path, "id", "A restEvent action")
-    r.string(data, path, "id")
-    r.scalar_map(data, path, "actionParams", MAX_ACTION_PARAMS)
-    r.enum(data, path, "animationType", ANIMATION_TYPES)
-    allowed = ("type", *_wire_names(RestEvent))
-    r.no_extra(data, path, allowed, "A restEvent action", lenient=_ACTION_FIELDS)
-    return r.build(mark, RestEvent, data)
-
-
-def _read_open_rest_app(r: _Reader, data: dict[str, Any], path: str) -> OpenRestApp | None:
-    mark = r.mark()
-    r.scalar_map(data, path, "actionParams", MAX_ACTION_PARAMS)
-    r.object_field(data, path, "sliderParams")
-    allowed = ("type", *_wire_names(OpenRestApp))
-    r.no_extra(data, path, allowed, "An openRestApp action", lenient=_ACTION_FIELDS)
-    slider = _read_slider(r, data.get("sliderParams"), _join(path, "sliderParams"))
-    return r.build(mark, OpenRestApp, data, slider_params=slider)
-
-
-def _read_slider(r: _Reader, data: Any, path: str) -> SliderParams | None:
-    fields_ = _as_object(data)
-    if fields_ is None:
-        return None
-    mark = r.mark()
-    r.enum(fields_, path, "labelBgColor", LABEL_BG_COLORS)
-    r.pattern(fields_, path, "labelColor", _HEX_COLOR, "a colour like #1a2b3c")
-    r.integer(fields_, path, "width")
-    r.integer(fields_, path, "leftBoundary")
-    r.string(fields_, path, "title")
-    r.string(fields_, path, "labelText")
-    r.no_extra(fields_, path, _wire_names(SliderParams), "sliderParams")
-    return r.build(mark, SliderParams, fields_)
-
-
-_ACTION_READERS: dict[str, Callable[[_Reader, dict[str, Any], str], Action | None]] = {
-    "redirect": _read_redirect,
-    "restEvent": _read_rest_event,
-    "openRestApp": _read_open_rest_app,
-}
+_ACTIONS: dict[str, Dto[Any]] = {"redirect": REDIRECT, "restEvent": REST_EVENT, "openRestApp": OPEN_REST_APP}

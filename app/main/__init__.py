@@ -1,7 +1,6 @@
 """The main page (PLACEMENT=DEFAULT): the install's health for administrators, a sentence for others."""
 
-from flask import Blueprint
+from app.main import key_views, template_views, views  # noqa: F401  (registers the routes on bp)
+from app.main.blueprint import bp
 
-bp = Blueprint("main", __name__)
-
-from app.main import key_views, template_views, views  # noqa: E402, F401  (registers the routes on bp)
+__all__ = ["bp"]

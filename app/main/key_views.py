@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from app.api import keys
 from app.extensions import db
-from app.main import bp
 from app.main.admin import Admin, as_admin
+from app.main.blueprint import bp
 from app.main.pages import render_page
 from app.main.texts import texts
 from app.models import ApiKey, Portal

@@ -12,8 +12,8 @@ from app.activities import templates
 from app.activities.templates import TemplateError
 from app.extensions import db
 from app.layout import LayoutError
-from app.main import bp
 from app.main.admin import Admin, as_admin
+from app.main.blueprint import bp
 from app.main.pages import render_page
 from app.main.texts import texts
 from app.models import ActivityTemplate, Portal

@@ -12,8 +12,9 @@ from app.bitrix24.errors import Bitrix24Error
 from app.inbox import enrichment
 from app.inbox.enrichment import RuleError
 from app.layout import LayoutError
-from app.main import bp, service
+from app.main import service
 from app.main.admin import Admin, as_admin
+from app.main.blueprint import bp
 from app.main.pages import refused_page, render_page
 from app.main.texts import texts
 from app.models import Portal

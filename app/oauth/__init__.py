@@ -1,7 +1,6 @@
 """The OAuth authorization-code flow, for an administrator who opens the app outside the portal."""
 
-from flask import Blueprint
+from app.oauth import views  # noqa: F401  (registers the routes on bp)
+from app.oauth.blueprint import bp
 
-bp = Blueprint("oauth", __name__)
-
-from app.oauth import views  # noqa: E402, F401  (registers the routes on bp)
+__all__ = ["bp"]

@@ -9,7 +9,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask.typing import ResponseReturnValue
 
 from app.extensions import db
-from app.oauth import bp
+from app.oauth.blueprint import bp
 from app.oauth.flow import BROWSER_COOKIE, STATE_LIFETIME, FlowError, finish, start
 
 log = logging.getLogger(__name__)

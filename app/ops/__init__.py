@@ -1,7 +1,6 @@
 """Operations endpoints: health and Prometheus metrics, and the latency histograms' request hooks."""
 
-from flask import Blueprint
+from app.ops import timing, views  # noqa: F401  (registers the routes on bp)
+from app.ops.blueprint import bp
 
-bp = Blueprint("ops", __name__)
-
-from app.ops import timing, views  # noqa: E402, F401  (registers the routes and hooks on bp)
+__all__ = ["bp"]

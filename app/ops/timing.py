@@ -7,7 +7,7 @@ import time
 from flask import request
 
 from app import metrics
-from app.ops import bp
+from app.ops.blueprint import bp
 
 START = "tb.started"
 # endpoint -> what its histogram observes: /events, and the two pages a portal frame opens

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.inbox.heartbeat import worker_health
 from app.metrics.exposition import CONTENT_TYPE, render
 from app.models import utcnow
-from app.ops import bp
+from app.ops.blueprint import bp
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from flask import current_app
 
 from app.bitrix24.client import Client
 from app.bitrix24.errors import Bitrix24Error
-from app.inbox.offline import EVENTS, choose, features
 from app.models import Portal, utcnow
 from app.portals.connections import client_for
+from app.portals.plan import EVENTS, choose, features
 from app.portals.registration import Report, Step, register, register_offline
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,6 @@
 """The timeline UI: an activity opened from CRM_ACTIVITY_LIST_MENU or view_activity, and its actions."""
 
-from flask import Blueprint
+from app.timeline import configurable_views, create_views, views  # noqa: F401  (registers the routes on bp)
+from app.timeline.blueprint import bp
 
-bp = Blueprint("timeline", __name__)
-
-from app.timeline import views  # noqa: E402, F401  (registers the routes on bp)
+__all__ = ["bp"]

@@ -15,10 +15,10 @@ from app.activities import configurable
 from app.bitrix24 import activities
 from app.bitrix24.errors import InvalidParameter
 from app.layout import LayoutError
-from app.timeline import bp
 from app.timeline import configurable_texts as ct
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
+from app.timeline.blueprint import bp
 
 FIELDS = ("title", "text", "tags", "deadline", "responsible")
 

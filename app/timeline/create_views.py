@@ -15,9 +15,9 @@ from app.bitrix24 import activities
 from app.layout import LayoutError
 from app.main.texts import texts
 from app.models import ActivityTemplate
-from app.timeline import bp
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
+from app.timeline.blueprint import bp
 
 
 @bp.post("/activity/<int:activity_id>/create")

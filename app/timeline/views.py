@@ -16,10 +16,11 @@ from app.layout.links import link_href
 from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language, refusal
-from app.timeline import bp, page, service
+from app.timeline import page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
 from app.timeline.actions import act, form_lang
+from app.timeline.blueprint import bp
 from app.web.frames import parse_frame
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,3 @@ def delete(activity_id: int) -> ResponseReturnValue:
         return ""
 
     return act("delete", activity_id, action, finish=lambda who, lang: page.show_deleted(who, lang=lang))
-
-
-from app.timeline import configurable_views, create_views  # noqa: E402, F401  (their routes on bp)

@@ -1,0 +1,5 @@
+"""The main blueprint, alone in its module so its views import it without importing the package."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
