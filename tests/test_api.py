@@ -91,6 +91,23 @@ def test_a_request_creates_a_rest_app_activity_with_blocks(api, sandbox, portal,
     )
 
 
+def test_without_a_responsible_the_installer_is_responsible_and_no_user_current_is_asked(
+    api, sandbox, portal, api_key
+) -> None:
+    sandbox.configure(rest_app_blocks_allowed=True)
+    portal.installed_by_user_id = 1  # what app.info said at install (the fixture's portal skips the install)
+    db.session.commit()
+    with sandbox.state.lock:
+        sandbox.state.requests.clear()
+    response = api.post("/api/v1/activities", json=body(portal, responsible_id=None), headers=auth(api_key))
+    assert response.status_code == 201, response.json
+    activity = activities_of(sandbox)[response.json["activity_id"]]
+    assert int(activity.field("RESPONSIBLE_ID")) == portal.installed_by_user_id
+    with sandbox.state.lock:
+        methods = {method for (_, method, _, _) in sandbox.state.requests}
+    assert "user.current" not in methods and "crm.activity.add" in methods | {"batch"}
+
+
 def test_where_the_portal_refuses_blocks_on_app_activities_a_todo_is_made(
     api, sandbox, portal, api_key
 ) -> None:

@@ -91,7 +91,10 @@ def _plan(portal: Portal, body: CreateBody) -> dict[str, Any]:
         "subject": body.subject,
         "description": body.description,
         "layout": body.layout,
-        "responsible_id": body.responsible_id,
+        # The key acts with the installation's token, whose user is the installer: no user.current asked.
+        "responsible_id": body.responsible_id
+        if body.responsible_id is not None
+        else portal.installed_by_user_id,
         "deadline": body.deadline,
     }
     if body.template is None:
