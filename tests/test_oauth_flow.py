@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import OAuthState, Portal, PortalState
-from app.oauth.flow import BROWSER_COOKIE, digest
+from app.oauth.flow import BROWSER_COOKIE, MAX_OPEN_STATES, digest
 from app.portals.store import read_tokens
 from tests.conftest import frame_ancestors
 
@@ -113,6 +113,22 @@ def test_day_old_abandoned_states_are_swept_by_the_next_start(connected_app, san
     start(client, portal)
     db.session.expire_all()
     assert len(db.session.scalars(db.select(OAuthState)).all()) == 1
+
+
+def test_unfinished_flows_are_capped_per_portal_and_free_again_once_expired(
+    connected_app, sandbox, portal
+) -> None:
+    client = connected_app.test_client()
+    for _ in range(MAX_OPEN_STATES):
+        assert start(client, portal).status_code == 302
+    refused = start(client, portal)
+    assert refused.status_code == 429 and "Wait a few minutes" in refused.get_data(as_text=True)
+    assert int(refused.headers["Retry-After"]) > 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(OAuthState)) == MAX_OPEN_STATES
+    for row in db.session.scalars(db.select(OAuthState)):
+        row.created_at -= timedelta(minutes=11)
+    db.session.commit()
+    assert start(client, portal).status_code == 302
 
 
 def test_a_state_is_single_use(connected_app, sandbox, portal) -> None:

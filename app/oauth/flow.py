@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.bitrix24.errors import AuthError, Bitrix24Error, OAuthError
 from app.bitrix24.hosts import host_allowed, url_allowed
@@ -23,6 +23,9 @@ from app.portals.lifecycle import Claim, NotVerified, activate, store_installati
 from app.portals.uninstalls import settle_before_install
 
 STATE_LIFETIME = timedelta(minutes=10)
+# Flows begun and not finished within STATE_LIFETIME, per portal: an administrator needs one or two; an
+# anonymous loop of /oauth/start would otherwise add a row per request until the day-old sweep.
+MAX_OPEN_STATES = 20
 BROWSER_COOKIE = "tb_oauth_browser"
 
 
@@ -57,6 +60,8 @@ def start(domain: str, *, now: datetime) -> Started:
     portal = _portal_by_domain(domain.strip().lower())
     # Abandoned flows are useless after STATE_LIFETIME; each new one sweeps out the day-old ones.
     db.session.execute(delete(OAuthState).where(OAuthState.created_at < now - timedelta(days=1)))
+    if _open_states(portal.member_id, now) >= MAX_OPEN_STATES:
+        raise FlowError(TOO_MANY, 429)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     db.session.add(
         OAuthState(
@@ -70,6 +75,22 @@ def start(domain: str, *, now: datetime) -> Started:
     endpoint = urlsplit(portal.client_endpoint)
     query = urlencode({"client_id": current_app.config["B24_CLIENT_ID"], "state": state})
     return Started(f"{endpoint.scheme}://{endpoint.netloc}/oauth/authorize/?{query}", nonce)
+
+
+TOO_MANY = (
+    "Too many sign-ins to this portal were begun in the last 10 minutes and not finished. "
+    "Wait a few minutes, then open the link again."
+)
+
+
+def _open_states(member_id: str, now: datetime) -> int:
+    """How many of the portal's flows are still unused and unexpired."""
+    query = select(func.count()).where(
+        OAuthState.member_id == member_id,
+        OAuthState.used_at.is_(None),
+        OAuthState.created_at >= now - STATE_LIFETIME,
+    )
+    return int(db.session.scalar(query) or 0)
 
 
 def finish(args: Mapping[str, str], browser_nonce: str, *, now: datetime) -> SignedIn:

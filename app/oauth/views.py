@@ -55,4 +55,5 @@ def callback() -> ResponseReturnValue:
 
 def refused(error: FlowError) -> ResponseReturnValue:
     """A page that says what went wrong and what to do."""
-    return render_template("oauth/refused.html", message=error.message), error.status
+    headers = {"Retry-After": str(int(STATE_LIFETIME.total_seconds()))} if error.status == 429 else {}
+    return render_template("oauth/refused.html", message=error.message), error.status, headers
