@@ -69,6 +69,8 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         # The session cookie only carries administrators signed in by /oauth/callback: first-party, unframed.
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": environ.get("APP_BASE_URL", "").strip().lower().startswith("https://"),
+        # The bearer token Prometheus sends for /metrics; unset, only loopback and private addresses scrape.
+        "METRICS_TOKEN": environ.get("METRICS_TOKEN", "").strip(),
         "TRUSTED_PROXY_COUNT": parse_count("TRUSTED_PROXY_COUNT", environ.get("TRUSTED_PROXY_COUNT", "0")),
         "JSON_DEPTH_LIMIT": parse_count("JSON_DEPTH_LIMIT", environ.get("JSON_DEPTH_LIMIT", "32"), low=1),
         **load_limits(environ),

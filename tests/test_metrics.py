@@ -321,3 +321,22 @@ def test_a_page_open_is_timed(connected_app, sandbox, portal) -> None:
     after = scrape(client)
     count = ("tb_page_open_seconds_count", {"page": "main"})
     assert value(after, count[0], **count[1]) - value(before, count[0], **count[1]) == 1
+
+
+def test_without_a_scrape_token_only_the_hosts_own_networks_read_metrics(connected_app) -> None:
+    client = connected_app.test_client()
+    for address in ("127.0.0.1", "10.1.2.3", "192.168.0.9", "::1"):
+        assert client.get("/metrics", environ_base={"REMOTE_ADDR": address}).status_code == 200, address
+    refused = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert refused.status_code == 403 and "METRICS_TOKEN" in refused.get_data(as_text=True)
+
+
+def test_with_a_scrape_token_only_its_bearer_reads_metrics(connected_app, monkeypatch) -> None:
+    monkeypatch.setitem(connected_app.config, "METRICS_TOKEN", "s" * 40)
+    client = connected_app.test_client()
+    public = {"REMOTE_ADDR": "203.0.113.7"}
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 401
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "s" * 39}, environ_base=public)
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == "Bearer"
+    right = client.get("/metrics", headers={"Authorization": "Bearer " + "s" * 40}, environ_base=public)
+    assert right.status_code == 200 and "tb_" in right.get_data(as_text=True)
