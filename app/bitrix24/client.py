@@ -11,11 +11,14 @@ from urllib.parse import urlsplit
 from app.bitrix24.errors import (
     Bitrix24Error,
     ExpiredToken,
+    HostNotAllowed,
     InvalidParameter,
     InvalidToken,
     QueryLimitExceeded,
     error_from_answer,
 )
+from app.bitrix24.hosts import netloc_of
+from app.bitrix24.oauth import OAuthClient
 from app.bitrix24.phpquery import build_query
 from app.bitrix24.prepared import Request
 from app.bitrix24.retry import RetryPolicy, is_idempotent
@@ -110,9 +113,11 @@ class Client:
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         observe: CallObserver | None = None,
+        oauth: OAuthClient | None = None,
     ) -> None:
         self.credentials = credentials
         self.transport = transport
+        self.oauth = oauth  # the trusted OAuth server, asked to confirm a move to a host it did not vouch for
         self.limiter = limiter
         self.retry = retry or RetryPolicy()
         self.observe = observe
@@ -217,7 +222,7 @@ class Client:
             except PortalMoved as move:
                 if moved:
                     raise
-                self.credentials.moved(_rest_endpoint(move.location, self.transport))
+                self.credentials.moved(self._confirmed_move(move, credentials))
                 moved = True
             except Bitrix24Error as error:
                 self._observe(method, error.code or type(error).__name__)
@@ -231,6 +236,29 @@ class Client:
             else:
                 self._observe(method, "ok")
                 return answer
+
+    def _confirmed_move(self, move: PortalMoved, credentials: Credentials) -> str:
+        """The new REST root after a 302, if allowed, or confirmed by app.info on the OAuth server.
+
+        A redirect is a domain move (notes §4.7), never followed blindly: a host outside the operator's list
+        is called only once the OAuth server names it as this token's installation address (PHPSDK
+        Core::call reads the new domain from Location; we ask the server that vouched for the old one).
+        """
+        endpoint = _rest_endpoint(move.location)
+        if self.transport.allows(endpoint):
+            return endpoint
+        if self.oauth is not None:
+            info = self.oauth.app_info(credentials.access_token)
+            if info.client_id == self.oauth.client_id and _same_root(info.client_endpoint, endpoint):
+                self.transport = self.transport.vouching(endpoint)
+                if self.transport.allows(endpoint):
+                    return endpoint
+        raise HostNotAllowed(
+            "PORTAL_MOVE_REFUSED",
+            "the portal redirected to an address the OAuth server does not confirm as its own",
+            302,
+            method=move.method,
+        )
 
     def _connector(self) -> dict[str, str]:
         return {"auth_connector": self.auth_connector} if self.auth_connector else {}
@@ -343,9 +371,12 @@ def _item_id(item: Any) -> int:
         raise Bitrix24Error("ERROR_UNEXPECTED_ANSWER", "a list item without an ID") from None
 
 
-def _rest_endpoint(location: str, transport: Transport) -> str:
-    """The new portal's REST root from a redirect target, if that host is allowed."""
+def _rest_endpoint(location: str) -> str:
+    """The new portal's REST root from a redirect target (checked by the caller before any use)."""
     parts = urlsplit(location)
-    endpoint = f"{parts.scheme}://{parts.netloc}/rest/"
-    transport.check(endpoint)
-    return endpoint
+    return f"{parts.scheme}://{parts.netloc}/rest/"
+
+
+def _same_root(vouched: str, endpoint: str) -> bool:
+    """Tell whether the vouched REST address has the redirect's scheme, host and port."""
+    return urlsplit(vouched).scheme == urlsplit(endpoint).scheme and netloc_of(vouched) == netloc_of(endpoint)

@@ -1,8 +1,9 @@
-"""The outbound allow-list (B24_ALLOWED_HOSTS) and the one host grammar every host must pass first."""
+"""The outbound allow-list (B24_ALLOWED_HOSTS), the one host grammar every host must pass, vouchable names."""
 
 from __future__ import annotations
 
 import re
+import socket
 from urllib.parse import urlsplit
 
 from urllib3.exceptions import LocationParseError
@@ -86,3 +87,46 @@ def _matches(host: str, port: int, pattern: str, scheme: str) -> bool:
     if pattern_host.startswith("*."):
         return host.endswith(pattern_host[1:]) and len(host) > len(pattern_host) - 1
     return host == pattern_host
+
+
+def vouchable_host(host: str) -> bool:
+    """Tell whether a host may be vouched for by the OAuth server: a DNS name, never an address.
+
+    A portal the operator did not list is called by name only, so every spelling of an address (127.1,
+    0x7f.1, 2130706433, 017700000001, [::1]) is refused here, before anything resolves it: the last label
+    must start with a letter, and the C library must not read the whole name as an IPv4 address.
+    """
+    found = NETLOC.fullmatch(host) if isinstance(host, str) else None
+    if found is None or found["port"] or "." not in host or len(host) > MAX_HOST:
+        return False
+    if not host.rpartition(".")[2][:1].isalpha():
+        return False
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return True
+    return False
+
+
+def vouchable_url(url: str) -> bool:
+    """Tell whether an https URL may name a vouched portal: the grammar, one reading, a DNS name.
+
+    Plain http is for the operator's own list: a portal only the OAuth server vouched for is across the
+    internet, and its tokens must not cross it in clear text.
+    """
+    if not isinstance(url, str) or not URL_CHARACTERS.fullmatch(url):
+        return False
+    parts = urlsplit(url)
+    split = split_netloc(parts.netloc, scheme=parts.scheme) if parts.scheme == "https" else None
+    return split is not None and vouchable_host(split[0]) and connect_target(url) == split
+
+
+def callable_url(url: str, patterns: tuple[str, ...]) -> bool:
+    """Tell whether a URL may be stored as a portal's address: allow-listed, or one the OAuth server may vouch for."""
+    return url_allowed(url, patterns) or vouchable_url(url)
+
+
+def netloc_of(url: str) -> tuple[str, int] | None:
+    """(host, port) of an absolute http(s) URL, by the grammar; None when it has none."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    return split_netloc(parts.netloc, scheme=parts.scheme) if parts is not None else None

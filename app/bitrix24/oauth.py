@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.bitrix24.errors import ServerError, TransportError, UnexpectedAnswer
-from app.bitrix24.hosts import url_allowed
+from app.bitrix24.hosts import callable_url
 from app.bitrix24.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,8 @@ class OAuthClient:
         return _app_info(data.get("result"))
 
     def _checked(self, grant: TokenGrant) -> TokenGrant:
-        """Drop a `client_endpoint` outside the allow-list or the host grammar; the tokens stay usable."""
-        if not grant.client_endpoint or url_allowed(grant.client_endpoint, self.transport.allowed_hosts):
+        """Drop a `client_endpoint` neither allowed nor vouchable (hosts.callable_url); the tokens stay usable."""
+        if not grant.client_endpoint or callable_url(grant.client_endpoint, self.transport.allowed_hosts):
             return grant
         log.warning("member_id=%s: the token answer's client_endpoint is refused, ignored", grant.member_id)
         return replace(grant, client_endpoint="")

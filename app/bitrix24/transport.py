@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -20,7 +20,8 @@ from app.bitrix24.errors import (
     UnexpectedAnswer,
     error_from_answer,
 )
-from app.bitrix24.hosts import url_allowed
+from app.bitrix24.hosts import netloc_of, url_allowed, vouchable_url
+from app.bitrix24.pinning import AddressRefused, Guard, Resolver, pinned_session, system_resolver
 
 log = logging.getLogger(__name__)
 USER_AGENT = "timeline-bridge/1.0 (+python-requests)"
@@ -42,13 +43,18 @@ def pooled_session() -> requests.Session:
     with _session_lock:
         if _session is None:
             session = requests.Session()
-            session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-            session.cookies.set_policy(_NoCookies())
+            _configure(session)
             adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=32)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             _session = session
         return _session
+
+
+def _configure(session: requests.Session) -> None:
+    """What every session sends, and the cookies none keeps."""
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    session.cookies.set_policy(_NoCookies())
 
 
 @dataclass
@@ -71,15 +77,26 @@ class PortalMoved(Bitrix24Error):
 
 @dataclass(frozen=True)
 class Transport:
-    """Sends POSTs to allowed hosts only and turns answers into Answer or typed errors."""
+    """Sends POSTs to allowed or vouched hosts only and turns answers into Answer or typed errors.
+
+    A host in `allowed_hosts` (B24_ALLOWED_HOSTS: the operator's list, the cloud zones by default) is
+    called as it resolves. A host in `vouched` (what the OAuth server named as this installation's
+    address) is called over https by name, at an address the public-address rule passed (app.bitrix24.pinning).
+    """
 
     allowed_hosts: tuple[str, ...]
     timeout: float = 30.0
     connect_timeout: float = 5.0
+    vouched: frozenset[tuple[str, int]] = frozenset()
+    resolver: Resolver = system_resolver
+
+    def vouching(self, url: str) -> Transport:
+        """This transport, also calling the host of `url` (an address the OAuth server vouched for)."""
+        netloc = netloc_of(url)
+        return replace(self, vouched=self.vouched | {netloc}) if netloc is not None else self
 
     def post(self, url: str, body: dict[str, Any], *, method: str = "") -> Answer:
         """POST a JSON body and parse the Bitrix24 envelope."""
-        self.check(url)
         response = self._send("POST", url, method=method, json=body)
         return self._parse(response, method)
 
@@ -88,7 +105,6 @@ class Transport:
 
         The docs show GET with the secrets in the query; the form keeps them out of every URL and access log.
         """
-        self.check(url)
         response = self._send("POST", url, method=method, data=form)
         data = self._json(response, method)
         if response.status_code >= 400 or "error" in data:
@@ -100,17 +116,38 @@ class Transport:
             )
         return data
 
-    def check(self, url: str) -> None:
-        """Refuse any URL outside B24_ALLOWED_HOSTS or the host grammar before a byte is sent."""
-        if not url_allowed(url, self.allowed_hosts):
-            host = urlsplit(url).netloc[:80] or url[:60]  # quoted: a refused host may hold a newline
-            raise HostNotAllowed("HOST_NOT_ALLOWED", f"{host!r} is not in B24_ALLOWED_HOSTS")
+    def check(self, url: str) -> bool:
+        """Refuse a URL neither allowed nor vouched for before a byte is sent; True if it is to be pinned."""
+        if url_allowed(url, self.allowed_hosts):
+            return False
+        if vouchable_url(url) and netloc_of(url) in self.vouched:
+            return True
+        host = urlsplit(url).netloc[:80] or url[:60]  # quoted: a refused host may hold a newline
+        raise HostNotAllowed(
+            "HOST_NOT_ALLOWED", f"{host!r} is neither in B24_ALLOWED_HOSTS nor vouched for by the OAuth server"
+        )
+
+    def allows(self, url: str) -> bool:
+        """Tell whether `url` may be called as things stand (allowed or vouched), sending nothing."""
+        try:
+            self.check(url)
+        except HostNotAllowed:
+            return False
+        return True
+
+    def _session(self, url: str) -> requests.Session:
+        if self.check(url):
+            return pinned_session(Guard(self.resolver, self.allowed_hosts), _configure)
+        return pooled_session()
 
     def _send(self, verb: str, url: str, *, method: str, **kwargs: Any) -> requests.Response:
+        session = self._session(url)
         try:
-            return pooled_session().request(
+            return session.request(
                 verb, url, timeout=(self.connect_timeout, self.timeout), allow_redirects=False, **kwargs
             )
+        except AddressRefused as refused:
+            raise HostNotAllowed("ADDRESS_NOT_PUBLIC", str(refused), method=method) from None
         except requests.ConnectTimeout as error:
             raise ConnectNotSent("CONNECTION_ERROR", type(error).__name__, method=method) from None
         except requests.RequestException as error:

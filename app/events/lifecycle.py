@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, ServiceUnavailable, TooManyRequests,
 
 from app import metrics
 from app.bitrix24.errors import Bitrix24Error
-from app.bitrix24.hosts import url_allowed, valid_netloc
+from app.bitrix24.hosts import callable_url, valid_netloc
 from app.extensions import db
 from app.inputs import MAX_ID, bounded_int
 from app.models import Portal, utcnow
@@ -114,8 +114,11 @@ def _check_hosts(auth: dict[str, Any]) -> None:
     if not valid_netloc(str(auth.get("domain") or "")):
         raise BadRequest("The event's auth[domain] is not a host name (letters, digits, dots, hyphens).")
     endpoint = auth.get("client_endpoint")
-    if endpoint and not url_allowed(str(endpoint), current_app.config["B24_ALLOWED_HOSTS"]):
-        raise BadRequest("The event's auth[client_endpoint] is not an address this app may call.")
+    if endpoint and not callable_url(str(endpoint), current_app.config["B24_ALLOWED_HOSTS"]):
+        raise BadRequest(
+            "The event's auth[client_endpoint] is not an address this app may call "
+            "(an allowed host, or an https:// address by name)."
+        )
 
 
 def _register(portal: Portal) -> None:

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from app.bitrix24.errors import AuthError, Bitrix24Error, OAuthError
-from app.bitrix24.hosts import host_allowed, url_allowed
+from app.bitrix24.hosts import callable_url, valid_netloc
 from app.bitrix24.oauth import AppInfo, TokenGrant
 from app.extensions import db
 from app.models import OAuthState, Portal, PortalState
@@ -145,12 +145,12 @@ def consume_state(state: str, browser_nonce: str, *, now: datetime) -> OAuthStat
 
 
 def _portal_by_domain(domain: str) -> Portal:
-    if not domain or not host_allowed(domain, current_app.config["B24_ALLOWED_HOSTS"]):
+    if not domain or not valid_netloc(domain):
         raise FlowError("That address is not a Bitrix24 portal this app serves.")
     portal = db.session.scalar(select(Portal).where(Portal.domain == domain))
     if portal is None or portal.state is PortalState.UNINSTALLED:
         raise FlowError("Timeline Bridge is not installed on that portal. Install it first.")
-    if not url_allowed(portal.client_endpoint, current_app.config["B24_ALLOWED_HOSTS"]):
+    if not callable_url(portal.client_endpoint, current_app.config["B24_ALLOWED_HOSTS"]):
         raise FlowError("That portal's address is not one this app may call.")
     return portal
 

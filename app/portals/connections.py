@@ -6,6 +6,7 @@ from flask import current_app
 
 from app.bitrix24.client import Client, Credentials, FixedCredentials
 from app.bitrix24.oauth import OAuthClient
+from app.bitrix24.pinning import system_resolver
 from app.bitrix24.retry import RetryPolicy
 from app.bitrix24.transport import Transport
 from app.extensions import db
@@ -15,9 +16,19 @@ from app.portals.credentials import PortalCredentials
 from app.portals.ratelimit import limiter_for
 
 
-def transport() -> Transport:
-    """The transport restricted to B24_ALLOWED_HOSTS."""
-    return Transport(allowed_hosts=current_app.config["B24_ALLOWED_HOSTS"])
+def transport(portal: Portal | None = None) -> Transport:
+    """The transport restricted to B24_ALLOWED_HOSTS and, given a portal, the address stored for it.
+
+    A stored client_endpoint was vouched for by the OAuth server (app.info at install, its token answers,
+    a move it confirmed), so the portal's own transport may call it by the public-address rule.
+    B24_RESOLVER is for tests only (a name of theirs mapped to the sandbox); it is never read from the
+    environment.
+    """
+    config = current_app.config
+    plain = Transport(
+        allowed_hosts=config["B24_ALLOWED_HOSTS"], resolver=config.get("B24_RESOLVER") or system_resolver
+    )
+    return plain.vouching(portal.client_endpoint) if portal is not None and portal.client_endpoint else plain
 
 
 def oauth_client() -> OAuthClient:
@@ -39,10 +50,11 @@ def user_client(portal: Portal, access_token: str, *, interactive: bool = True) 
     credentials = FixedCredentials(Credentials(access_token, portal.client_endpoint, version=0))
     return Client(
         credentials,
-        transport(),
+        transport(portal),
         limiter=limiter_for(db.engine, portal, interactive=interactive),
         retry=RetryPolicy(interactive=interactive),
         observe=observe_call,
+        oauth=oauth_client(),
     )
 
 
@@ -50,8 +62,9 @@ def client_for(portal: Portal, *, interactive: bool = False) -> Client:
     """A client calling `portal` as the app; `interactive` fails fast on 429 since a person is waiting."""
     return Client(
         credentials_for(portal.member_id),
-        transport(),
+        transport(portal),
         limiter=limiter_for(db.engine, portal, interactive=interactive),
         retry=RetryPolicy(interactive=interactive),
         observe=observe_call,
+        oauth=oauth_client(),
     )

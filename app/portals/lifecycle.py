@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from app.bitrix24.errors import Bitrix24Error
-from app.bitrix24.hosts import url_allowed, valid_netloc
+from app.bitrix24.hosts import callable_url, valid_netloc
 from app.bitrix24.oauth import AppInfo, OAuthClient
 from app.extensions import AnySession
 from app.models import (
@@ -62,8 +62,8 @@ def verify(oauth: OAuthClient, claim: Claim, *, allowed_hosts: tuple[str, ...]) 
         (not valid_netloc(info.domain), "the OAuth server named the portal with a malformed host"),
         (not same_host(info.domain, claim.domain), "the token belongs to another portal (domain differs)"),
         (
-            not url_allowed(info.client_endpoint, allowed_hosts),
-            "the portal's REST address is not an allowed host",
+            not callable_url(info.client_endpoint, allowed_hosts),
+            "the portal's REST address is neither an allowed host nor an https address by name",
         ),
     ]
     reason = next((why for failed, why in problems if failed), None)

@@ -21,7 +21,6 @@ from app.bitrix24.client import Client, Credentials, FixedCredentials
 from app.bitrix24.errors import AuthError
 from app.bitrix24.oauth import AppInfo, OAuthClient
 from app.bitrix24.retry import RetryPolicy
-from app.bitrix24.transport import Transport
 from app.extensions import AnySession, db
 from app.inputs import as_id
 from app.models import Portal, PortalState
@@ -55,7 +54,7 @@ def verified_install(
     """app.info on the configured OAuth server, then `profile` with the same token: ADMIN, or NotVerified."""
     info = verify(oauth, claim, allowed_hosts=allowed_hosts)
     endpoint = trusted_endpoint(info, stored)
-    user_id = administrator(claim.access_token, endpoint, allowed_hosts=allowed_hosts, limiter=limiter)
+    user_id = administrator(claim.access_token, endpoint, oauth=oauth, limiter=limiter)
     return Installer(info, user_id)
 
 
@@ -112,15 +111,20 @@ def administrator(
     access_token: str,
     endpoint: str,
     *,
-    allowed_hosts: tuple[str, ...],
+    oauth: OAuthClient,
     limiter: DatabaseRateLimiter | None = None,
 ) -> int:
-    """The token's user id, if the portal says that user is an administrator; NotVerified otherwise."""
+    """The token's user id, if the portal says that user is an administrator; NotVerified otherwise.
+
+    `endpoint` is the stored portal's or the one app.info on the OAuth server just named: vouched for, so
+    it is called by the public-address rule when it is not on the operator's list.
+    """
     client = Client(
         FixedCredentials(Credentials(access_token, endpoint, version=0)),
-        Transport(allowed_hosts=allowed_hosts),
+        oauth.transport.vouching(endpoint),
         limiter=limiter,
         retry=RetryPolicy(interactive=True),
+        oauth=oauth,
     )
     try:
         profile = client.call("profile")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Request, current_app
 from werkzeug.exceptions import BadRequest
 
-from app.bitrix24.hosts import host_allowed
+from app.bitrix24.hosts import host_allowed, split_netloc, vouchable_host
 from app.inputs import JsonRefused, bounded_int, load_json
 
 MAX_OPTIONS_LENGTH = 8192
@@ -44,10 +44,7 @@ def parse_frame(request: Request) -> Frame:
     """Read the frame POST, refusing what no portal sends; nothing here is verified yet."""
     query, form = request.args, request.form
     domain = query.get("DOMAIN", "").strip().lower()
-    if not domain or not host_allowed(domain, current_app.config["B24_ALLOWED_HOSTS"], scheme=_scheme(query)):
-        raise BadRequest(
-            "This page must be opened from your Bitrix24 portal (the portal address is not one we serve)."
-        )
+    _check_domain(domain, _scheme(query))
     required = {name: form.get(name, "").strip() for name in ("AUTH_ID", "member_id")}
     if not all(required.values()):
         raise BadRequest(
@@ -69,6 +66,26 @@ def parse_frame(request: Request) -> Frame:
         application_token=form.get("APPLICATION_TOKEN", ""),
         application_scope=form.get("APPLICATION_SCOPE", ""),
     )
+
+
+def _check_domain(domain: str, scheme: str) -> None:
+    """DOMAIN is an allowed host, or a host name the OAuth server may vouch for (checked with the token).
+
+    An on-premise portal is on its owner's own domain: which one is this installation's is decided by
+    app.info on the configured OAuth server, never by the frame (a name it does not vouch for gets 403).
+    """
+    if domain and host_allowed(domain, current_app.config["B24_ALLOWED_HOSTS"], scheme=scheme):
+        return
+    split = split_netloc(domain, scheme=scheme)
+    if split is None or not vouchable_host(split[0]):
+        raise BadRequest(
+            "This page must be opened from your Bitrix24 portal (the portal address is not a host name)."
+        )
+    if scheme != "https":
+        raise BadRequest(
+            "This portal is served over plain http. The app calls an on-premise portal over https only; "
+            "ask the app's operator to list it in B24_ALLOWED_HOSTS if it must stay on http."
+        )
 
 
 def parse_options(raw: str) -> dict[str, Any]:
