@@ -32,7 +32,14 @@ def open_installer(sandbox, *, user_id: int = 1, **changes: str) -> requests.Res
         url = (
             base
             + "?"
-            + urlencode({"DOMAIN": changes["DOMAIN"], "PROTOCOL": "0", "LANG": "en", "APP_SID": "0" * 32})
+            + urlencode(
+                {
+                    "DOMAIN": changes["DOMAIN"],
+                    "PROTOCOL": changes.get("PROTOCOL", "0"),
+                    "LANG": "en",
+                    "APP_SID": "0" * 32,
+                }
+            )
         )
     fields.update({k: v for k, v in changes.items() if k in ("AUTH_ID", "member_id", "SERVER_ENDPOINT")})
     return requests.post(url, data=fields, timeout=30)
@@ -110,7 +117,10 @@ def test_an_api_only_install_works_from_onappinstall_alone(live_app, sandbox) ->
         ({"AUTH_ID": "f" * 70}, 403, "could not confirm"),
         ({"AUTH_ID": ""}, 400, "sign-in data is missing"),
         ({"member_id": "0" * 32}, 403, "could not confirm"),
-        ({"DOMAIN": "evil.example.com"}, 400, "opened from your Bitrix24 portal"),
+        ({"DOMAIN": "evil.example.com"}, 400, "plain http"),
+        # An https name outside the allow-list may be an on-premise portal: the OAuth server decides.
+        ({"DOMAIN": "evil.example.com", "PROTOCOL": "1"}, 403, "could not confirm"),
+        ({"DOMAIN": "127.1:80", "PROTOCOL": "1"}, 400, "opened from your Bitrix24 portal"),
     ],
 )
 def test_a_forged_installer_post_stores_and_binds_nothing(live_app, sandbox, changes, status, words) -> None:
