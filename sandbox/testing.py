@@ -7,7 +7,7 @@ import ipaddress
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,8 @@ def serve(app: Any, *, ssl_context: Any = None) -> tuple[BaseWSGIServer, threadi
     return server, thread
 
 
-def self_signed_cert(directory: Path) -> tuple[str, str]:
-    """Write a self-signed certificate for 127.0.0.1 and its key; return their paths."""
+def self_signed_cert(directory: Path, names: Sequence[str] = ()) -> tuple[str, str]:
+    """Write a self-signed certificate for 127.0.0.1 (and DNS `names`) and its key; return their paths."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -55,7 +55,10 @@ def self_signed_cert(directory: Path) -> tuple[str, str]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(HOST)), *(x509.DNSName(n) for n in names)]
+            ),
+            critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
@@ -177,23 +180,27 @@ class RunningSandbox:
         stop_worker(self.state)
 
 
-def start_sandbox(*, portals: int = 1, tls: bool = False, **settings: Any) -> RunningSandbox:
+def start_sandbox(
+    *, portals: int = 1, tls: bool = False, portal_names: Sequence[str] = (), **settings: Any
+) -> RunningSandbox:
     """Start the OAuth host and `portals` portal hosts on free loopback ports, seeded, app preinstalled.
 
     With tls=True the portals speak HTTPS with a self-signed certificate (`ca_file`), for clients
-    that insist on https:// such as b24pysdk.
+    that insist on https:// such as b24pysdk. `portal_names` gives portals a DNS name instead of
+    127.0.0.1 (an on-premise portal on its owner's domain; the client resolves it to 127.0.0.1 itself).
     """
     settings = {"preinstalled": True, **settings}
     flask_app = create_sandbox({k: v for k, v in settings.items() if k != "portal_domains"})
     ca_file, ssl_context = None, None
     if tls:
-        ca_file, key_file = self_signed_cert(Path(tempfile.mkdtemp(prefix="sandbox-tls-")))
+        ca_file, key_file = self_signed_cert(Path(tempfile.mkdtemp(prefix="sandbox-tls-")), portal_names)
         ssl_context = (ca_file, key_file)
     oauth_server, oauth_thread = serve(flask_app)
     portal_servers = [serve(flask_app, ssl_context=ssl_context) for _ in range(portals)]
     scheme = "https" if tls else "http"
     oauth_url = f"http://{HOST}:{oauth_server.server_address[1]}"
-    domains = [f"{HOST}:{s.server_address[1]}" for s, _ in portal_servers]
+    names = [*portal_names, *[HOST] * (portals - len(portal_names))]
+    domains = [f"{name}:{s.server_address[1]}" for name, (s, _) in zip(names, portal_servers, strict=False)]
     settings.update(oauth_base_url=oauth_url, portal_domains=domains, portal_protocol=scheme)
     flask_app.config["SANDBOX_START_SETTINGS"] = dict(settings)
     running = RunningSandbox(

@@ -31,7 +31,8 @@ NOT_PUBLIC_V4 = tuple(
     )
 )
 # Unspecified, loopback and IPv4-compatible (::/96 within ::/8), discard, IETF (Teredo, ORCHID), local
-# NAT64, documentation, unique-local (fd00:ec2::254, the EC2 metadata service), link- and site-local, multicast.
+# NAT64, documentation, unique-local (fd00:ec2::254, the EC2 metadata service), link- and site-local,
+# multicast.
 NOT_PUBLIC_V6 = tuple(
     ip_network(n)
     for n in (

@@ -122,7 +122,7 @@ def vouchable_url(url: str) -> bool:
 
 
 def callable_url(url: str, patterns: tuple[str, ...]) -> bool:
-    """Tell whether a URL may be stored as a portal's address: allow-listed, or one the OAuth server may vouch for."""
+    """Tell whether a URL may be stored as a portal's address: allow-listed, or vouchable (OAuth server)."""
     return url_allowed(url, patterns) or vouchable_url(url)
 
 

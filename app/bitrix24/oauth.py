@@ -79,7 +79,7 @@ class OAuthClient:
         return _app_info(data.get("result"))
 
     def _checked(self, grant: TokenGrant) -> TokenGrant:
-        """Drop a `client_endpoint` neither allowed nor vouchable (hosts.callable_url); the tokens stay usable."""
+        """Drop a `client_endpoint` neither allowed nor vouchable (callable_url); the tokens stay usable."""
         if not grant.client_endpoint or callable_url(grant.client_endpoint, self.transport.allowed_hosts):
             return grant
         log.warning("member_id=%s: the token answer's client_endpoint is refused, ignored", grant.member_id)

@@ -1,4 +1,4 @@
-"""Resolve once, check every answer, connect to the checked address: for portals only the OAuth server vouched for.
+"""Resolve once, check every answer, connect to the checked address: for portals the OAuth server vouched for.
 
 The host name stays the request's (Host header, TLS SNI and certificate check), only the socket is opened to
 the address that was checked, so a DNS answer that changes between the check and the connect (rebinding)
@@ -46,7 +46,7 @@ class Guard:
     allowed_hosts: tuple[str, ...]  # B24_ALLOWED_HOSTS: a literal `127.0.0.1:8443` permits that address
 
     def address(self, host: str, port: int) -> str:
-        """Resolve `host` once and return the address to connect to; AddressRefused unless every one passes."""
+        """Resolve `host` once and return the address to connect to; AddressRefused unless all pass."""
         try:
             answers = self.resolver(host, port)
         except OSError:
@@ -64,7 +64,9 @@ class Guard:
         address = parse(text)
         if address is None:
             return False
-        return is_public(text) or (address.version == 4 and host_allowed(f"{address}:{port}", self.allowed_hosts))
+        return is_public(text) or (
+            address.version == 4 and host_allowed(f"{address}:{port}", self.allowed_hosts)
+        )
 
 
 def _pinned_socket(conn: HTTPConnection, guard: Guard) -> socket.socket:

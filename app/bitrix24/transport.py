@@ -81,7 +81,8 @@ class Transport:
 
     A host in `allowed_hosts` (B24_ALLOWED_HOSTS: the operator's list, the cloud zones by default) is
     called as it resolves. A host in `vouched` (what the OAuth server named as this installation's
-    address) is called over https by name, at an address the public-address rule passed (app.bitrix24.pinning).
+    address) is called over https by name, at an address the public-address rule passed
+    (app.bitrix24.pinning).
     """
 
     allowed_hosts: tuple[str, ...]
@@ -124,7 +125,8 @@ class Transport:
             return True
         host = urlsplit(url).netloc[:80] or url[:60]  # quoted: a refused host may hold a newline
         raise HostNotAllowed(
-            "HOST_NOT_ALLOWED", f"{host!r} is neither in B24_ALLOWED_HOSTS nor vouched for by the OAuth server"
+            "HOST_NOT_ALLOWED",
+            f"{host!r} is neither in B24_ALLOWED_HOSTS nor vouched for by the OAuth server",
         )
 
     def allows(self, url: str) -> bool:

@@ -18,7 +18,7 @@ from flask import request
 from sqlalchemy import Engine
 
 from app.bitrix24.client import Client, Credentials, FixedCredentials
-from app.bitrix24.errors import AuthError
+from app.bitrix24.errors import AuthError, HostNotAllowed
 from app.bitrix24.oauth import AppInfo, OAuthClient
 from app.bitrix24.retry import RetryPolicy
 from app.extensions import AnySession, db
@@ -130,6 +130,9 @@ def administrator(
         profile = client.call("profile")
     except AuthError as error:
         raise NotVerified(f"the portal refused the token ({error.code or 'no answer'})") from None
+    except HostNotAllowed as error:
+        # The OAuth server named an address the public-address rule refuses: nothing was sent there.
+        raise NotVerified(f"the portal's address may not be called ({error.description})") from None
     return admin_id(profile)
 
 
