@@ -19,7 +19,8 @@ from app.web.limits import DEFAULTS as BODY_LIMITS
 ENVIRONMENTS = ("production", "development", "testing")
 DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 DEFAULT_JS_URL = "//api.bitrix24.com/api/v1/"
-# The Bitrix24 cloud zones; an on-premise portal must be added through B24_ALLOWED_HOSTS.
+# The Bitrix24 cloud zones. An on-premise portal needs no entry: the OAuth server vouches for its https name,
+# called at checked public addresses only (app.bitrix24.pinning); list it here to call it as it resolves.
 DEFAULT_ALLOWED_HOSTS = (
     "*.bitrix24.com,*.bitrix24.de,*.bitrix24.eu,*.bitrix24.es,*.bitrix24.fr,*.bitrix24.it,*.bitrix24.pl,"
     "*.bitrix24.uk,*.bitrix24.in,*.bitrix24.com.br,*.bitrix24.net,*.bitrix24.ru,*.bitrix24.by,*.bitrix24.kz,"
