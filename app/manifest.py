@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,22 @@ from app.config import ConfigError
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 
 
+SMART_PROCESS = "{entityTypeId}"  # in a placement code bound once per smart process (for_each)
+
+
 @dataclass(frozen=True)
 class Placement:
     placement: str
     handler: str
     title: dict[str, str]
     description: dict[str, str]
+    for_each: str = ""  # "smart_process": a template, one code per crm.type.list entry
+
+    def codes(self, smart_types: Iterable[int]) -> list[str]:
+        """The codes to bind: the placement itself, or one per smart process (notes §3.4)."""
+        if not self.for_each:
+            return [self.placement]
+        return [self.placement.replace(SMART_PROCESS, str(type_id)) for type_id in smart_types]
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,16 @@ class Manifest:
     placements: tuple[Placement, ...]
     activity_types: tuple[ActivityType, ...]
     badges: tuple[Badge, ...] = ()
+
+    @property
+    def per_smart_process(self) -> bool:
+        """Whether some placement is bound once per smart process (registration asks crm.type.list first)."""
+        return any(placement.for_each for placement in self.placements)
+
+    def bound(self, smart_types: Iterable[int]) -> list[tuple[str, Placement]]:
+        """Every (code, placement) to bind on a portal with these smart processes."""
+        types = list(smart_types)
+        return [(code, placement) for placement in self.placements for code in placement.codes(types)]
 
     def urls(self, base_url: str) -> dict[str, str]:
         """Absolute URLs to paste into the vendor console and to bind on portals."""
@@ -95,7 +116,9 @@ def _build(raw: dict[str, Any]) -> Manifest:
         handlers=dict(raw["handlers"]),
         events=tuple(raw["events"]),
         placements=tuple(
-            Placement(p["placement"], p["handler"], p["title"], p.get("description", {}))
+            Placement(
+                p["placement"], p["handler"], p["title"], p.get("description", {}), p.get("for_each", "")
+            )
             for p in raw["placements"]
         ),
         activity_types=tuple(

@@ -16,6 +16,7 @@ USERS = [
     User(4, "Olga", "Petrova", "olga.petrova@example.com", crm_read="own"),  # sees the items assigned to her
     User(5, "Ivan", "Sidorov", "ivan.sidorov@example.com", can_edit_crm=False, crm_read="none"),  # no CRM
 ]
+SMART_TYPES = {1032: "Projects"}  # one smart process (user-defined types start at 1030 on current portals)
 OWN_ITEMS = 2  # the second lead, deal, contact and company are assigned to Olga (user 4)
 OWNERS: dict[int, list[str]] = {
     1: [
@@ -49,6 +50,7 @@ def seed_portal(sandbox: Sandbox, domain: str, *, license: str = "en_project") -
     for type_id in OWNER_TYPES:
         for index, title in enumerate(OWNERS[type_id], start=1):
             portal.owners[(type_id, index)] = _owner(type_id, index, title)
+    portal.smart_types.update(SMART_TYPES)
     sandbox.portals[portal.member_id] = portal
     app = add_app(sandbox, portal)
     app.installed = bool(sandbox.setting("preinstalled"))  # no ONAPPINSTALL: nothing is bound yet

@@ -164,6 +164,8 @@ class Portal:
     owners: dict[tuple[int, int], Owner] = field(default_factory=dict)
     apps: dict[str, InstalledApp] = field(default_factory=dict)  # by client_id
     crm: CrmStore = field(default_factory=CrmStore)
+    # smart processes (crm.type.list): entityTypeId → title; each has a CRM_DYNAMIC_<id>_… placement family
+    smart_types: dict[int, str] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=dict)
     timezone_offset: str = "+00:00"
     bucket_level: float = 0.0  # leaky bucket (notes §5.6)

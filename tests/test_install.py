@@ -64,7 +64,9 @@ def test_the_installer_registers_everything_and_installfinish_activates(live_app
     assert frame_ancestors(response) == sandbox.portal_url
     manifest = live_app.app.extensions["manifest"]
     events, placements = bound(sandbox)
-    assert events == set(manifest.events) and placements == {"CRM_ACTIVITY_LIST_MENU"}
+    assert events == set(manifest.events)
+    assert placements == {code for code, _ in manifest.bound(sandbox.portal.smart_types)}
+    assert "CRM_DYNAMIC_1032_ACTIVITY_TIMELINE_MENU" in placements  # the smart process's own menu
 
     finish_install(sandbox.state, sandbox.portal, user_id=1)  # what BX24.installFinish() does in the slider
     delivery = sandbox.wait_for_deliveries(1)[0]
@@ -84,7 +86,11 @@ def test_running_the_installer_again_changes_nothing(live_app, sandbox) -> None:
     offline = len(
         [e for e in manifest.events if e in OFFLINE_EVENTS]
     )  # bound offline too (app.inbox.offline)
-    assert again.text.count("already there") == 1 + len(manifest.events) + 1 + len(manifest.badges) + offline
+    placements = len(manifest.bound(sandbox.portal.smart_types))  # the menus, one per smart process too
+    assert (
+        again.text.count("already there")
+        == 1 + len(manifest.events) + placements + len(manifest.badges) + offline
+    )
     assert len(stored()) == 1
 
 

@@ -15,6 +15,7 @@ TIMED = {
     "events.receive": lambda: metrics.EVENTS_SECONDS,
     "main.index": lambda: metrics.PAGE_SECONDS.labels("main"),
     "timeline.activity_menu": lambda: metrics.PAGE_SECONDS.labels("activity"),
+    "timeline.timeline_menu": lambda: metrics.PAGE_SECONDS.labels("activity"),
 }
 
 

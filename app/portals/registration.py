@@ -64,9 +64,10 @@ def register(client: Client, manifest: Manifest, *, base_url: str, static_folder
         }
         commands[f"type{n}"] = ("crm.activity.type.add", {"fields": fields})
         steps[f"type{n}"] = Step("activity type", activity_type.type_id)
-    for n, placement in enumerate(manifest.placements):
-        commands[f"placement{n}"] = ("placement.bind", placement_params(placement, base_url))
-        steps[f"placement{n}"] = Step("placement", placement.placement)
+    types = smart_process_ids(client) if manifest.per_smart_process else []
+    for n, (code, placement) in enumerate(manifest.bound(types)):
+        commands[f"placement{n}"] = ("placement.bind", placement_params(placement, base_url, code))
+        steps[f"placement{n}"] = Step("placement", code)
     for n, event in enumerate(manifest.events):
         handler = base_url + manifest.handlers["events"]
         commands[f"event{n}"] = ("event.bind", {"event": event, "handler": handler, **event_options(event)})
@@ -130,8 +131,22 @@ def badge_codes(result: Any) -> set[str]:
     return {str(row.get("code")) for row in _rows(rows)}
 
 
-def placement_params(placement: Any, base_url: str) -> dict[str, Any]:
-    """placement.bind parameters, titles per language in LANG_ALL (notes §3.1)."""
+def smart_process_ids(client: Client) -> list[int]:
+    """The portal's smart processes (crm.type.list, first page of 50): each has its own timeline menu."""
+    try:
+        return type_ids(client.call("crm.type.list", {}))
+    except Bitrix24Error:  # no smart processes on this portal's edition: the fixed menus still bind
+        return []
+
+
+def type_ids(result: Any) -> list[int]:
+    """The entityTypeIds in a crm.type.list answer ({"types": [...]})."""
+    rows = _rows(result.get("types")) if isinstance(result, dict) else []
+    return sorted({int(row["entityTypeId"]) for row in rows if str(row.get("entityTypeId", "")).isdigit()})
+
+
+def placement_params(placement: Any, base_url: str, code: str) -> dict[str, Any]:
+    """placement.bind parameters for `code`, titles per language in LANG_ALL (notes §3.1)."""
     languages = sorted(set(placement.title) | set(placement.description))
     lang_all = {
         lang: {
@@ -141,7 +156,7 @@ def placement_params(placement: Any, base_url: str) -> dict[str, Any]:
         for lang in languages
     }
     return {
-        "PLACEMENT": placement.placement,
+        "PLACEMENT": code,
         "HANDLER": base_url + placement.handler,
         "TITLE": placement.title["en"],
         "DESCRIPTION": placement.description.get("en", ""),
@@ -168,6 +183,9 @@ class Health:
     missing_types: list[str]
     extra_events: list[str]
     missing_badges: list[str] = field(default_factory=list)
+    bound_placements: list[str] = field(
+        default_factory=list
+    )  # the manifest's codes the portal lists as bound
 
     @property
     def ok(self) -> bool:
@@ -182,6 +200,7 @@ HEALTH_COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
     "placements": ("placement.get", {}),
     "types": ("crm.activity.type.list", {}),
     "badges": ("crm.activity.badge.list", {}),
+    "smart_types": ("crm.type.list", {}),
 }
 
 
@@ -192,19 +211,20 @@ def check(client: Client, manifest: Manifest, *, base_url: str) -> Health:
 
 def health_from(found: BatchResult, manifest: Manifest, *, base_url: str) -> Health:
     """Build Health from a batch that ran HEALTH_COMMANDS (alone or beside other commands)."""
-    errors = [found.errors[key] for key in HEALTH_COMMANDS if key in found.errors]
+    # A portal that cannot list smart processes has no per-type menus to miss; the rest must answer.
+    errors = [found.errors[key] for key in HEALTH_COMMANDS if key in found.errors and key != "smart_types"]
     if errors:
         raise errors[0]
     handler = base_url + manifest.handlers["events"]
     events = {(str(e.get("event", "")).upper(), e.get("handler")) for e in _rows(found.results.get("events"))}
     placements = {(p.get("placement"), p.get("handler")) for p in _rows(found.results.get("placements"))}
     types = {t.get("TYPE_ID") for t in _rows(found.results.get("types"))}
+    wanted = manifest.bound(type_ids(found.results.get("smart_types")))
     badges = badge_codes(found.results.get("badges"))
     return Health(
         missing_events=[e for e in manifest.events if (e, handler) not in events],
-        missing_placements=[
-            p.placement for p in manifest.placements if (p.placement, base_url + p.handler) not in placements
-        ],
+        missing_placements=[code for code, p in wanted if (code, base_url + p.handler) not in placements],
+        bound_placements=[code for code, p in wanted if (code, base_url + p.handler) in placements],
         missing_types=[t.type_id for t in manifest.activity_types if t.type_id not in types],
         extra_events=sorted(e for e, h in events if h == handler and e not in manifest.events),
         missing_badges=[b.code for b in manifest.badges if b.code not in badges],

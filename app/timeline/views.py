@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import g, get_template_attribute, jsonify, request
@@ -24,6 +25,11 @@ from app.timeline.blueprint import bp
 from app.web.frames import parse_frame
 
 log = logging.getLogger(__name__)
+ACTIVITY_TYPE_ID = "6"  # CCrmOwnerType::Activity, as the timeline menu's options name it (notes §3.4)
+# The placement codes the timeline menu handler serves (manifest.json; codebuilder.php's template)
+TIMELINE_MENU = re.compile(
+    r"CRM_(?:LEAD|DEAL|QUOTE|SMART_INVOICE|DYNAMIC_[1-9][0-9]{0,9})_ACTIVITY_TIMELINE_MENU"
+)
 bp.add_app_template_filter(link_href, "link_href")  # templates/timeline/_blocks.html: redirect links
 
 
@@ -39,6 +45,28 @@ def activity_menu() -> ResponseReturnValue:
     g.frame_origin = main_service.portal_origin(portal)
     activity_id = as_id(frame.options.get("ID"))
     if activity_id is None:
+        return refused_page(main_service.Refused("no_activity", 404), frame.lang)
+    return page.open_from_frame(frame, portal, activity_id)
+
+
+@bp.post("/placements/timeline-menu")
+def timeline_menu() -> ResponseReturnValue:
+    """CRM_<TYPE>_ACTIVITY_TIMELINE_MENU (notes §3.4): ASSOCIATED_ENTITY_ID names the activity.
+
+    The options are strings ({"ENTITY_ID": "3463", "ASSOCIATED_ENTITY_ID": "1517",
+    "ASSOCIATED_ENTITY_TYPE_ID": "6"}); type 6 is an activity (CCrmOwnerType::Activity), anything else is not.
+    The owner comes from the activity itself, so a forged ENTITY_ID shows nothing it would not.
+    """
+    frame = parse_frame(request)
+    g.frame_origin = frame.origin
+    try:
+        portal = main_service.portal_for(frame.member_id, frame.domain)
+    except main_service.Refused as refused:
+        return refused_page(refused, frame.lang)
+    g.frame_origin = main_service.portal_origin(portal)
+    activity_id = as_id(frame.options.get("ASSOCIATED_ENTITY_ID"))
+    kind = str(frame.options.get("ASSOCIATED_ENTITY_TYPE_ID", ACTIVITY_TYPE_ID))
+    if activity_id is None or kind != ACTIVITY_TYPE_ID or not TIMELINE_MENU.fullmatch(frame.placement):
         return refused_page(main_service.Refused("no_activity", 404), frame.lang)
     return page.open_from_frame(frame, portal, activity_id)
 

@@ -7,7 +7,7 @@ from typing import Any
 from sandbox.core import CallContext, RestError, method
 from sandbox.dispatch import scope_granted
 from sandbox.methods.events import check_handler_url
-from sandbox.state import InstalledApp
+from sandbox.state import InstalledApp, Portal
 
 
 def _known() -> dict[str, dict[str, Any]]:
@@ -25,6 +25,18 @@ def _known() -> dict[str, dict[str, Any]]:
 
 
 PLACEMENTS = _known()
+
+
+def placements(portal: Portal) -> dict[str, dict[str, Any]]:
+    """The fixed placements and the timeline menus of this portal's smart processes.
+
+    Notes §3.4: CRM_#ENTITY_TYPE_NAME#_ACTIVITY_TIMELINE_MENU, a smart process's name being DYNAMIC_<id>
+    (crm/lib/integration/intranet/bindingmenu/codebuilder.php): a code exists only for the portal's own types.
+    """
+    dynamic = {
+        f"CRM_DYNAMIC_{type_id}_ACTIVITY_TIMELINE_MENU": {"scope": "crm"} for type_id in portal.smart_types
+    }
+    return {**PLACEMENTS, **dynamic}
 
 
 def upper_keys(params: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +72,7 @@ def placement_code(ctx: CallContext, app: InstalledApp, params: dict[str, Any]) 
     if not isinstance(value, str):
         raise placement_error(ctx, "ERROR_ARGUMENT", "Argument 'PLACEMENT' must be a string")
     code = value.strip().upper()
-    spec = PLACEMENTS.get(code)
+    spec = placements(ctx.portal).get(code)
     if spec is None or not scope_granted(app.scope, spec["scope"]):
         raise placement_error(ctx, "ERROR_PLACEMENT_NOT_FOUND", "Placement not found")
     return code
@@ -90,7 +102,7 @@ def placement_bind(ctx: CallContext, params: dict[str, Any]) -> bool:
     if not isinstance(handler, str) or not handler.strip():
         raise placement_error(ctx, "ERROR_ARGUMENT", "Argument 'HANDLER' is null or empty")
     check_handler_url(handler.strip())
-    spec = PLACEMENTS[code]
+    spec = placements(ctx.portal)[code]
     raw_user = str(params.get("USER_ID") or "0")
     user_id = int(raw_user) if raw_user.isdigit() else -1  # not a user id: refused below as user mode
     if user_id and not spec.get("user_mode"):
@@ -161,9 +173,10 @@ def placement_get(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, An
 def placement_list(ctx: CallContext, params: dict[str, Any]) -> list[str]:
     """List placement codes available to the app's scopes, or to SCOPE / FULL (notes §3.1)."""
     params = upper_keys(params)
+    known = placements(ctx.portal)
     if str(params.get("FULL", "")).lower() in ("1", "true", "y"):
-        return list(PLACEMENTS)
+        return list(known)
     if params.get("SCOPE"):
-        return [c for c, s in PLACEMENTS.items() if s["scope"] == str(params["SCOPE"]).lower()]
+        return [c for c, s in known.items() if s["scope"] == str(params["SCOPE"]).lower()]
     scopes = ctx.app.scope if ctx.app else []
-    return [c for c, s in PLACEMENTS.items() if scope_granted(scopes, s["scope"])]
+    return [c for c, s in known.items() if scope_granted(scopes, s["scope"])]
