@@ -74,6 +74,14 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         "METRICS_TOKEN": environ.get("METRICS_TOKEN", "").strip(),
         "TRUSTED_PROXY_COUNT": parse_count("TRUSTED_PROXY_COUNT", environ.get("TRUSTED_PROXY_COUNT", "0")),
         "JSON_DEPTH_LIMIT": parse_count("JSON_DEPTH_LIMIT", environ.get("JSON_DEPTH_LIMIT", "32"), low=1),
+        # Inbox retention (app.inbox.retention), whole days; at least one, so no dedup key a late delivery
+        # could still need is forgotten.
+        "INBOX_KEEP_DONE_DAYS": parse_count(
+            "INBOX_KEEP_DONE_DAYS", environ.get("INBOX_KEEP_DONE_DAYS", "7"), low=1
+        ),
+        "INBOX_KEEP_FAILED_DAYS": parse_count(
+            "INBOX_KEEP_FAILED_DAYS", environ.get("INBOX_KEEP_FAILED_DAYS", "30"), low=1
+        ),
         **load_limits(environ),
     }
 

@@ -67,7 +67,7 @@ def sqlite_rows(status: str, key: str, member: str) -> str:
 def postgres_rows(status: str, key: str, member: str) -> str:
     return (
         f"INSERT INTO inbox ({ROW}) SELECT '{key}' || lpad(i::text, 63, '0'), 'ONCRMACTIVITYUPDATE', "  # noqa: S608
-        f"{member}, '{PAYLOAD}'::json, '{status}', 1, :at, NULL, :at, :at "
+        f"{member}, convert_to('{PAYLOAD}', 'UTF8'), '{status}', 1, :at, NULL, :at, :at "
         "FROM generate_series(:start, :stop - 1) AS i"
     )
 

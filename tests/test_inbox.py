@@ -88,7 +88,8 @@ def test_no_token_of_the_event_is_stored(installed, live_app, sandbox) -> None:
     [row] = inbox_rows()
     stored = json.dumps(row.payload)
     assert [secret for secret in secrets if secret in stored] == []
-    assert row.payload["auth"]["member_id"] == installed.member_id
+    assert row.member_id == installed.member_id and row.payload["auth"]["user_id"] == sent["auth[user_id]"]
+    assert set(row.payload["auth"]) <= {"user_id", "status", "scope"}  # the rest is the portal's row
 
 
 def test_a_robots_tokenless_event_is_valid_and_stored(installed, live_app, sandbox) -> None:

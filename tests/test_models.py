@@ -105,3 +105,54 @@ def test_0006_upgrades_a_0005_database_keeping_its_portals(tmp_path: Path) -> No
         flask_migrate.downgrade(revision="0005_sec_throttle")
         assert "generation" not in {c["name"] for c in inspect(db.engine).get_columns("portals")}
         db.engine.dispose()
+
+
+OLD_PAYLOAD = {"event": "ONCRMACTIVITYADD", "data": {"FIELDS": {"ID": "7"}}, "auth": {"member_id": "m"}}
+OLD_ROW = (
+    "INSERT INTO inbox (dedup_key, event, member_id, payload, status, attempts, next_attempt_at, "
+    "received_at) VALUES ('old', 'ONCRMACTIVITYADD', 'm', :payload, 'done', 1, '2026-12-01 00:00:00', "
+    "'2026-12-01 00:00:00')"
+)
+
+
+@pytest.mark.parametrize("backend", database_urls())
+def test_0007_keeps_old_payloads_readable_and_stores_new_ones_compactly(backend: str, tmp_path: Path) -> None:
+    """Rows written before 0007_retention read as before; new ones are deflated; a downgrade inflates them."""
+    import json
+
+    from sqlalchemy import text
+
+    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
+    if backend != "sqlite":
+        wipe(url)
+    app = create_app(make_config(url))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0006_metrics13")
+        with db.engine.begin() as connection:
+            connection.execute(text(OLD_ROW), {"payload": json.dumps(OLD_PAYLOAD)})
+        flask_migrate.upgrade()
+        assert db.session.scalar(select_payload("old")) == OLD_PAYLOAD
+        new = {"event": "ONCRMACTIVITYUPDATE", "data": {"FIELDS": {"ID": "8"}}, "auth": {"user_id": "1"}}
+        db.session.add(InboxEvent(dedup_key="new", event="ONCRMACTIVITYUPDATE", member_id="m", payload=new))
+        db.session.commit()
+        stored = bytes(
+            db.session.execute(text("SELECT payload FROM inbox WHERE dedup_key = 'new'")).scalar_one()
+        )
+        assert stored[:1] == b"\x01" and len(stored) < len(json.dumps(new, separators=(",", ":")))
+        db.session.expire_all()
+        assert db.session.scalar(select_payload("new")) == new
+        db.session.remove()
+        flask_migrate.downgrade(revision="0006_metrics13")
+        with db.engine.connect() as connection:
+            rows = dict(connection.execute(text("SELECT dedup_key, payload FROM inbox")).all())
+        as_objects = {
+            key: value if isinstance(value, dict) else json.loads(value) for key, value in rows.items()
+        }
+        assert as_objects == {"old": OLD_PAYLOAD, "new": new}
+        db.engine.dispose()
+
+
+def select_payload(dedup_key: str):
+    from sqlalchemy import select
+
+    return select(InboxEvent.payload).where(InboxEvent.dedup_key == dedup_key)

@@ -1,4 +1,4 @@
-"""`flask --app app worker` and `flask --app app events list|replay|reconcile`: the inbox from a shell."""
+"""`flask --app app worker` and `flask --app app events list|replay|reconcile|prune`: the inbox by hand."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -22,8 +23,9 @@ from app.inbox.heartbeat import Heartbeat
 from app.inbox.mirror import reconcile
 from app.inbox.offline import Backstop
 from app.inbox.queue import Backoff, Inbox
+from app.inbox.retention import Pruner, count_expired, policy_from, prune
 from app.inbox.worker import BatchReport, Worker, worker_client
-from app.models import InboxEvent, InboxStatus
+from app.models import InboxEvent, InboxStatus, utcnow
 from app.portals.connections import client_for, oauth_client
 from app.portals.store import find
 from app.portals.uninstalls import Confirmer
@@ -54,6 +56,12 @@ events_cli = AppGroup("events", help="Inspect, replay and reconcile activity eve
     show_default=True,
     help="Seconds between drains of every portal's offline queue (or reconciles); 0: never.",
 )
+@click.option(
+    "--prune-every",
+    default=600.0,
+    show_default=True,
+    help="Seconds between retention rounds (INBOX_KEEP_DONE_DAYS, INBOX_KEEP_FAILED_DAYS); 0: never.",
+)
 def worker(
     once: bool,
     max_batches: int | None,
@@ -64,6 +72,7 @@ def worker(
     max_attempts: int,
     backoff: float,
     backstop_every: float,
+    prune_every: float,
 ) -> None:
     """Process the event inbox until SIGTERM (which finishes the batch in hand first)."""
     inbox = Inbox(
@@ -77,6 +86,8 @@ def worker(
     )
     heartbeat = Heartbeat(db.session)
     uninstalls = Confirmer(oauth_client, lambda: current_app.extensions["vault"])
+    policy = policy_from(current_app.config)
+    pruner = Pruner(policy, every=timedelta(seconds=prune_every)) if prune_every > 0 else None
     runner = Worker(
         inbox,
         batch_size=batch_size,
@@ -85,6 +96,7 @@ def worker(
         backstop=backstop,
         heartbeat=heartbeat,
         uninstalls=uninstalls,
+        pruner=pruner,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -164,6 +176,25 @@ def replay_event(event_id: int) -> None:
         raise click.ClickException(f"no failed event with id {event_id}")
     db.session.commit()
     click.echo(f"event {event_id} is pending again")
+
+
+@events_cli.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count the rows past their window; delete nothing.")
+@click.option(
+    "--batch", default=1000, show_default=True, type=click.IntRange(1, 10**5), help="Rows per DELETE."
+)
+def prune_events(dry_run: bool, batch: int) -> None:
+    """Delete done events past INBOX_KEEP_DONE_DAYS and parked failures past INBOX_KEEP_FAILED_DAYS."""
+    policy = replace(policy_from(current_app.config), batch=batch)
+    windows = f"done after {policy.keep_done.days} days, parked failures after {policy.keep_failed.days} days"
+    if dry_run:
+        found = count_expired(db.session, policy, utcnow())
+        click.echo(f"would delete {found.done} done and {found.failed} failed events ({windows})")
+        return
+    pruned = prune(db.session, policy, utcnow())
+    if pruned.skipped:
+        raise click.ClickException("another process is pruning the inbox now; nothing deleted by this one")
+    click.echo(f"deleted {pruned.done} done and {pruned.failed} failed events ({windows})")
 
 
 @events_cli.command("reconcile")

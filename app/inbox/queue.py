@@ -38,8 +38,9 @@ from app.models import InboxEvent, InboxStatus, InboxTally, utcnow
 
 INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
 TALLIES: Table = InboxTally.__table__  # type: ignore[assignment]
-# What of the auth block is kept: never a token (style.md: no secret in the database in clear text).
-KEPT_AUTH = ("domain", "member_id", "user_id", "client_endpoint", "server_endpoint", "status", "scope")
+# What of the auth block is kept: never a token (style.md: no secret in the database in clear text), nor
+# what the row and the portal's row hold already (member_id, domain, endpoints; 0007_retention).
+KEPT_AUTH = ("user_id", "status", "scope")
 MAX_ERROR = 2000
 ITEM_ACTIONS = frozenset({"ONCRMTIMELINEITEMACTION"})  # clicks on a configurable activity's buttons
 

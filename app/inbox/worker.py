@@ -35,6 +35,7 @@ from app.inbox.heartbeat import Heartbeat
 from app.inbox.mirror import mark_deleted, upsert
 from app.inbox.offline import WAKE_EVENT, Backstop
 from app.inbox.queue import Claim, ClaimedEvent, Inbox
+from app.inbox.retention import Pruner
 from app.models import Portal
 from app.portals.connections import client_for, user_client
 from app.portals.store import current_vault, find
@@ -95,8 +96,10 @@ class Worker:
         heartbeat: Heartbeat | None = None,
         uninstalls: Confirmer | None = None,
         connect_user: ConnectUser = clicker_client,
+        pruner: Pruner | None = None,
     ) -> None:
         self.connect_user = connect_user
+        self.pruner = pruner
         self.inbox = inbox
         self.uninstalls = uninstalls
         self.backstop = backstop
@@ -124,7 +127,7 @@ class Worker:
                 self.heartbeat.beat(len(report.claimed))
             if self.backstop is not None:
                 self.backstop.run_due()  # its records land in the inbox, so the next batch takes them
-            self._confirm_uninstalls()
+            self._duties()
             if report.claimed:
                 batches += 1
                 continue
@@ -134,15 +137,19 @@ class Worker:
             self._stopping.wait(min(self.idle_wait, report.wait or self.idle_wait))
         return batches
 
-    def _confirm_uninstalls(self) -> None:
-        """Settle ONAPPUNINSTALLs with the platform (portals.uninstalls); a failure waits a round."""
-        if self.uninstalls is None:
-            return
-        try:
-            self.uninstalls.run_due(db.session)
-        except Exception:  # an odd answer must not stop the inbox
-            db.session.rollback()
-            log.exception("confirming uninstalls failed; tried again next round")
+    def _duties(self) -> None:
+        """The worker's periodic duties, each when due; a failure is logged and waits a round."""
+        # Settle ONAPPUNINSTALLs with the platform (portals.uninstalls); delete inbox rows past their
+        # retention window (inbox.retention).
+        duties = {"confirming uninstalls": self.uninstalls, "inbox retention": self.pruner}
+        for name, duty in duties.items():
+            if duty is None:
+                continue
+            try:
+                duty.run_due(db.session)
+            except Exception:  # an odd answer must not stop the inbox
+                db.session.rollback()
+                log.exception("%s failed; tried again next round", name)
 
     def run_batch(self) -> BatchReport:
         """Claim one batch and process it: every portal's clicks first, then each portal's turn."""
