@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-LOCALES = ("en", "ru", "de", "uk", "pl", "es", "pt_BR")  # one catalog each in locales/<locale>/
+LOCALES = ("en", "ru", "de")  # one catalog each in locales/<locale>/
 DEFAULT = "en"
 
 # Bitrix24's own language ids (the frame's LANG, the portal's language) that are not the locale's code:

@@ -202,8 +202,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
 
 
 def language(lang: str | None) -> str:
-    """The shipped locale closest to the portal's LANG (app.i18n.languages; English for the rest)."""
-    return locale_for(lang)
+    """The shipped locale closest to the portal's LANG as an HTML tag (pt-BR); English for the rest."""
+    return locale_for(lang).replace("_", "-")
 
 
 def texts(lang: str | None) -> dict[str, str]:
