@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-LOCALES = ("en", "ru", "de")  # one catalog each in locales/<locale>/
+LOCALES = ("en", "ru", "de", "uk", "pl", "es", "pt_BR")  # one catalog each in locales/<locale>/
 DEFAULT = "en"
 
 # Bitrix24's own language ids (the frame's LANG, the portal's language) that are not the locale's code:
@@ -17,9 +17,6 @@ def locale_for(lang: str | None) -> str:
     if code in LOCALES:
         return code
     lower = code.lower()
-    if lower in BITRIX24:
-        return BITRIX24[lower]
-    if lower.startswith("pt"):
-        return "pt_BR"
     base = lower.split("_", 1)[0]
-    return base if base in LOCALES else BITRIX24.get(base, DEFAULT)
+    found = BITRIX24.get(lower) or ("pt_BR" if base == "pt" else BITRIX24.get(base, base))
+    return found if found in LOCALES else DEFAULT
