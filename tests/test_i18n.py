@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from app.i18n import LOCALES, LOCALES_DIR, gettext, locale_for
+from app.i18n import LOCALES, LOCALES_DIR, gettext, locale_for, moment
 from tests.test_main import open_main_page
 from tests.test_timeline_page import activity_of, open_activity
 
@@ -152,3 +153,17 @@ def test_the_activity_page_speaks_the_portals_language(
     html = page(open_activity(connected_app.test_client(), sandbox, activity.id, lang=lang))
     assert f'lang="{tag}"' in html and f'name="lang" value="{tag}"' in html
     assert all(word in html for word in words), words
+
+
+@pytest.mark.parametrize(
+    ("lang", "written"),
+    [
+        ("en", "Dec 1, 2026, 10:30\u202fAM"),
+        ("ru", "1 дек. 2026\u202fг., 10:30"),
+        ("de", "01.12.2026, 10:30"),
+        ("br", "1 de dez. de 2026, 10:30"),
+    ],
+)
+def test_a_date_is_written_the_locales_way_in_the_portals_time_zone(lang: str, written: str) -> None:
+    deadline = datetime(2026, 12, 1, 10, 30, tzinfo=timezone(timedelta(hours=3)))
+    assert moment(deadline, lang) == written
