@@ -11,6 +11,7 @@ from flask import Flask
 from app.config import load_config
 from app.errors import register_errorhandlers
 from app.extensions import db, migrate, release_session
+from app.i18n.selector import init_babel
 from app.logs import configure_logging
 from app.manifest import load_manifest
 from app.portals.vault import TokenVault
@@ -51,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's own (teardowns run in reverse)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    init_babel(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import NotFound, ValidationError
+from app.i18n import N_, gettext
 from app.inputs import MAX_ID, as_id, bounded_int, plausible_date
 from app.layout import (
     Body,
@@ -54,25 +55,14 @@ ACTIONS = (DONE, SNOOZE)
 LANGUAGES = ("en", "ru")  # the app's own words are sent in these (textWithTranslation, notes §6.2)
 MAX_TITLE, MAX_TEXT, MAX_TAG, MAX_TAGS = 255, 5000, 40, 2
 
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "done_button": "Mark done",
-        "snooze_button": "Snooze a day",
-        "deadline": "Deadline",
-        "status": "Status",
-        "open": "Open",
-        "done": "Done by user #{user} on {when}",
-        "snoozed": "Snoozed by user #{user} on {when} until {until}",
-    },
-    "ru": {
-        "done_button": "Выполнено",
-        "snooze_button": "Отложить на день",
-        "deadline": "Крайний срок",
-        "status": "Статус",
-        "open": "Открыто",
-        "done": "Выполнено пользователем #{user} {when}",
-        "snoozed": "Отложено пользователем #{user} {when} до {until}",
-    },
+WORDS: dict[str, str] = {
+    "done_button": N_("Mark done"),
+    "snooze_button": N_("Snooze a day"),
+    "deadline": N_("Deadline"),
+    "status": N_("Status"),
+    "open": N_("Open"),
+    "done": N_("Done by user #{user} on {when}"),
+    "snoozed": N_("Snoozed by user #{user} on {when} until {until}"),
 }
 
 
@@ -148,7 +138,7 @@ def _responsible(raw: str) -> int | None:
 
 def translated(key: str, **values: str) -> TextWithTranslation:
     """One of the app's own phrases in every language it sends."""
-    return {lang: WORDS[lang][key].format(**values) for lang in LANGUAGES}
+    return {lang: gettext(lang, WORDS[key]).format(**values) for lang in LANGUAGES}
 
 
 def build_layout(item: Item, *, rev: int = 1) -> ConfigurableLayout:

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from app.inbox import enrichment
 from app.main.service import Refused
-from app.main.texts import refusal, texts
+from app.main.texts import language, refusal, texts
 
 
 def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
@@ -23,7 +23,7 @@ def render_page(template: str, lang: str, **context: object) -> str:
     """Render a main page with the portal's language and the BX24 library."""
     return render_template(
         template,
-        lang=lang,
+        lang=language(lang),  # the page's words' language, so a French portal's English page says "en"
         t=texts(lang),
         bx24_js=current_app.config["B24_JS_URL"],
         matchers=enrichment.matchers_text,

@@ -9,6 +9,7 @@ from flask import current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.bitrix24.activities import Activity, Binding
+from app.i18n import moment, translated
 from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language
@@ -116,7 +117,7 @@ def render(
         deadline_input=deadline_input(page.activity),
         deadline_offset=deadline_offset(page.activity),
         portal_origin=origin,
-        owner_types=words.OWNER_TYPES[lang],
+        owner_types=translated(words.OWNER_TYPES, lang),
         bx24_js=current_app.config["B24_JS_URL"],
         block_ctx={**block_context(page, lang), "portal_origin": origin},
         bindings_error_words=words.error_words(page.bindings_error, lang) if page.bindings_error else "",
@@ -133,7 +134,7 @@ def details(page: ActivityPage, lang: str) -> dict[str, str]:
         "subject": a.subject or t["no_subject"],
         "type": words.activity_type(a.type_id, a.provider_id, lang),
         "owner": f"{words.owner_type(a.owner_type_id, lang)} #{a.owner_id}",
-        "deadline": a.deadline.strftime("%Y-%m-%d %H:%M") if a.deadline else t["no_deadline"],
+        "deadline": moment(a.deadline, lang) if a.deadline else t["no_deadline"],
         "status": t["done"] if a.completed else words.status(a.status, lang),
         "responsible": responsible,
     }

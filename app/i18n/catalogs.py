@@ -1,0 +1,47 @@
+"""The compiled gettext catalogs (locales/<locale>/LC_MESSAGES/messages.mo); msgids are the English words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+from babel.support import NullTranslations, Translations
+
+from app.i18n.languages import locale_for
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+K = TypeVar("K")
+
+
+def N_(message: str) -> str:
+    """Mark an English msgid for `make messages` (babel.cfg); it is translated where it is shown."""
+    return message
+
+
+def C_(context: str, message: str) -> str:
+    """Mark a msgid that has a context (`pgettext`), e.g. a type's name that is also a heading elsewhere."""
+    return message
+
+
+@cache
+def _catalog(locale: str) -> NullTranslations:
+    """One locale's catalog, read once per process (the same loader Flask-Babel uses)."""
+    return Translations.load(str(LOCALES_DIR), [locale], domain="messages")
+
+
+def gettext(lang: str | None, message: str) -> str:
+    """`message` in the language a LANG asks for (the English msgid where a catalog lacks it)."""
+    return _catalog(locale_for(lang)).gettext(message)
+
+
+def pgettext(lang: str | None, context: str, message: str) -> str:
+    """`message` in `context` (see C_) in the language a LANG asks for."""
+    return str(_catalog(locale_for(lang)).pgettext(context, message))
+
+
+def translated(words: Mapping[K, str], lang: str | None) -> dict[K, str]:
+    """A table of English msgids with each one translated."""
+    catalog = _catalog(locale_for(lang))
+    return {key: catalog.gettext(message) for key, message in words.items()}
