@@ -59,8 +59,9 @@ $(JSSDK): tests/jssdk/package.json tests/jssdk/package-lock.json
 test: lint $(JSSDK)
 	$(BIN)/python -m pytest
 
+# bench/run_all.py: client, /events (needs wrk: apt-get install -y wrk) and page benches, one after another.
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python -m bench.run_all
 
 # Production drill (bench/drill.py): PostgreSQL, gunicorn, two workers, the sandbox; faults under load.
 # DRILL_SECONDS: load time (default 240); DRILL_REPORT: report path without suffix (default bench/drill-report);

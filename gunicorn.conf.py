@@ -18,7 +18,7 @@ def post_fork(server, worker):
     """Hand the GIL over every 0.5 ms, not 5 ms, in each worker process.
 
     /events threads mostly wait (the database, the inbox flusher); at the default interval a thread woken
-    by a commit can wait up to 5 ms for the GIL behind a busy one, at every step. bench/events_bench.py
+    by a commit can wait up to 5 ms for the GIL behind a busy one, at every step. The old events bench
     (2 workers x 8 threads, 3 s runs) measured /events at 0.33 of bare Flask with the default, 0.40 with this.
     """
     sys.setswitchinterval(0.0005)

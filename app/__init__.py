@@ -67,6 +67,9 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (ops_bp, install_bp, events_bp, main_bp, oauth_bp, timeline_bp, api_bp):
         app.register_blueprint(blueprint)
     csp.register(app)
+    from app.events.lean import install_lean_events
+
+    install_lean_events(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -29,20 +29,28 @@ def error_response(error: HTTPException) -> tuple[Response | str, int, dict[str,
     if isinstance(error, TooManyRequests) and error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     if wants_json():
-        body = {"error": error.name.lower().replace(" ", "_"), "message": error.description}
-        return jsonify(body), code, headers
+        return jsonify(error_body(error)), code, headers
     try:
         return render_template(f"errors/{code}.html", error=error), code, headers
     except TemplateNotFound:
         return render_template("errors/generic.html", error=error), code, headers
 
 
+def error_body(error: HTTPException) -> dict[str, str | None]:
+    """An error as JSON answers carry it (also app.events.lean's): a machine word and a sentence."""
+    return {"error": error.name.lower().replace(" ", "_"), "message": error.description}
+
+
 def handle_unexpected(error: Exception) -> tuple[Response | str, int, dict[str, str]]:
     """Roll the session back, log the cause, answer a plain 500."""
     with contextlib.suppress(SQLAlchemyError):  # its connection died (a database restart): teardown drops it
         db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log_unexpected(request.method, request.path)
     return error_response(InternalServerError())
+
+
+def log_unexpected(method: str, path: str) -> None:
+    log.exception("unhandled error on %s %s", method, path)
 
 
 def portal_busy(error: PortalBusy) -> tuple[Response | str, int, dict[str, str]]:

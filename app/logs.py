@@ -133,6 +133,11 @@ class RequestIds:
 _request_ids = RequestIds()
 
 
+def next_request_id() -> str:
+    """A new request id (app.events.lean makes its own outside Flask)."""
+    return _request_ids.next()
+
+
 def _assign_request_id() -> None:
     """Take a well-formed X-Request-Id from the proxy, or make one."""
     incoming = request.headers.get("X-Request-Id", "")

@@ -43,7 +43,7 @@ from app.extensions import db
 from app.inbox.queue import INBOX, inbox_row
 from app.models import InboxEvent, InboxStatus, RateLimitBucket, VerifyThrottle
 from bench.client_bench import config as bench_config
-from bench.events_bench import ROOT, free_port, server_env, wait_for_port
+from bench.events_wrk import ROOT, free_port, server_env, wait_for_port
 from bench.loadgen import admin_frame, install_portal
 from sandbox.testing import RunningSandbox, start_sandbox
 

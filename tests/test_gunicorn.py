@@ -32,6 +32,7 @@ class Gunicorn:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    env: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -91,7 +92,7 @@ def gunicorn(tmp_path_factory) -> Iterator[Gunicorn]:
         process = subprocess.Popen(
             procfile_web(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    server = Gunicorn(process, port, log)
+    server = Gunicorn(process, port, log, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -140,3 +141,54 @@ def test_the_access_log_holds_no_oauth_code_state_or_other_query_secret(gunicorn
     assert "https://portal.example/x?APP_SID=[redacted]" in lines[-1]
     for secret in (CODE, STATE, SID):
         assert secret not in text
+
+
+def test_events_through_the_lean_path_are_stored_once_and_forgeries_refused(gunicorn) -> None:
+    """POST /events under gunicorn (app.events.lean in front): accepted, then duplicate, then a forged 401."""
+    from datetime import UTC, datetime
+    from urllib.parse import urlencode
+
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import InboxEvent, Portal, PortalState
+    from app.portals.store import set_application_token, store_tokens
+
+    config = {"APP_ENV": "testing", "SECRET_KEY": gunicorn.env["SECRET_KEY"]}
+    config |= {
+        "TOKEN_KEYS": [gunicorn.env["TOKEN_KEYS"]],
+        "SQLALCHEMY_DATABASE_URI": gunicorn.env["DATABASE_URL"],
+    }
+    app = create_app(config)
+    member_id, token = "e" * 32, "b2" * 16
+    with app.app_context():
+        portal = Portal(
+            member_id=member_id, domain="lean.example", client_endpoint="https://lean.example/rest/"
+        )
+        portal.server_endpoint, portal.scope, portal.state = (
+            "https://oauth.example/rest/",
+            "crm",
+            PortalState.ACTIVE,
+        )
+        store_tokens(portal, access_token="a" * 70, refresh_token="r" * 70, expires_at=datetime.now(UTC))
+        set_application_token(portal, token)
+        db.session.add(portal)
+        db.session.commit()
+
+        def post(application_token: str) -> requests.Response:
+            pairs = [("event", "ONCRMACTIVITYADD"), ("event_handler_id", "7"), ("data[FIELDS][ID]", "5")]
+            pairs += [("ts", "1762089975"), ("auth[member_id]", member_id)]
+            pairs += [("auth[application_token]", application_token)]
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            return requests.post(gunicorn.url + "/events", data=urlencode(pairs), headers=headers, timeout=10)
+
+        answers = [post(token), post(token), post("0" * 32)]
+        assert [a.status_code for a in answers] == [200, 200, 401]
+        assert [a.json().get("status") for a in answers[:2]] == ["accepted", "duplicate"]
+        assert answers[2].json()["error"] == "unauthorized" and answers[2].headers["X-Request-Id"]
+        stored = db.session.scalar(
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.member_id == member_id)
+        )
+        assert stored == 1
+        db.engine.dispose()

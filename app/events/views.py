@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import Engine
 from werkzeug.exceptions import BadRequest, ServiceUnavailable, Unauthorized
 
 from app import metrics
@@ -34,11 +35,16 @@ def receive() -> ResponseReturnValue:
     if handler is not None:
         handler(event)
         return answer("ok", name)
-    label = metric_label(name)
+    return answer(*accept(current_app, db.engine, event, name))
+
+
+def accept(app: Flask, engine: Engine, event: dict, name: str) -> tuple[str, str]:
+    """Count, verify and store an activity event: its answer's status and name (also app.events.lean's)."""
+    label = metric_label(app, name)
     metrics.count_event("received", label)
     if label == metrics.OVERFLOW:
         metrics.count_event("ignored", label)
-        return answer("ignored", name)  # nothing stored: see unbound()
+        return "ignored", name  # nothing stored: see metric_label()
     auth = event.get("auth")
     auth = auth if isinstance(auth, dict) else {}
     member_id, token = str(auth.get("member_id", "")), str(auth.get("application_token", ""))
@@ -47,15 +53,15 @@ def receive() -> ResponseReturnValue:
         raise Unauthorized(REFUSED)
     row = inbox_row(event, member_id, utcnow())
     if row["event"] in ITEM_ACTIONS:
-        row["user_token_enc"] = seal_user_token(auth)
-    outcome = store(row, digest(token), label)
+        row["user_token_enc"] = seal_user_token(app, auth)
+    outcome = store(app, engine, row, digest(token), label)
     if outcome is Outcome.REFUSED:
         metrics.count_event("rejected", label)
         raise Unauthorized(REFUSED)
-    return answer("accepted" if outcome is Outcome.STORED else "duplicate", name)
+    return ("accepted" if outcome is Outcome.STORED else "duplicate"), name
 
 
-def seal_user_token(auth: dict) -> str | None:
+def seal_user_token(app: Flask, auth: dict) -> str | None:
     """A click's clicking user's access token, sealed by the vault: the worker acts as that user with it.
 
     The application_token the event is verified with may be held by any user (notes §1.2), and so may a
@@ -64,10 +70,10 @@ def seal_user_token(auth: dict) -> str | None:
     token = auth.get("access_token")
     if not isinstance(token, str) or not token or len(token) > 512:
         return None
-    return current_app.extensions["vault"].encrypt(token)
+    return app.extensions["vault"].encrypt(token)
 
 
-def metric_label(name: str) -> str:
+def metric_label(app: Flask, name: str) -> str:
     """The event's name for the counters, OTHER unless the manifest binds it.
 
     The sender is not verified yet: a name it makes up must not take the series real events need. An
@@ -77,7 +83,7 @@ def metric_label(name: str) -> str:
     stranger's made-up names get no row, no series and no verification work.
     """
     upper = name.upper()
-    return upper if upper in current_app.extensions["manifest"].events else metrics.OVERFLOW
+    return upper if upper in app.extensions["manifest"].events else metrics.OVERFLOW
 
 
 def answer(status: str, name: str) -> Response:
@@ -86,9 +92,9 @@ def answer(status: str, name: str) -> Response:
     return Response(body, mimetype="application/json")
 
 
-def store(row: dict, token_sha256: str, name: str) -> Outcome:
+def store(app: Flask, engine: Engine, row: dict, token_sha256: str, name: str) -> Outcome:
     """Hand the row to this process's group commit, which also checks the sender; 503 if nothing committed."""
-    writer = writer_for(current_app, db.engine, INBOX, Portal.__table__)  # type: ignore[arg-type]
+    writer = writer_for(app, engine, INBOX, Portal.__table__)  # type: ignore[arg-type]
     try:
         outcome = writer.write(row, token_sha256)
     except WriteFailed as error:

@@ -24,7 +24,7 @@ def parse_body(request: Request) -> dict[str, Any]:
     if request.mimetype == "application/json":
         return _json_body(raw)
     if request.mimetype == "application/x-www-form-urlencoded" and raw:
-        return nest(_form_pairs(raw))
+        return nest(form_pairs(raw, max_keys()), max_keys())
     return nest(list(request.form.items(multi=True)))  # multipart, a form a view has read already, or none
 
 
@@ -32,13 +32,13 @@ def max_keys() -> int:
     return int(current_app.config["FORM_FIELDS_LIMIT"])
 
 
-def _form_pairs(raw: bytes) -> list[tuple[str, str]]:
+def form_pairs(raw: bytes, limit: int) -> list[tuple[str, str]]:
     """The body's fields in order, decoded as werkzeug decodes a form (UTF-8, bad bytes replaced)."""
     # Read from the cached body directly: werkzeug's form parser wraps it in streams again.
     try:
-        return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_keys())
+        return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=limit)
     except ValueError:
-        raise BadRequest(f"An event carries at most {max_keys()} fields.") from None
+        raise BadRequest(f"An event carries at most {limit} fields.") from None
 
 
 def _json_body(raw: bytes) -> dict[str, Any]:
@@ -51,10 +51,11 @@ def _json_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+def nest(pairs: list[tuple[str, str]], limit: int | None = None) -> dict[str, Any]:
     """Build nested dicts from bracket keys; maps keyed 0..n-1 become lists, as PHP arrays would be used."""
-    if len(pairs) > max_keys():
-        raise BadRequest(f"An event carries at most {max_keys()} fields.")
+    limit = max_keys() if limit is None else limit
+    if len(pairs) > limit:
+        raise BadRequest(f"An event carries at most {limit} fields.")
     root: dict[str, Any] = {}
     for key, value in pairs:
         path = _path(key)

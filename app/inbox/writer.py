@@ -11,7 +11,7 @@ as the next group. A failed insert wakes its rows with the error, so no request 
 that is not committed.
 
 Leading from a request thread, rather than from a flusher thread, saves two thread hand-offs per group:
-under the GIL each hand-off is a wake-up and a wait for the interpreter, which bench/events_bench.py showed
+under the GIL each hand-off is a wake-up and a wait for the interpreter, which the old events bench showed
 to dominate the latency of a busy /events.
 """
 
