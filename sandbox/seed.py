@@ -28,6 +28,11 @@ OWNERS: dict[int, list[str]] = {
     3: ["Elena Sokolova", "Thomas Müller", "Aisha Khan"],
     4: ["Acme Logistics Ltd", "Nordwind GmbH", "Blue Harbor Inc"],
 }
+# items whose cards have a timeline menu (notes §3.4): quotes (type 7) and the smart process's items
+CARD_OWNERS: dict[int, list[str]] = {
+    7: ["Quote: Acme Logistics support renewal", "Quote: Nordwind GmbH licences"],
+    1032: ["Project: Acme warehouse rollout", "Project: Blue Harbor migration"],
+}
 
 
 def _owner(type_id: int, owner_id: int, title: str) -> Owner:
@@ -47,8 +52,8 @@ def seed_portal(sandbox: Sandbox, domain: str, *, license: str = "en_project") -
     portal = Portal(member_id=secrets.token_hex(16), domain=domain, license=license, protocol=protocol)
     for user in USERS:
         portal.users[user.id] = User(**vars(user))
-    for type_id in OWNER_TYPES:
-        for index, title in enumerate(OWNERS[type_id], start=1):
+    for type_id, titles in {**{t: OWNERS[t] for t in OWNER_TYPES}, **CARD_OWNERS}.items():
+        for index, title in enumerate(titles, start=1):
             portal.owners[(type_id, index)] = _owner(type_id, index, title)
     portal.smart_types.update(SMART_TYPES)
     sandbox.portals[portal.member_id] = portal

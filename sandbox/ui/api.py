@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from sandbox import apps
 from sandbox.state import InstalledApp, Portal, Sandbox
 from sandbox.ui import actions, bp, frame
+from sandbox.ui.menus import is_timeline_menu, timeline_menu_code, timeline_options
 from sandbox.ui.session import current_lang, current_user, portal_or_404
 from sandbox.ui.timeline import creating_app
 from sandbox.web import current_sandbox
@@ -91,15 +92,37 @@ def resolve(
     if mode == "placement":
         if not body.get("placement"):
             raise frame.FrameRefused("No placement given", 400)
-        return app, str(body.get("placement") or ""), body.get("handler"), placement_options(sandbox, body)
+        return (
+            app,
+            str(body.get("placement") or ""),
+            body.get("handler"),
+            placement_options(sandbox, portal, body),
+        )
     return app, "DEFAULT", None, {}
 
 
-def placement_options(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+def timeline_placement_options(portal: Portal, code: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Options of a timeline ⋯ menu open: only for an activity shown in that item's timeline (notes §3.4)."""
+    try:
+        owner = (int(body.get("owner_type_id") or 0), int(body.get("owner_id") or 0))
+    except (TypeError, ValueError):
+        owner = (0, 0)
+    if owner not in portal.owners or timeline_menu_code(portal, owner[0]) != code:
+        raise frame.FrameRefused(f"{code} is not shown on this item's card", 400)
+    activity = portal.crm.activity(_activity_id(body))
+    if activity is None or owner not in activity.bindings:
+        raise frame.FrameRefused("This activity is not in this item's timeline", 404)
+    return timeline_options(portal, activity, owner)
+
+
+def placement_options(sandbox: Sandbox, portal: Portal, body: dict[str, Any]) -> dict[str, Any]:
     """PLACEMENT_OPTIONS of a widget: {"ID"} for list menus (notes §3.3), plus "URI" where enabled (§9.1)."""
     options = _flat(body.get("options"))
-    if str(body.get("placement") or "").upper() == LIST_MENU:
+    code = str(body.get("placement") or "").upper()
+    if code == LIST_MENU:
         options = {"ID": str(_activity_id(body))}
+    elif is_timeline_menu(code):
+        options = timeline_placement_options(portal, code, body)
     uri = str(body.get("uri") or "")
     if uri and sandbox.setting("frame_uri_option"):
         options["URI"] = uri  # notes §1.2: path + query of the page the widget was opened from

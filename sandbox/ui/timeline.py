@@ -9,8 +9,8 @@ from typing import Any
 from sandbox.crm.store import Activity
 from sandbox.state import InstalledApp, Owner, Portal
 
-OWNER_SLUGS = {1: "lead", 2: "deal", 3: "contact", 4: "company"}  # notes §8.1
-OWNER_LABELS = {1: "Lead", 2: "Deal", 3: "Contact", 4: "Company"}
+OWNER_SLUGS = {1: "lead", 2: "deal", 3: "contact", 4: "company", 7: "quote"}  # notes §8.1
+OWNER_LABELS = {1: "Lead", 2: "Deal", 3: "Contact", 4: "Company", 7: "Quote"}
 KIND_LABELS = {
     "call": "Call",
     "email": "E-mail",
@@ -206,5 +206,20 @@ def all_activities(portal: Portal) -> list[ActivityView]:
 
 
 def owner_url(type_id: int, owner_id: int) -> str:
-    """Return the card URL of a CRM item, shaped like the portal's (`/crm/deal/details/8061/`)."""
-    return f"/crm/{OWNER_SLUGS.get(type_id, 'item')}/details/{owner_id}/"
+    """Return the card URL of a CRM item, shaped like the portal's (`/crm/deal/details/8061/`).
+
+    Smart process items live under `/crm/type/<entityTypeId>/details/<id>/` on the portal (crm router).
+    """
+    if type_id in OWNER_SLUGS:
+        return f"/crm/{OWNER_SLUGS[type_id]}/details/{owner_id}/"
+    return f"/crm/type/{type_id}/details/{owner_id}/"
+
+
+def owner_labels(portal: Portal) -> dict[int, str]:
+    """Name every owner type of this portal: the fixed CRM types and its smart processes (crm.type.list)."""
+    return {**OWNER_LABELS, **portal.smart_types}
+
+
+def owner_groups(portal: Portal) -> dict[int, str]:
+    """Headings of the home page's item lists: plural type names, a smart process by its own title."""
+    return {**{t: f"{label}s" for t, label in OWNER_LABELS.items()}, **portal.smart_types}

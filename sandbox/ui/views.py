@@ -12,13 +12,15 @@ from markupsafe import Markup, escape
 
 from sandbox.state import InstalledApp, Portal, Sandbox
 from sandbox.ui import bp
+from sandbox.ui.menus import menu_items, timeline_menu_code
 from sandbox.ui.session import LANG_COOKIE, USER_COOKIE, current_lang, current_user, portal_or_404
-from sandbox.ui.texts import placement_title, translate
+from sandbox.ui.texts import translate
 from sandbox.ui.timeline import (
-    OWNER_LABELS,
     OWNER_SLUGS,
     TODO_COLORS,
     all_activities,
+    owner_groups,
+    owner_labels,
     owner_timeline,
     owner_url,
 )
@@ -75,7 +77,8 @@ def page_context(portal: Portal) -> dict[str, Any]:
         "registration": next(iter(sandbox.registrations.values()), None),
         "tr": lambda value: translate(value, lang),
         "owner_url": owner_url,
-        "owner_labels": OWNER_LABELS,
+        "owner_labels": owner_labels(portal),
+        "owner_groups": owner_groups(portal),
         "todo_colors": TODO_COLORS,
         "notice": request.args.get("notice", ""),
         "list_menu": list_menu(portal, lang),
@@ -94,15 +97,7 @@ def entries(value: Any) -> list[Any]:
 
 def list_menu(portal: Portal, lang: str) -> list[dict[str, str]]:
     """CRM_ACTIVITY_LIST_MENU items: only placements bound by installed apps (notes §1.1, §3.3)."""
-    items = []
-    for app in portal.apps.values():
-        if not app.installed:
-            continue
-        for row in app.placements:
-            if row.get("placement") == LIST_MENU:
-                title = placement_title(row, lang)
-                items.append({"client_id": app.client_id, "handler": row["handler"], "title": title})
-    return items
+    return menu_items(portal, LIST_MENU, lang)
 
 
 @bp.route("/")
@@ -111,7 +106,7 @@ def home() -> str:
     """Portal home: CRM items and the registered app with its install state."""
     portal = portal_or_404()
     items = sorted(portal.owners.values(), key=lambda o: o.id)
-    owners = {t: [o for o in items if o.type_id == t] for t in OWNER_SLUGS}
+    owners = {t: [o for o in items if o.type_id == t] for t in [*OWNER_SLUGS, *portal.smart_types]}
     activities = list(portal.crm.activities.values())
     counts = {key: sum(1 for a in activities if key in a.bindings) for key in portal.owners}
     return render_template("ui/home.html", owners=owners, counts=counts, **page_context(portal))
@@ -120,17 +115,32 @@ def home() -> str:
 @bp.route("/crm/<slug>/details/<int:owner_id>/")
 @locked
 def owner_card(slug: str, owner_id: int) -> str:
-    """A CRM item card with its timeline (any owner type)."""
+    """A CRM item card with its timeline (lead, deal, contact, company, quote)."""
+    type_id = next((t for t, s in OWNER_SLUGS.items() if s == slug), 0)
+    return render_card(type_id, owner_id)
+
+
+@bp.route("/crm/type/<int:type_id>/details/<int:owner_id>/")
+@locked
+def smart_card(type_id: int, owner_id: int) -> str:
+    """A smart process item's card (the portal's /crm/type/<entityTypeId>/details/<id>/)."""
+    return render_card(type_id, owner_id)
+
+
+def render_card(type_id: int, owner_id: int) -> str:
+    """Render an item's card: its fields and timeline, each activity with the ⋯ menu of the item's type."""
     portal = portal_or_404()
-    type_id = next((t for t, s in OWNER_SLUGS.items() if s == slug), None)
-    owner = portal.owners.get((type_id or 0, owner_id))
+    owner = portal.owners.get((type_id, owner_id))
     if owner is None:
         abort(404, description="CRM item is not found")
     rows = owner_timeline(portal, owner)
     scheduled = [r for r in rows if r.scheduled]
     history = [r for r in rows if not r.scheduled]
     context = page_context(portal)
-    return render_template("ui/owner.html", owner=owner, scheduled=scheduled, history=history, **context)
+    menu = menu_items(portal, timeline_menu_code(portal, type_id), context["lang"])
+    return render_template(
+        "ui/owner.html", owner=owner, scheduled=scheduled, history=history, timeline_menu=menu, **context
+    )
 
 
 @bp.route("/crm/activity/list/")

@@ -17,7 +17,14 @@ def test_seed_has_three_users_and_crm_owners(sandbox: RunningSandbox) -> None:
     users = portal.users
     assert users[1].is_admin and not users[2].is_admin and users[2].can_edit_crm
     assert not users[3].is_admin and not users[3].can_edit_crm
-    assert {type_id for type_id, _ in portal.owners} == {1, 2, 3, 4}
+    assert {type_id for type_id, _ in portal.owners} == {
+        1,
+        2,
+        3,
+        4,
+        7,
+        1032,
+    }  # quotes and the smart process too
     assert portal.owners[(3, 1)].fields["NAME"] == "Elena"
     assert len(portal.member_id) == 32
     assert len(sandbox.portals) == 2 and sandbox.portals[1].domain != portal.domain

@@ -236,6 +236,7 @@
       openApp({
         mode: 'placement', placement: target.dataset.placement, handler: target.dataset.handler,
         client_id: target.dataset.clientId, activity_id: target.dataset.activityId,
+        owner_type_id: target.dataset.ownerTypeId, owner_id: target.dataset.ownerId,
         uri: window.location.pathname + window.location.search
       }, { title: target.textContent.trim() });
     } else if (target.classList.contains('js-action') && target.dataset.actionType !== 'redirect') {
