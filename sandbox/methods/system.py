@@ -92,3 +92,14 @@ def scope(ctx: CallContext, params: dict[str, Any]) -> list[str]:
 def server_time(ctx: CallContext, params: dict[str, Any]) -> str:
     """Return the portal time in ISO 8601 (notes §7)."""
     return datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="seconds")
+
+
+@method("user.get", scope="user")
+def user_get(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Users by ID (docs user.get: FILTER keys or top-level ID); an unknown ID gives an empty list."""
+    wanted = params.get(
+        "ID", (params.get("FILTER") or {}).get("ID") if isinstance(params.get("FILTER"), dict) else None
+    )
+    ids = wanted if isinstance(wanted, list) else [wanted] if wanted not in (None, "") else None
+    users = sorted(ctx.portal.users.values(), key=lambda u: u.id)
+    return [user_row(u) for u in users if ids is None or str(u.id) in {str(i) for i in ids}]
