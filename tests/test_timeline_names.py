@@ -91,8 +91,11 @@ def test_the_sandbox_answers_crm_item_get_and_user_get_as_the_portal(sandbox, po
     assert item["id"] == 2 and item["name"] == "Thomas" and item["lastName"] == "Müller"
     missing = sandbox.call("crm.item.get", {"entityTypeId": 2, "id": 99})
     assert missing.status_code == 400 and missing.json()["error"] == "NOT_FOUND"
+    hidden = sandbox.call("crm.item.get", {"entityTypeId": 2, "id": 1}, token=sandbox.token(4))
+    assert hidden.status_code == 400 and hidden.json()["error"] == "ACCESS_DENIED"
     unsaid = sandbox.call("crm.item.get", {"entityTypeId": 2})
     assert unsaid.status_code == 400
     users = sandbox.call("user.get", {"ID": 3}).json()["result"]
     assert [(u["ID"], u["NAME"], u["LAST_NAME"]) for u in users] == [("3", "Peter", "Brown")]
+    assert sandbox.call("user.get", {"FILTER": {"ID": 2}}).json()["result"][0]["NAME"] == "John"
     assert sandbox.call("user.get", {"ID": 99}).json()["result"] == []

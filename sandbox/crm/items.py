@@ -7,7 +7,7 @@ from typing import Any
 from sandbox.core import CallContext, method
 from sandbox.crm.common import can_read_owner, d7_error, owner, require_int_params
 
-# docs crm-item-get.md "Error Handling": NOT_FOUND "Element not found", ACCESS_DENIED "Access denied".
+# docs crm-item-get.md "Error Handling": HTTP 400 NOT_FOUND "Element not found" (the example), ACCESS_DENIED.
 NOT_FOUND = "Element not found"
 
 
@@ -35,5 +35,5 @@ def item_get(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if item is None:
         raise d7_error("NOT_FOUND", NOT_FOUND)
     if not can_read_owner(ctx, type_id, item_id):
-        raise d7_error("ACCESS_DENIED", "Access denied")
+        raise d7_error("ACCESS_DENIED", "You do not have permission to view this item")
     return {"item": item_row(type_id, item.fields)}

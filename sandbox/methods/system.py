@@ -96,10 +96,11 @@ def server_time(ctx: CallContext, params: dict[str, Any]) -> str:
 
 @method("user.get", scope="user")
 def user_get(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Users by ID (docs user.get: FILTER keys or top-level ID); an unknown ID gives an empty list."""
-    wanted = params.get(
-        "ID", (params.get("FILTER") or {}).get("ID") if isinstance(params.get("FILTER"), dict) else None
+    """Users by ID (docs user.get: filter keys at the top level or in FILTER/filter); unknown IDs give []."""
+    nested = params.get("FILTER") or params.get("filter")
+    wanted = params.get("ID", nested.get("ID") if isinstance(nested, dict) else None)
+    ids = (
+        None if wanted in (None, "") else {str(i) for i in (wanted if isinstance(wanted, list) else [wanted])}
     )
-    ids = wanted if isinstance(wanted, list) else [wanted] if wanted not in (None, "") else None
     users = sorted(ctx.portal.users.values(), key=lambda u: u.id)
-    return [user_row(u) for u in users if ids is None or str(u.id) in {str(i) for i in ids}]
+    return [user_row(u) for u in users if ids is None or str(u.id) in ids]
