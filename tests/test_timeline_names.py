@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.timeline.service import MAX_NAMED_BINDINGS
+from sandbox.state import Owner
 from tests.test_timeline_page import open_activity, portal_calls
 
 
@@ -99,3 +101,17 @@ def test_the_sandbox_answers_crm_item_get_and_user_get_as_the_portal(sandbox, po
     assert [(u["ID"], u["NAME"], u["LAST_NAME"]) for u in users] == [("3", "Peter", "Brown")]
     assert sandbox.call("user.get", {"FILTER": {"ID": 2}}).json()["result"][0]["NAME"] == "John"
     assert sandbox.call("user.get", {"ID": 99}).json()["result"] == []
+
+
+def test_links_past_the_named_ones_show_their_number(connected_app, sandbox, portal) -> None:
+    extra = [(t, i) for t in (1, 3, 4) for i in (1, 2, 3)] + [(2, 2), (2, 3)]
+    activity = linked_activity(sandbox, *extra)
+    more = [(1, 100 + i) for i in range(MAX_NAMED_BINDINGS - len(extra))]
+    activity.bindings.extend(more + [(3, 500)])  # the portal may hold more links than the batch names
+    sandbox.portal.owners[(3, 500)] = Owner(
+        3, 500, "Far Away", {"ID": "500", "NAME": "Far", "LAST_NAME": "Away"}
+    )
+    html = open_activity(connected_app.test_client(), sandbox, activity.id).get_data(as_text=True)
+    shown = labels(html)
+    assert shown[-1] == "Contact #500" and "Far Away" not in html
+    assert "Lead #100 — not found or not visible to you" in shown

@@ -145,6 +145,8 @@ def item_label(page: ActivityPage, type_id: int, item_id: int, lang: str) -> str
     title = page.title(type_id, item_id)
     if title is not None:
         return f"{kind}: {title}"
+    if (type_id, item_id) not in page.asked:  # past the batch's named links: the number alone
+        return f"{kind} #{item_id}"
     return words.texts(lang)["item_not_visible"].format(item=f"{kind} #{item_id}")
 
 

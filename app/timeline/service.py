@@ -47,6 +47,7 @@ class ActivityPage:
     layout: dict[str, Any] | None = None
     blocks_error: Bitrix24Error | None = None
     titles: dict[tuple[int, int], str] = field(default_factory=dict)  # CRM items read in the batch
+    asked: set[tuple[int, int]] = field(default_factory=set)  # the items the batch asked crm.item.get for
     responsible_name: str = ""
 
     def title(self, type_id: int, item_id: int) -> str | None:
@@ -139,6 +140,8 @@ def load(client: Client, activity_id: int) -> ActivityPage:
 
 def _read_names(page: ActivityPage, results: Mapping[str, Any]) -> None:
     """File every item title and the responsible's name the batch found; a refused one is simply absent."""
+    page.asked = {(page.activity.owner_type_id, page.activity.owner_id)}
+    page.asked |= {(b.entity_type_id, b.entity_id) for b in page.bindings[:MAX_NAMED_BINDINGS]}
     keys = ["owner_item", *(f"item_{i}" for i in range(MAX_NAMED_BINDINGS))]
     for key in keys:
         answer = results.get(key)
