@@ -107,7 +107,7 @@ def test_links_past_the_named_ones_show_their_number(connected_app, sandbox, por
     extra = [(t, i) for t in (1, 3, 4) for i in (1, 2, 3)] + [(2, 2), (2, 3)]
     activity = linked_activity(sandbox, *extra)
     more = [(1, 100 + i) for i in range(MAX_NAMED_BINDINGS - len(extra))]
-    activity.bindings.extend(more + [(3, 500)])  # the portal may hold more links than the batch names
+    activity.bindings.extend([*more, (3, 500)])  # the portal may hold more links than the batch names
     sandbox.portal.owners[(3, 500)] = Owner(
         3, 500, "Far Away", {"ID": "500", "NAME": "Far", "LAST_NAME": "Away"}
     )
