@@ -307,7 +307,7 @@ def test_the_responsible_user_of_a_todo_changes(connected_app, sandbox, portal) 
     response = page.post("todo/responsible", value="2")
     assert response.status_code == 200 and "The responsible user was changed." in text(response)
     assert page.activity.fields["RESPONSIBLE_ID"] == 2
-    assert '<dd data-fact="responsible">User #2</dd>' in text(response)
+    assert '<dd data-fact="responsible">John Smith</dd>' in text(response)
 
 
 def test_an_unknown_responsible_user_is_explained(connected_app, sandbox, portal) -> None:

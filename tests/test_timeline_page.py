@@ -136,7 +136,8 @@ def test_view_activity_shows_the_activity_its_links_and_blocks_in_one_round_trip
     assert response.status_code == 200, html
     assert portal_calls() - before == 1
     assert f'data-activity-id="{activity.id}"' in html and activity.fields["SUBJECT"] in html
-    assert '<dd data-fact="type">To-do</dd>' in html and '<dd data-fact="owner">Lead #1</dd>' in html
+    assert '<dd data-fact="type">To-do</dd>' in html
+    assert '<dd data-fact="owner">Lead: Website enquiry: Acme Logistics</dd>' in html
     assert '<dd data-fact="status">Waiting</dd>' in html
     assert '<dd data-fact="responsible">Maria Ivanova (you)</dd>' in html
     assert activity.fields["DEADLINE"].strftime("%Y-%m-%d %H:%M") in html
@@ -191,7 +192,7 @@ def test_any_user_sees_the_activity_page(connected_app, sandbox, portal) -> None
         html = response.get_data(as_text=True)
         assert response.status_code == 200
         assert activity.fields["SUBJECT"] in html and 'id="health"' not in html
-        assert "(you)" not in html and '<dd data-fact="responsible">User #1</dd>' in html
+        assert "(you)" not in html and '<dd data-fact="responsible">Maria Ivanova</dd>' in html
 
 
 def test_a_user_who_may_not_read_the_activity_gets_a_refusal_in_words(connected_app, sandbox, portal) -> None:
@@ -281,7 +282,7 @@ def test_an_activity_the_app_created_opens_from_the_timeline(connected_app, sand
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Ticket #7 from the helpdesk" in html and '<dd data-fact="type">App activity</dd>' in html
-    assert '<dd data-fact="owner">Deal #1</dd>' in html
+    assert '<dd data-fact="owner">Deal: Acme Logistics: annual support</dd>' in html
 
 
 def test_the_page_speaks_russian_to_a_russian_portal(connected_app, sandbox, portal) -> None:

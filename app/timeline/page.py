@@ -111,7 +111,7 @@ def render(
         problem=problem,
         draft=draft,
         details=details(page, lang),
-        bindings=[binding_view(b, lang) for b in page.bindings],
+        bindings=[binding_view(page, b, lang) for b in page.bindings],
         blocks_problem=blocks_problem(page, lang),
         colors=COLORS,
         deadline_input=deadline_input(page.activity),
@@ -127,24 +127,35 @@ def render(
 def details(page: ActivityPage, lang: str) -> dict[str, str]:
     """The activity's facts in words."""
     a, t = page.activity, words.texts(lang)
-    responsible = t["user"].format(id=a.responsible_id)
+    responsible = page.responsible_name or t["user"].format(id=a.responsible_id)
     if a.responsible_id == page.viewer.user_id:
         responsible = f"{page.viewer.name or responsible} ({t['you']})"
     return {
         "subject": a.subject or t["no_subject"],
         "type": words.activity_type(a.type_id, a.provider_id, lang),
-        "owner": f"{words.owner_type(a.owner_type_id, lang)} #{a.owner_id}",
+        "owner": item_label(page, a.owner_type_id, a.owner_id, lang),
         "deadline": moment(a.deadline, lang) if a.deadline else t["no_deadline"],
         "status": t["done"] if a.completed else words.status(a.status, lang),
         "responsible": responsible,
     }
 
 
-def binding_view(binding: Binding, lang: str) -> dict[str, Any]:
+def item_label(page: ActivityPage, type_id: int, item_id: int, lang: str) -> str:
+    """ "Deal: <title>" when the batch read the item; otherwise its number and why there is no title."""
+    kind = words.owner_type(type_id, lang)
+    title = page.title(type_id, item_id)
+    if title is not None:
+        return f"{kind}: {title}"
+    if (type_id, item_id) not in page.asked:  # past the batch's named links: the number alone
+        return f"{kind} #{item_id}"
+    return words.texts(lang)["item_not_visible"].format(item=f"{kind} #{item_id}")
+
+
+def binding_view(page: ActivityPage, binding: Binding, lang: str) -> dict[str, Any]:
     return {
         "type_id": binding.entity_type_id,
         "id": binding.entity_id,
-        "label": f"{words.owner_type(binding.entity_type_id, lang)} #{binding.entity_id}",
+        "label": item_label(page, binding.entity_type_id, binding.entity_id, lang),
     }
 
 

@@ -46,6 +46,13 @@ class ActivityPage:
     bindings_error: Bitrix24Error | None = None
     layout: dict[str, Any] | None = None
     blocks_error: Bitrix24Error | None = None
+    titles: dict[tuple[int, int], str] = field(default_factory=dict)  # CRM items read in the batch
+    asked: set[tuple[int, int]] = field(default_factory=set)  # the items the batch asked crm.item.get for
+    responsible_name: str = ""
+
+    def title(self, type_id: int, item_id: int) -> str | None:
+        """The item's title as the portal gave it; None when it was not found or not visible."""
+        return self.titles.get((type_id, item_id))
 
     @property
     def is_todo(self) -> bool:
@@ -72,7 +79,32 @@ def page_commands(activity_id: int) -> dict[str, Command]:
                 "activityId": activity_id,
             },
         ),
+        **name_commands(),
     }
+
+
+MAX_NAMED_BINDINGS = 20  # the batch holds 50; the rest of the links are shown by number
+
+
+def name_commands() -> dict[str, Command]:
+    """Titles of the owner and the first links, and the responsible's name, by `$result` references (§5.5).
+
+    A link slot past the activity's last binding keeps its unresolved reference and fails on its own.
+    """
+    commands: dict[str, Command] = {
+        "owner_item": (
+            "crm.item.get",
+            {"entityTypeId": "$result[activity][OWNER_TYPE_ID]", "id": "$result[activity][OWNER_ID]"},
+        ),
+        "responsible": ("user.get", {"ID": "$result[activity][RESPONSIBLE_ID]"}),
+    }
+    for i in range(MAX_NAMED_BINDINGS):
+        ref = f"$result[bindings][{i}]"
+        commands[f"item_{i}"] = (
+            "crm.item.get",
+            {"entityTypeId": f"{ref}[entityTypeId]", "id": f"{ref}[entityId]"},
+        )
+    return commands
 
 
 def load(client: Client, activity_id: int) -> ActivityPage:
@@ -98,6 +130,7 @@ def load(client: Client, activity_id: int) -> ActivityPage:
     page.bindings_error = found.errors.get("bindings")
     if page.bindings_error is None:
         page.bindings = activities.binding_list(activity_id).parse(found.results.get("bindings"))
+    _read_names(page, found.results)
     page.blocks_error = found.errors.get("blocks")
     blocks = found.results.get("blocks")
     if page.blocks_error is None and isinstance(blocks, Mapping) and isinstance(blocks.get("layout"), dict):
@@ -105,13 +138,44 @@ def load(client: Client, activity_id: int) -> ActivityPage:
     return page
 
 
+def _read_names(page: ActivityPage, results: Mapping[str, Any]) -> None:
+    """File every item title and the responsible's name the batch found; a refused one is simply absent."""
+    page.asked = {(page.activity.owner_type_id, page.activity.owner_id)}
+    page.asked |= {(b.entity_type_id, b.entity_id) for b in page.bindings[:MAX_NAMED_BINDINGS]}
+    keys = ["owner_item", *(f"item_{i}" for i in range(MAX_NAMED_BINDINGS))]
+    for key in keys:
+        answer = results.get(key)
+        item = answer.get("item") if isinstance(answer, Mapping) else None
+        if isinstance(item, Mapping):
+            _file_title(page, item)
+    users = results.get("responsible")
+    user = users[0] if isinstance(users, list) and users else None
+    if isinstance(user, Mapping) and as_id(user.get("ID")) == page.activity.responsible_id:
+        page.responsible_name = _full_name(user)
+
+
+def _file_title(page: ActivityPage, item: Mapping[str, Any]) -> None:
+    type_id, item_id = as_id(item.get("entityTypeId")), as_id(item.get("id"))
+    if type_id is None or item_id is None:
+        return
+    title = (
+        str(item.get("title") or "").strip()
+        or " ".join(str(item.get(k) or "") for k in ("name", "lastName")).strip()
+    )
+    if title:
+        page.titles[(type_id, item_id)] = title
+
+
+def _full_name(user: Mapping[str, Any]) -> str:
+    return " ".join(str(user.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
+
+
 def _viewer(user: Any) -> Viewer:
     """The user from user.current; a refused or inactive user's token shows nothing."""
     user_id = as_id(user.get("ID")) if isinstance(user, Mapping) else None
     if user_id is None:
         raise Refused("reopen", 401)
-    name = " ".join(str(user.get(key) or "") for key in ("NAME", "LAST_NAME")).strip()
-    return Viewer(user_id, name)
+    return Viewer(user_id, _full_name(user))
 
 
 # --- actions: each one portal call as the user; a Bitrix24Error (or InvalidParameter) says what failed ---

@@ -16,6 +16,7 @@ TEXTS: dict[str, str] = {
     "responsible": N_("Responsible"),
     "you": N_("you"),
     "user": N_("User #{id}"),
+    "item_not_visible": N_("{item} — not found or not visible to you"),
     "description": N_("Description"),
     "no_description": N_("No description."),
     "done": N_("Completed"),

@@ -6,6 +6,7 @@ from sandbox.crm import (  # noqa: F401  # imported for their @method registrati
     badges,
     binding,
     configurable,
+    items,
     layout_blocks,
     listing,
     todo,

@@ -92,3 +92,15 @@ def scope(ctx: CallContext, params: dict[str, Any]) -> list[str]:
 def server_time(ctx: CallContext, params: dict[str, Any]) -> str:
     """Return the portal time in ISO 8601 (notes §7)."""
     return datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="seconds")
+
+
+@method("user.get", scope="user")
+def user_get(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Users by ID (docs user.get: filter keys at the top level or in FILTER/filter); unknown IDs give []."""
+    nested = params.get("FILTER") or params.get("filter")
+    wanted = params.get("ID", nested.get("ID") if isinstance(nested, dict) else None)
+    ids = (
+        None if wanted in (None, "") else {str(i) for i in (wanted if isinstance(wanted, list) else [wanted])}
+    )
+    users = sorted(ctx.portal.users.values(), key=lambda u: u.id)
+    return [user_row(u) for u in users if ids is None or str(u.id) in ids]
