@@ -95,6 +95,8 @@ OWNER_TYPES: dict[int, str] = {
     7: N_("Quote"),
     31: N_("Invoice"),
 }
+SMART_PROCESS = N_("Smart process")
+DYNAMIC_TYPE_START = 128  # CCrmOwnerType::DynamicTypeStart (crm/classes/general/crm_owner_type.php)
 # Activity types: the context keeps the to-do type's name apart from the page's "To-do" heading.
 ACTIVITY_TYPE = "activity type"
 ACTIVITY_TYPES: dict[str, str] = {
@@ -211,7 +213,8 @@ def error_words(error: errors.Bitrix24Error, lang: str | None) -> str:
 
 
 def owner_type(type_id: int, lang: str | None) -> str:
-    name = OWNER_TYPES.get(type_id)
+    """A CRM type's name; user-defined types (CCrmOwnerType::DynamicTypeStart, 128 up) are smart processes."""
+    name = OWNER_TYPES.get(type_id) or (SMART_PROCESS if type_id >= DYNAMIC_TYPE_START else None)
     return gettext(lang, name) if name else f"#{type_id}"
 
 

@@ -222,4 +222,5 @@ def owner_labels(portal: Portal) -> dict[int, str]:
 
 def owner_groups(portal: Portal) -> dict[int, str]:
     """Headings of the home page's item lists: plural type names, a smart process by its own title."""
-    return {**{t: f"{label}s" for t, label in OWNER_LABELS.items()}, **portal.smart_types}
+    plurals = {t: "Companies" if t == 4 else f"{label}s" for t, label in OWNER_LABELS.items()}
+    return {**plurals, **portal.smart_types}
