@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, get_template_attribute, jsonify, request
@@ -22,7 +23,7 @@ from app.timeline import texts as words
 from app.timeline.access import Acting, acting
 from app.timeline.actions import act, form_lang
 from app.timeline.blueprint import bp
-from app.web.frames import parse_frame
+from app.web.frames import Frame, parse_frame
 
 log = logging.getLogger(__name__)
 ACTIVITY_TYPE_ID = "6"  # CCrmOwnerType::Activity, as the timeline menu's options name it (notes §3.4)
@@ -36,17 +37,7 @@ bp.add_app_template_filter(link_href, "link_href")  # templates/timeline/_blocks
 @bp.post("/placements/activity-menu")
 def activity_menu() -> ResponseReturnValue:
     """CRM_ACTIVITY_LIST_MENU (notes §3.3): PLACEMENT_OPTIONS {"ID": …} names the activity."""
-    frame = parse_frame(request)
-    g.frame_origin = frame.origin  # until the portal is known only a refusal can be shown
-    try:
-        portal = main_service.portal_for(frame.member_id, frame.domain)
-    except main_service.Refused as refused:
-        return refused_page(refused, frame.lang)
-    g.frame_origin = main_service.portal_origin(portal)
-    activity_id = as_id(frame.options.get("ID"))
-    if activity_id is None:
-        return refused_page(main_service.Refused("no_activity", 404), frame.lang)
-    return page.open_from_frame(frame, portal, activity_id)
+    return open_placement(lambda frame: as_id(frame.options.get("ID")))
 
 
 @bp.post("/placements/timeline-menu")
@@ -57,16 +48,27 @@ def timeline_menu() -> ResponseReturnValue:
     "ASSOCIATED_ENTITY_TYPE_ID": "6"}); type 6 is an activity (CCrmOwnerType::Activity), anything else is not.
     The owner comes from the activity itself, so a forged ENTITY_ID shows nothing it would not.
     """
+
+    def activity_of(frame: Frame) -> int | None:
+        kind = str(frame.options.get("ASSOCIATED_ENTITY_TYPE_ID", ACTIVITY_TYPE_ID))
+        if kind != ACTIVITY_TYPE_ID or not TIMELINE_MENU.fullmatch(frame.placement):
+            return None
+        return as_id(frame.options.get("ASSOCIATED_ENTITY_ID"))
+
+    return open_placement(activity_of)
+
+
+def open_placement(activity_of: Callable[[Frame], int | None]) -> ResponseReturnValue:
+    """A placement's frame: the stored portal, the activity its options name (404 in words if none)."""
     frame = parse_frame(request)
-    g.frame_origin = frame.origin
+    g.frame_origin = frame.origin  # until the portal is known only a refusal can be shown
     try:
         portal = main_service.portal_for(frame.member_id, frame.domain)
     except main_service.Refused as refused:
         return refused_page(refused, frame.lang)
     g.frame_origin = main_service.portal_origin(portal)
-    activity_id = as_id(frame.options.get("ASSOCIATED_ENTITY_ID"))
-    kind = str(frame.options.get("ASSOCIATED_ENTITY_TYPE_ID", ACTIVITY_TYPE_ID))
-    if activity_id is None or kind != ACTIVITY_TYPE_ID or not TIMELINE_MENU.fullmatch(frame.placement):
+    activity_id = activity_of(frame)
+    if activity_id is None:
         return refused_page(main_service.Refused("no_activity", 404), frame.lang)
     return page.open_from_frame(frame, portal, activity_id)
 
