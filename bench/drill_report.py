@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from app.models import read_payload
 from bench.drill_load import FORGED_HANDLER, USER_KINDS, natural_key
 from bench.drill_stack import Stack, sandbox_control
 from bench.noisy import lines as noisy_lines
@@ -139,7 +140,7 @@ def read_effects(url: str) -> tuple[int, int, dict[str, str]]:
 
 
 def row_key(row: dict) -> tuple[str, str, str, str, str]:
-    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    payload = row["payload"] if isinstance(row["payload"], dict) else read_payload(row["payload"])
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
     fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
     return (
@@ -197,7 +198,7 @@ def event_figures(deliveries: list[dict], inbox: list[dict], load: Any, stack: S
 
 
 def _payload(row: dict) -> dict:
-    return row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    return row["payload"] if isinstance(row["payload"], dict) else read_payload(row["payload"])
 
 
 def worker_fence_misses(stack: Stack) -> int:

@@ -95,7 +95,7 @@ def insert_backlog(database_url: str, busy: Neighbour, phase: Phase) -> float:
                     "ts": str(1_700_000_000 + n),
                     "auth": {"domain": busy.domain, "member_id": busy.member_id},
                 }
-            ),
+            ).encode(),  # bytes: the column is binary since 0007 (plain JSON text still reads, app.models)
             "at": now,
         }
         for n in range(phase.backlog)
