@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(environ, Path(app.instance_path)))
     app.config.update(overrides)
     app.extensions["manifest"] = load_manifest(ROOT / "manifest.json", Path(app.static_folder or ""))
+    app.jinja_env.globals["app_title"] = app.extensions["manifest"].name  # the slider's one title (bx24-fit.js)
     app.extensions["vault"] = TokenVault(app.config["TOKEN_KEYS"])
     configure_logging(app)
     trust_proxies(app)
