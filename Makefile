@@ -33,7 +33,7 @@ reset: $(STAMP)
 	@$(DEMO) --fresh
 
 # Refresh the README's screenshots (docs/screenshots/) from the browser test that walks the demo.
-screenshots: $(STAMP)
+screenshots: $(STAMP) $(AXE)
 	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_demo_browser.py -q -p no:randomly
 
 # Extract the msgids (babel.cfg) into app/i18n/messages.pot, update every catalog, compile the .mo files
@@ -56,7 +56,12 @@ JSSDK := tests/jssdk/node_modules/.package-lock.json
 $(JSSDK): tests/jssdk/package.json tests/jssdk/package-lock.json
 	npm ci --prefix tests/jssdk --no-audit --no-fund --silent
 
-test: lint $(JSSDK)
+# axe-core for the browser tests' moderator checks (tests/browser.py), pinned by tests/axe/package-lock.json.
+AXE := tests/axe/node_modules/.package-lock.json
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	npm ci --prefix tests/axe --no-audit --no-fund --silent
+
+test: lint $(JSSDK) $(AXE)
 	$(BIN)/python -m pytest
 
 # bench/run_all.py: client, /events (needs wrk: apt-get install -y wrk) and page benches, one after another.

@@ -16,7 +16,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Portal, PortalState
-from tests.browser import BROWSER_TESTS, chromium
+from tests.browser import BROWSER_TESTS, Moderator, chromium
 
 pytestmark = BROWSER_TESTS
 EDITED = "Edited in the browser test"
@@ -31,19 +31,18 @@ def shots() -> Path:
 
 
 @pytest.fixture
-def page(live_app: Any) -> Iterator[Any]:
-    """A Chromium page, 1280x900 like a laptop's portal; any CSP violation Chromium reports fails the test."""
+def moderator(live_app: Any) -> Iterator[Moderator]:
+    """A Chromium page, 1280x900 like a laptop's portal, watched as a moderator would: any console error (a CSP
+    violation is one), uncaught exception or failed request, or what `Moderator.check` finds, fails the test."""
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        violations: list[str] = []
-        page.on("console", lambda msg: violations.append(msg.text) if csp_violation(msg) else None)
-        yield page
-    assert violations == [], "the Content-Security-Policy blocked something the pages do"
+        moderator = Moderator(browser.new_page(viewport={"width": 1280, "height": 900}))
+        yield moderator
+    moderator.assert_clean()
 
 
-def csp_violation(message: Any) -> bool:
-    """Chromium reports what a policy blocked as a console error naming the Content Security Policy."""
-    return message.type == "error" and "Content Security Policy" in message.text
+@pytest.fixture
+def page(moderator: Moderator) -> Any:
+    return moderator.page
 
 
 def first_todo(sandbox: Any) -> Any:
@@ -57,7 +56,7 @@ def first_todo(sandbox: Any) -> Any:
 
 
 def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the_timeline(
-    live_app: Any, sandbox: Any, page: Any, shots: Path
+    live_app: Any, sandbox: Any, page: Any, moderator: Moderator, shots: Path
 ) -> None:
     live_app.app.config["B24_JS_URL"] = f"{sandbox.portal_url}/bx24.js"  # the portal's BX24 library
     sandbox.configure(rest_app_blocks_allowed=True)  # the disputed outcome: REST_APP takes blocks (§9.10)
@@ -75,6 +74,7 @@ def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the
     page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
     frame = page.frame_locator("#app-frame")
     frame.locator(f'#tb-activity[data-activity-id="{todo.id}"]').wait_for()
+    moderator.check("activity page")
     page.screenshot(path=str(shots / "2-activity-page.png"))
 
     before = set(sandbox.portal.crm.activities)
@@ -95,6 +95,7 @@ def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the
     field = frame.locator('#tb-editor [data-path$=".properties.value"]').first
     field.fill(EDITED)
     frame.locator("#tb-preview", has_text=EDITED).wait_for()  # the live check rendered the preview
+    moderator.check("block editor")
     frame.locator("#tb-blocks-save").click()
     frame.locator("#tb-notice").wait_for()
     frame.locator("#tb-blocks-current", has_text=EDITED).wait_for()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser import BROWSER_TESTS
-from tests.test_timeline_browser import page, shots  # noqa: F401  (fixtures: the Chromium page, screenshots)
+from tests.test_timeline_browser import moderator, page, shots  # noqa: F401  (fixtures: the watched page, shots)
 
 pytestmark = BROWSER_TESTS
 
