@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -293,6 +294,15 @@ def test_the_colour_of_a_todo_changes(connected_app, sandbox, portal) -> None:
     response = page.post("todo/color", value="5")
     assert response.status_code == 200 and "The colour was changed." in text(response)
     assert page.activity.color_id == "5"
+    assert re.findall(r'<input type="radio" name="value" value="(\d)"[^>]*\bchecked>', text(response)) == [
+        "5"
+    ]
+
+
+def test_a_refused_colour_marks_none_as_saved(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox)
+    response = page.post("todo/color", value="9")
+    assert response.status_code == 400 and " checked>" not in text(response)
 
 
 @pytest.mark.parametrize("value", ["9", "0", "red"])
@@ -313,7 +323,10 @@ def test_the_responsible_user_of_a_todo_changes(connected_app, sandbox, portal) 
 def test_an_unknown_responsible_user_is_explained(connected_app, sandbox, portal) -> None:
     page = opened(connected_app, sandbox)
     response = page.post("todo/responsible", value="99")
-    assert response.status_code == 404 and "Bitrix24 cannot find" in text(response)
+    assert response.status_code == 404 and "No such user: there is no user #99 on this portal" in text(
+        response
+    )
+    assert page.activity.fields["RESPONSIBLE_ID"] != 99
     response = page.post("todo/responsible", value="-1")
     assert response.status_code == 400 and "Enter a positive number for Responsible user ID" in text(response)
 

@@ -114,6 +114,7 @@ def render(
         bindings=[binding_view(page, b, lang) for b in page.bindings],
         blocks_problem=blocks_problem(page, lang),
         colors=COLORS,
+        saved_color=saved_color(notice),
         deadline_input=deadline_input(page.activity),
         deadline_offset=deadline_offset(page.activity),
         portal_origin=origin,
@@ -122,6 +123,17 @@ def render(
         block_ctx={**block_context(page, lang), "portal_origin": origin},
         bindings_error_words=words.error_words(page.bindings_error, lang) if page.bindings_error else "",
     )
+
+
+def saved_color(notice: str) -> int | None:
+    """The colour this answer just saved, marked as chosen (crm.activity.get returns no to-do colour)."""
+    changed = (
+        request.endpoint == "timeline.change_todo" and (request.view_args or {}).get("change") == "color"
+    )
+    if not notice or not changed:
+        return None
+    value = request.form.get("value", "").strip()
+    return int(value) if value.isdigit() and int(value) in COLORS else None
 
 
 def details(page: ActivityPage, lang: str) -> dict[str, str]:
