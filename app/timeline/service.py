@@ -186,6 +186,11 @@ def run(client: Client, request: Request[Any]) -> None:
     client.run(request)
 
 
+def user_exists(client: Client, user_id: int) -> bool:
+    """Whether the portal knows user `user_id`: user.get by ID answers an empty list for an unknown one."""
+    return bool(client.call("user.get", {"ID": user_id}))
+
+
 def read_layout(raw: str) -> dict[str, Any]:
     """The editor's layout JSON, checked by app.layout; LayoutError with paths if the portal would refuse."""
     try:

@@ -82,6 +82,9 @@ TEXTS: dict[str, str] = {
     "bad_layout": N_("The blocks cannot be saved: {path}: {message}"),
     "bad_deadline": N_("Enter the deadline as a date and a time."),
     "bad_color": N_("Choose one of the colours 1 to 7."),
+    "no_such_user": N_(
+        "No such user: there is no user #{id} on this portal, so the responsible user was not changed."
+    ),
     "bad_number": N_("Enter a positive number for {field}."),
     "too_long": N_("The text is too long for Bitrix24. Shorten it and try again."),
     "problem": N_("Not done"),

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from app.bitrix24 import activities
 from app.bitrix24.activities import Binding
+from app.bitrix24.errors import Bitrix24Error
 from app.inputs import JsonRefused, as_id, load_json
 from app.layout import Code, LayoutError, Problem
 from app.layout.links import link_href
@@ -21,6 +22,7 @@ from app.main.texts import language, refusal
 from app.timeline import page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
+from app.timeline.actions import Problem as ActionProblem
 from app.timeline.actions import act, form_lang
 from app.timeline.blueprint import bp
 from app.web.frames import Frame, parse_frame
@@ -170,11 +172,24 @@ def change_todo(activity_id: int, change: str) -> ResponseReturnValue:
             request_ = activities.todo_update_color(activity_id, type_id, owner_id, value.strip())
         else:
             user = service.positive(value, "responsible_id")
-            request_ = activities.todo_update_responsible_user(activity_id, type_id, owner_id, user)
+            change_responsible(who, activity_id, (type_id, owner_id), user, lang)
+            return words.texts(lang)["saved_responsible"]
         service.run(who.client, request_)
         return words.texts(lang)[f"saved_{change}"]
 
     return act(f"change {change}", activity_id, action)
+
+
+def change_responsible(who: Acting, activity_id: int, owner_: tuple[int, int], user: int, lang: str) -> None:
+    """crm.activity.todo.updateResponsibleUser. The portal answers an unknown user with the NOT_FOUND of a
+    missing activity (sandbox/crm/todo.py read_responsible, as the platform), so on NOT_FOUND user.get tells
+    which of the two is missing."""
+    try:
+        service.run(who.client, activities.todo_update_responsible_user(activity_id, *owner_, user))
+    except Bitrix24Error as error:
+        if error.code == "NOT_FOUND" and not service.user_exists(who.client, user):
+            raise ActionProblem(words.texts(lang)["no_such_user"].format(id=user), 404) from None
+        raise
 
 
 # --- bindings (crm.activity.binding.*) ---
