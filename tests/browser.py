@@ -1,5 +1,5 @@
-"""Chromium for the browser tests: where it is, its flags, one launch (playwright drives the real browser), and the
-checks a Marketplace moderator makes on every page (`Moderator`)."""
+"""Chromium for the browser tests: where it is, its flags, one launch (playwright drives the real browser),
+and the checks a Marketplace moderator makes on every page (`Moderator`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Mark a browser test module with `pytestmark = BROWSER_TESTS`: it is skipped on a machine without Chromium.
 BROWSER_TESTS = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM, reason="no Chromium on this machine")]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-# axe-core as pinned by tests/axe/package-lock.json (`npm ci --prefix tests/axe`: the Makefile and .ci/run do it).
+# axe-core as pinned by tests/axe/package-lock.json (`npm ci --prefix tests/axe`).
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")  # axe impacts a moderator would refuse
 RUN_AXE = """async () => {
@@ -42,9 +42,12 @@ def chromium() -> Iterator[Any]:
 
 @dataclass
 class Moderator:
-    """A moderator's checks on one playwright Page: every console error, uncaught exception, failed request
-    (4xx/5xx answer or a request that failed) is kept as it happens; `check` adds axe-core's serious and critical
-    violations and a horizontal scroll of a page or of the app's frame; `assert_clean` fails on any of them."""
+    """A moderator's checks on one playwright Page.
+
+    Every console error, uncaught exception and failed request (a 4xx/5xx answer, or one that failed) is kept
+    as it happens; `check` adds axe-core's serious and critical violations and any sideways scroll of the page
+    or of the app's frame; `assert_clean` fails on any of them.
+    """
 
     page: Any
     problems: list[str] = field(default_factory=list)
@@ -66,12 +69,12 @@ class Moderator:
             self.problems.append(f"{response.status} {response.request.method} {response.url}")
 
     def _failed(self, request: Any) -> None:
-        # A navigation the test itself starts aborts whatever the previous page still loads: not a broken link.
+        # A navigation the test starts aborts what the previous page still loads: not a broken link.
         if request.failure != "net::ERR_ABORTED":
             self.problems.append(f"request failed ({request.failure}): {request.method} {request.url}")
 
     def check(self, name: str, frame: Any | None = None) -> None:
-        """axe-core on `frame` (default: the page's app frame, else the page itself) and no horizontal scroll."""
+        """axe-core on `frame` (default: the app frame, else the page itself) and no sideways scroll."""
         target = frame or self.page.frame(name="app-frame") or self.page.main_frame
         target.wait_for_load_state()
         if not target.evaluate("() => Boolean(window.axe)"):

@@ -29,7 +29,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from tests.browser import BROWSER_TESTS, chromium
+from tests.browser import BROWSER_TESTS, Moderator, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = BROWSER_TESTS
@@ -235,6 +235,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     assert any(re.search(r"\| GET /healthz 200 \d+ms$", line) for line in demo.lines)  # short request lines
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(20_000)
+    moderator = Moderator(page)  # console errors, failed requests, axe and sideways scroll on every app page
     page.goto(f"{demo.portal}/?user_id=1")
     page.screenshot(path=str(shots / "01-portal-home.png"))
 
@@ -244,6 +245,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     page.click(f"#row-menu-button-{todo}")
     page.screenshot(path=str(shots / "02-activity-menu.png"))
     frame = open_from_list_menu(page, demo, todo)
+    moderator.check("activity page")
     page.screenshot(path=str(shots / "03-activity-page.png"))
 
     # Add a linked activity, then reload the frame: the browser sends the form again; nothing is added again.
@@ -252,6 +254,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     frame.locator("#create-submit").click()
     frame.locator("#tb-notice").wait_for()
     frame.locator("#tb-notice").scroll_into_view_if_needed()
+    moderator.check("linked activity added")
     page.screenshot(path=str(shots / "04-linked-activity-added.png"))
     [linked] = demo.activity_ids() - before
     app_frame(page).evaluate("location.reload()")
@@ -265,6 +268,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     frame.locator("#tb-editor [data-path$='.properties.value']").last.fill("Called back, sending the offer")
     frame.locator("#tb-preview", has_text="Called back").wait_for()
     frame.locator("#tb-preview").scroll_into_view_if_needed()
+    moderator.check("block editor")
     page.screenshot(path=str(shots / "05-blocks-editor.png"))
     frame.locator("#tb-blocks-save").click()
     frame.locator("#tb-blocks-current", has_text="Called back").wait_for()
@@ -299,6 +303,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     frame.locator("#health").wait_for()
     assert int(frame.locator("#activity-count").inner_text()) >= 2
     assert frame.locator("#workers-stalled").count() == 0
+    moderator.check("main page (administrator)")
     page.screenshot(path=str(shots / "08-main-page-admin.png"))
 
     # An enrichment rule from the main page; a to-do added in the portal gets its block from the worker.
@@ -323,6 +328,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     page.click("#open-app")
     page.frame_locator("#app-frame").locator("main").wait_for()
     assert page.frame_locator("#app-frame").locator("#health").count() == 0
+    moderator.check("main page (user)")
     page.screenshot(path=str(shots / "09-main-page-user.png"))
     page.click("#app-slider-close")
 
@@ -330,6 +336,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     page.goto(f"{demo.portal}/?user_id=1&lang=ru")
     frame = open_from_list_menu(page, demo, todo)
     frame.locator("html[lang='ru']").wait_for(state="attached")
+    moderator.check("activity page (ru)")
     page.screenshot(path=str(shots / "10-activity-page-russian.png"))
     page.click("#app-slider-close")
     page.goto(f"{demo.portal}/settings/?lang=en")
@@ -347,3 +354,5 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     page.locator(f"#activity-{buttons}[data-completed='Y']").wait_for()
     open_from_list_menu(page, again, linked)  # the app still knows the portal: its token works
     assert again.stop() == 0
+    assert len(moderator.checked) == 6
+    moderator.assert_clean()

@@ -32,8 +32,8 @@ def shots() -> Path:
 
 @pytest.fixture
 def moderator(live_app: Any) -> Iterator[Moderator]:
-    """A Chromium page, 1280x900 like a laptop's portal, watched as a moderator would: any console error (a CSP
-    violation is one), uncaught exception or failed request, or what `Moderator.check` finds, fails the test."""
+    """A Chromium page, 1280x900 like a laptop's portal, watched as a moderator would: any console error (a
+    CSP violation is one), uncaught exception or failed request, or what `Moderator.check` finds, fails."""
     with chromium() as browser:
         moderator = Moderator(browser.new_page(viewport={"width": 1280, "height": 900}))
         yield moderator
