@@ -35,8 +35,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     environ = {**os.environ, **({"APP_ENV": overrides["APP_ENV"]} if "APP_ENV" in overrides else {})}
     app.config.update(load_config(environ, Path(app.instance_path)))
     app.config.update(overrides)
-    app.extensions["manifest"] = load_manifest(ROOT / "manifest.json", Path(app.static_folder or ""))
-    app.jinja_env.globals["app_title"] = app.extensions["manifest"].name  # the slider's one title (bx24-fit.js)
+    manifest = app.extensions["manifest"] = load_manifest(
+        ROOT / "manifest.json", Path(app.static_folder or "")
+    )
+    app.jinja_env.globals["app_title"] = manifest.name  # the slider's one title (static/bx24-fit.js)
     app.extensions["vault"] = TokenVault(app.config["TOKEN_KEYS"])
     configure_logging(app)
     trust_proxies(app)
