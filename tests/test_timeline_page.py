@@ -140,7 +140,7 @@ def test_view_activity_shows_the_activity_its_links_and_blocks_in_one_round_trip
     assert '<dd data-fact="owner">Lead: Website enquiry: Acme Logistics</dd>' in html
     assert '<dd data-fact="status">Waiting</dd>' in html
     assert '<dd data-fact="responsible">Maria Ivanova (you)</dd>' in html
-    assert activity.fields["DEADLINE"].strftime("%Y-%m-%d %H:%M") in html
+    assert activity.fields["DEADLINE"].strftime("%Y-%m-%dT%H:%M") in html  # the deadline field's value
     assert "Send the contract draft (demo data)" in html
     assert 'class="tb-binding" data-entity-type-id="1" data-entity-id="1"' in html
     assert page_token(response) and 'id="tb-todo-deadline"' in html and 'id="tb-blocks-form"' in html
@@ -159,6 +159,10 @@ def test_the_blocks_are_rendered_as_the_portal_renders_them(connected_app, sandb
     assert '<span class="tb-cb-title">Order</span>' in current and "#42" in current
     assert 'data-block-type="lineOfBlocks"' in current and "left" in current
     assert current.count('data-block-type="deadline"') == 2
+    # one date format on the page: the deadline blocks and the editor's preview write it as the facts do
+    [fact] = re.findall(r'<dd data-fact="deadline">([^<]+)</dd>', html)
+    assert re.findall(r'data-block-type="deadline"[^>]*>([^<]+)</span>', current) == [fact, fact]
+    assert f'data-deadline="{fact}"' in html and not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", html)
 
 
 def test_the_list_menu_opens_the_activity_for_a_user_in_one_round_trip(

@@ -185,7 +185,7 @@ def block_context(page: ActivityPage, lang: str) -> dict[str, Any]:
     a = page.activity
     return {
         "lang": lang,
-        "deadline": a.deadline.strftime("%Y-%m-%d %H:%M") if a.deadline else "",
+        "deadline": moment(a.deadline, lang) if a.deadline else "",  # as the facts write it: one format
         "incoming": a.direction == 1,
         "readonly": a.completed,
     }
