@@ -7,7 +7,9 @@ artifacts/screenshots, git-ignored). Skipped where no Chromium is installed (Deb
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,70 @@ def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the
     page.reload()
     page.locator(f"#activity-{created} .cb-set", has_text=EDITED).wait_for()
     page.screenshot(path=str(shots / "5-timeline.png"), full_page=True)
+
+
+def install(page: Any, sandbox: Any, live_app: Any) -> None:
+    """The administrator installs the app from the portal's home (the installer runs in the slider)."""
+    live_app.app.config["B24_JS_URL"] = f"{sandbox.portal_url}/bx24.js"  # the portal's BX24 library
+    page.set_default_timeout(15_000)
+    page.goto(f"{sandbox.portal_url}/?user_id=1")
+    page.click("#install-app")
+    page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
+
+
+def frame_fits(page: Any) -> tuple[float, float]:
+    """The height the page asked for its frame (the slider's iframe keeps a viewport-high minimum of its own)
+    and the height of what it shows (its <main> and the body's margins)."""
+    frame = page.frame(name="app-frame")
+    content = frame.evaluate(
+        """() => { const s = getComputedStyle(document.body);
+          return document.querySelector('main').getBoundingClientRect().height
+            + parseFloat(s.marginTop) + parseFloat(s.marginBottom); }"""
+    )
+    return page.locator("#app-frame").evaluate("f => parseFloat(f.style.height)"), content
+
+
+def wait_for_fit(page: Any) -> None:
+    """Until the frame is its content's height (the page sends BX24.resizeWindow on every change of size)."""
+    deadline = time.monotonic() + 10
+    while abs((fit := frame_fits(page))[0] - math.ceil(fit[1])) > 1:
+        assert time.monotonic() < deadline, f"the frame is {fit[0]} px high for {fit[1]} px of content"
+        time.sleep(0.1)
+
+
+def test_the_frame_follows_its_content_and_the_slider_has_one_title(
+    live_app: Any, sandbox: Any, page: Any, moderator: Moderator, shots: Path
+) -> None:
+    install(page, sandbox, live_app)
+    page.click("#app-slider-close")
+    page.click("#open-app")  # the main page: the portal's own title for it is the app's code
+    page.frame_locator("#app-frame").locator("#health").wait_for()
+    page.wait_for_function("document.getElementById('app-slider-title').textContent === 'Timeline Bridge'")
+    wait_for_fit(page)
+    page.click("#app-slider-close")
+
+    todo = first_todo(sandbox)
+    page.goto(f"{sandbox.portal_url}/crm/activity/list/")
+    page.click(f"#row-menu-button-{todo.id}")
+    page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
+    frame = page.frame_locator("#app-frame")
+    frame.locator(f'#tb-activity[data-activity-id="{todo.id}"]').wait_for()
+    assert page.locator("#app-slider-title").inner_text() == "Timeline Bridge"
+    wait_for_fit(page)
+    tall, _ = frame_fits(page)
+    frame.locator("#tb-editor-wrap > summary").click()  # the editor opens: the frame grows with it
+    deadline = time.monotonic() + 10
+    while frame_fits(page)[0] <= tall:
+        assert time.monotonic() < deadline, "the frame did not grow with the editor"
+        time.sleep(0.1)
+    wait_for_fit(page)
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete this activity?"
+    frame.locator("#tb-delete button").click()
+    frame.locator("#tb-deleted").wait_for()
+    wait_for_fit(page)  # and shrinks to the short page left after the delete
+    height, content = frame_fits(page)
+    assert height < tall / 3 and abs(height - content) <= 1
+    assert page.locator("#app-slider-title").inner_text() == "Timeline Bridge"
+    moderator.check("deleted")
+    page.screenshot(path=str(shots / "6-deleted.png"))
