@@ -32,9 +32,11 @@ reset: $(STAMP)
 	@echo "make reset: removed $(SANDBOX_STATE) and instance/timeline_bridge.sqlite3; starting with a new portal"
 	@$(DEMO) --fresh
 
-# Refresh the README's screenshots (docs/screenshots/) from the browser test that walks the demo.
+# Refresh the README's screenshots (docs/screenshots/) from the browser tests that walk the demo and every page
+# (docs/screenshots/pages/: en and ru, administrator and ordinary user), each checked as a moderator would.
 screenshots: $(STAMP) $(AXE)
-	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_demo_browser.py -q -p no:randomly
+	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_demo_browser.py tests/test_pages_browser.py \
+		-q -p no:randomly
 
 # Extract the msgids (babel.cfg) into app/i18n/messages.pot, update every catalog, compile the .mo files
 # (committed, so `make run` needs no build step). New msgids arrive untranslated: tests/test_i18n.py fails

@@ -3,12 +3,14 @@ and the checks a Marketplace moderator makes on every page (`Moderator`)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,6 +26,7 @@ RUN_AXE = """async () => {
   return result.violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v =>
     `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
 }"""
+FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
 OVERFLOW = "() => { const s = document.scrollingElement; return [s.scrollWidth, s.clientWidth]; }"
 
 
@@ -52,6 +55,7 @@ class Moderator:
     page: Any
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    expected: set[tuple[int, str]] = field(default_factory=set)  # (status, path) a test provokes on purpose
 
     def __post_init__(self) -> None:
         assert AXE.is_file(), f"{AXE} is missing: run `npm ci --prefix tests/axe`"
@@ -61,12 +65,21 @@ class Moderator:
         self.page.on("requestfailed", self._failed)
 
     def _console(self, message: Any) -> None:
+        url = message.location.get("url", "")
+        status = FAILED_LOAD.match(message.text)  # Chromium's console line for an answer with an error status
+        if status and (int(status.group(1)), urlsplit(url).path) in self.expected:
+            return
         if message.type == "error":
-            self.problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
+            self.problems.append(f"console error: {message.text} ({url})")
 
     def _response(self, response: Any) -> None:
-        if response.status >= 400:
+        path = urlsplit(response.url).path
+        if response.status >= 400 and (response.status, path) not in self.expected:
             self.problems.append(f"{response.status} {response.request.method} {response.url}")
+
+    def expect(self, status: int, path: str) -> None:
+        """A refusal the test provokes on purpose (an error page is shown with its status) is no failure."""
+        self.expected.add((status, path))
 
     def _failed(self, request: Any) -> None:
         # A navigation the test starts aborts what the previous page still loads: not a broken link.
