@@ -1,10 +1,10 @@
 """Every page of the app in a real Chromium, looked at as a Marketplace moderator would (tests/browser.py's
 Moderator: console errors, failed requests, axe-core, sideways scroll at 1280 px), with a screenshot of each.
 
-The installer's steps, done, failed and refused pages; the main page as administrator (every section) and as an
-ordinary user, the activity page and its block editor, each in English and Russian; the error pages (not found,
-a GET of a POST-only URL). Screenshots go to $SCREENSHOTS (default artifacts/screenshots/pages; `make screenshots`
-writes docs/screenshots/pages). Skipped where no Chromium is installed (Debian's `chromium`).
+The installer's steps, done, failed and refused pages; the main page as administrator (every section) and
+as an ordinary user, the activity page and its block editor, each in English and Russian; the error pages
+(not found, a GET of a POST-only URL). Screenshots go to $SCREENSHOTS/pages (default artifacts/screenshots;
+`make screenshots` writes docs/screenshots/pages). Skipped where no Chromium is installed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def shots() -> Path:
 
 @pytest.fixture
 def moderator(live_app: Any, sandbox: Any) -> Iterator[Moderator]:
-    """A watched 1280 px page, the app told to load the portal's BX24 library; fails on what a moderator sees."""
+    """A watched 1280 px page, the app loading the portal's BX24 library; fails on what a moderator sees."""
     live_app.app.config["B24_JS_URL"] = f"{sandbox.portal_url}/bx24.js"
     with chromium() as browser:
         page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
