@@ -162,3 +162,27 @@ def test_the_error_pages(live_app: Any, sandbox: Any, moderator: Moderator, shot
     page.goto(f"{live_app.url}/install")
     page.locator(".tb-error h1").wait_for()
     shoot(moderator, shots, "error-open-from-the-portal")
+
+
+def test_the_dark_scheme_passes_the_same_checks(live_app: Any, sandbox: Any, shots: Path) -> None:
+    """prefers-color-scheme: dark (tokens.css's dark context): the same pages, the same moderator."""
+    live_app.app.config["B24_JS_URL"] = f"{sandbox.portal_url}/bx24.js"
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="dark")
+        page.set_default_timeout(15_000)
+        moderator = Moderator(page)
+        page.goto(f"{sandbox.portal_url}/?user_id=1")
+        page.click("#install-app")
+        page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
+        page.frame_locator("#app-frame").locator("#health").wait_for()
+        shoot(moderator, shots, "main-admin-dark", whole_frame=True)
+        page.click("#app-slider-close")
+        todo = first_todo(sandbox)
+        page.goto(f"{sandbox.portal_url}/crm/activity/list/")
+        page.click(f"#row-menu-button-{todo.id}")
+        page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
+        app = page.frame_locator("#app-frame")
+        app.locator(f"#tb-activity[data-activity-id='{todo.id}']").wait_for()
+        app.locator("#tb-editor-wrap > summary").click()
+        shoot(moderator, shots, "activity-dark", whole_frame=True)
+    moderator.assert_clean()
