@@ -20,7 +20,7 @@ import pytest
 from sandbox.apps import find_app
 from sandbox.ui.frame import open_frame
 from tests.browser import BROWSER_TESTS, Moderator, chromium
-from tests.test_timeline_browser import first_todo
+from tests.test_timeline_browser import first_todo, install, open_from_list_menu
 
 pytestmark = BROWSER_TESTS
 WIDTH, HEIGHT = 1280, 900
@@ -102,9 +102,7 @@ def test_the_main_and_activity_pages_as_administrator_and_user(
     live_app: Any, sandbox: Any, moderator: Moderator, shots: Path, lang: str
 ) -> None:
     page = moderator.page
-    page.goto(f"{sandbox.portal_url}/?user_id=1&lang=en")
-    page.click("#install-app")
-    page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
+    install(page, sandbox, live_app)
     page.frame_locator("#app-frame").locator("#health").wait_for()
 
     page.goto(f"{sandbox.portal_url}/?user_id=1&lang={lang}")
@@ -130,19 +128,15 @@ def test_the_main_and_activity_pages_as_administrator_and_user(
     shoot(moderator, shots, f"main-user-{lang}")
     page.click("#app-slider-close")
 
+    todo = first_todo(sandbox)
     for user in (1, 2):
-        todo = first_todo(sandbox)
-        page.goto(f"{sandbox.portal_url}/crm/activity/list/?user_id={user}&lang={lang}")
-        page.click(f"#row-menu-button-{todo.id}")
-        page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-        app.locator(f"html[lang='{lang}'] #tb-activity[data-activity-id='{todo.id}']").wait_for()
+        open_from_list_menu(page, sandbox.portal_url, todo.id, f"?user_id={user}&lang={lang}")
+        app.locator(f"html[lang='{lang}']").wait_for(state="attached")
         who = "admin" if user == 1 else "user"
         shoot(moderator, shots, f"activity-{who}-{lang}", whole_frame=True)
         page.click("#app-slider-close")
 
-    page.goto(f"{sandbox.portal_url}/crm/activity/list/?user_id=1&lang={lang}")
-    page.click(f"#row-menu-button-{todo.id}")
-    page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
+    open_from_list_menu(page, sandbox.portal_url, todo.id, f"?user_id=1&lang={lang}")
     app.locator("#tb-editor-wrap > summary").click()
     app.locator("#tb-block-type").select_option("text")
     app.locator("#tb-block-add").click()
@@ -171,18 +165,11 @@ def test_the_dark_scheme_passes_the_same_checks(live_app: Any, sandbox: Any, sho
         page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="dark")
         page.set_default_timeout(15_000)
         moderator = Moderator(page)
-        page.goto(f"{sandbox.portal_url}/?user_id=1")
-        page.click("#install-app")
-        page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
+        install(page, sandbox, live_app)
         page.frame_locator("#app-frame").locator("#health").wait_for()
         shoot(moderator, shots, "main-admin-dark", whole_frame=True)
         page.click("#app-slider-close")
-        todo = first_todo(sandbox)
-        page.goto(f"{sandbox.portal_url}/crm/activity/list/")
-        page.click(f"#row-menu-button-{todo.id}")
-        page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-        app = page.frame_locator("#app-frame")
-        app.locator(f"#tb-activity[data-activity-id='{todo.id}']").wait_for()
+        app = open_from_list_menu(page, sandbox.portal_url, first_todo(sandbox).id)
         app.locator("#tb-editor-wrap > summary").click()
         shoot(moderator, shots, "activity-dark", whole_frame=True)
     moderator.assert_clean()

@@ -47,6 +47,16 @@ def page(moderator: Moderator) -> Any:
     return moderator.page
 
 
+def open_from_list_menu(page: Any, portal_url: str, activity_id: int, query: str = "") -> Any:
+    """The activity list's ⋯ menu → Timeline Bridge: the activity page in the slider (its frame locator)."""
+    page.goto(f"{portal_url}/crm/activity/list/{query}")
+    page.click(f"#row-menu-button-{activity_id}")
+    page.click(f'#row-menu-{activity_id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
+    frame = page.frame_locator("#app-frame")
+    frame.locator(f'#tb-activity[data-activity-id="{activity_id}"]').wait_for()
+    return frame
+
+
 def first_todo(sandbox: Any) -> Any:
     """A to-do on a deal: the activity the user opens the app from."""
     todos = [
@@ -71,11 +81,7 @@ def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the
         assert db.session.scalar(db.select(Portal.state)) is PortalState.ACTIVE  # ONAPPINSTALL arrived
 
     todo = first_todo(sandbox)
-    page.goto(f"{sandbox.portal_url}/crm/activity/list/")
-    page.click(f"#row-menu-button-{todo.id}")
-    page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-    frame = page.frame_locator("#app-frame")
-    frame.locator(f'#tb-activity[data-activity-id="{todo.id}"]').wait_for()
+    frame = open_from_list_menu(page, sandbox.portal_url, todo.id)
     moderator.check("activity page")
     page.screenshot(path=str(shots / "2-activity-page.png"))
 
@@ -150,11 +156,7 @@ def test_the_frame_follows_its_content_and_the_slider_has_one_title(
     page.click("#app-slider-close")
 
     todo = first_todo(sandbox)
-    page.goto(f"{sandbox.portal_url}/crm/activity/list/")
-    page.click(f"#row-menu-button-{todo.id}")
-    page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-    frame = page.frame_locator("#app-frame")
-    frame.locator(f'#tb-activity[data-activity-id="{todo.id}"]').wait_for()
+    frame = open_from_list_menu(page, sandbox.portal_url, todo.id)
     assert page.locator("#app-slider-title").inner_text() == "Timeline Bridge"
     wait_for_fit(page)
     tall, _ = frame_fits(page)
