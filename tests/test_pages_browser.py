@@ -24,6 +24,7 @@ from tests.test_timeline_browser import first_todo, install, open_from_list_menu
 
 pytestmark = BROWSER_TESTS
 WIDTH, HEIGHT = 1280, 900
+TITLED = "document.getElementById('app-slider-title').textContent === 'Timeline Bridge'"
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def test_the_installers_done_failed_and_refused_pages(
     page.goto(f"{sandbox.portal_url}/?user_id=1")
     page.click("#install-app")
     page.frame_locator("#app-frame").locator(".tb-step--failed").first.wait_for()
+    page.wait_for_function(TITLED)  # the app's name, not the portal's code for it
     shoot(moderator, shots, "installer-failed", whole_frame=True)
 
 
@@ -92,6 +94,7 @@ def test_the_installers_steps_when_done(
     page.goto(f"{sandbox.portal_url}/?user_id=1")
     page.click("#install-app")
     page.frame_locator("#app-frame").locator("#done-title").wait_for()
+    page.wait_for_function(TITLED)
     shoot(moderator, shots, "installer-done", whole_frame=True)
     held[0].continue_()
     page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
