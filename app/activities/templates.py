@@ -5,22 +5,24 @@ in the subject, the description and the layout's text values are filled from an 
 opened activity on the activity page, the request's own fields in the API), with the same rendering and
 checks as the enrichment rules (app.inbox.enrichment, app.layout).
 
-Defaults reach a portal once: the first time its templates are read, a portal that was never seeded gets
-the shipped ones as ordinary rows (and a marker row), so administrators edit or delete them like any other;
-deleting them all does not bring them back. The marker's primary key settles two first reads racing.
+Defaults reach a portal once: at install (or the first time its templates are read, for older installs) a
+portal that was never seeded gets the shipped ones as ordinary rows in its language (app.activities.defaults)
+and a marker row, so administrators edit or delete them like any other; deleting them all does not bring
+them back. The marker's primary key settles two first reads racing. Lists for people go through
+`shown_templates`: a default nobody edited speaks the viewer's language.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.activities.defaults import Shown, default_templates, shown
 from app.activities.placeholders import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
 from app.extensions import db
 from app.inputs import as_id
@@ -33,59 +35,21 @@ SUBJECT_LENGTH = 512
 DESCRIPTION_LENGTH = 10_000
 
 
-def _text(value: str) -> dict[str, Any]:
-    return {"type": "text", "properties": {"value": value}}
-
-
-def _titled(title: str, value: str) -> dict[str, Any]:
-    return {"type": "withTitle", "properties": {"title": title, "block": _text(value)}}
-
-
-DEFAULTS: tuple[dict[str, Any], ...] = (
-    {
-        "name": "Follow-up call",
-        "subject": "Follow-up call: {{SUBJECT}}",
-        "description": "Call back about \u201c{{SUBJECT}}\u201d (activity #{{ID}}).",
-        "layout": {
-            "blocks": {
-                "about": _titled("About", "{{SUBJECT}}"),
-                "source": {
-                    "type": "link",
-                    "properties": {
-                        "text": "Activity #{{ID}}",
-                        "action": {"type": "redirect", "uri": "/crm/activity/?open_view={{ID}}"},
-                    },
-                },
-            }
-        },
-    },
-    {
-        "name": "Send the offer",
-        "subject": "Send the offer: {{SUBJECT}}",
-        "description": "Prepare and send the commercial offer discussed in \u201c{{SUBJECT}}\u201d.",
-        "layout": {
-            "blocks": {
-                "step": _titled("Next step", "Send the offer"),
-                "context": {"type": "largeText", "properties": {"value": "{{DESCRIPTION}}"}},
-            }
-        },
-    },
-    {
-        "name": "Meeting notes",
-        "subject": "Meeting notes: {{SUBJECT}}",
-        "description": "Notes of the meeting about \u201c{{SUBJECT}}\u201d.",
-        "layout": {
-            "blocks": {
-                "meeting": _titled("Meeting", "{{SUBJECT}}"),
-                "notes": {"type": "largeText", "properties": {"value": "{{DESCRIPTION}}"}},
-            }
-        },
-    },
-)
-
-
 class TemplateError(ValueError):
     """A template that cannot be saved for a reason other than its layout (name, subject, JSON)."""
+
+
+class Filled(Protocol):
+    """What rendering reads of a template: a row, or a row as one user sees it (defaults.Shown)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def layout(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -100,19 +64,32 @@ class Rendered:
 # --- reading ---
 
 
-def portal_templates(member_id: str) -> list[ActivityTemplate]:
-    """The portal's templates by name, seeding the defaults first if it never had them."""
-    seed_defaults(member_id)
+def portal_templates(member_id: str, lang: str | None = None) -> list[ActivityTemplate]:
+    """The portal's templates by name, seeding the defaults (in `lang`) first if it never had them."""
+    seed_defaults(member_id, lang)
     query = select(ActivityTemplate).where(ActivityTemplate.member_id == member_id)
     return list(db.session.scalars(query.order_by(ActivityTemplate.name, ActivityTemplate.id)))
 
 
-def find_template(member_id: str, reference: Any) -> ActivityTemplate | None:
+def shown_templates(member_id: str, lang: str | None) -> list[Shown]:
+    """The portal's templates as a user of language `lang` sees them, by the name they see."""
+    return sorted(
+        (in_language(template, lang) for template in portal_templates(member_id, lang)),
+        key=lambda template: (template.name.casefold(), template.id),
+    )
+
+
+def in_language(template: ActivityTemplate, lang: str | None) -> Shown:
+    """One template as a user of language `lang` sees and fills it (an unedited default translated)."""
+    return shown(template.id, as_dict(template), lang)
+
+
+def find_template(member_id: str, reference: Any, lang: str | None = None) -> ActivityTemplate | None:
     """One of the portal's templates by id (a number) or by name; None if it has none such."""
     text = str(reference if reference is not None else "").strip()
     if not text:
         return None
-    seed_defaults(member_id)
+    seed_defaults(member_id, lang)
     query = select(ActivityTemplate).where(ActivityTemplate.member_id == member_id)
     template_id = as_id(reference)
     if template_id is not None:
@@ -124,8 +101,8 @@ def find_template(member_id: str, reference: Any) -> ActivityTemplate | None:
     return db.session.scalar(query.where(ActivityTemplate.name == text))
 
 
-def seed_defaults(member_id: str) -> bool:
-    """Give a never-seeded portal the shipped templates and commit; False when it had them already.
+def seed_defaults(member_id: str, lang: str | None = None) -> bool:
+    """Give a never-seeded portal the shipped templates in `lang` and commit; False when it had them already.
 
     Call it before staging other changes in the session: a concurrent seeding wins the marker's primary key
     and this one rolls back.
@@ -133,24 +110,24 @@ def seed_defaults(member_id: str) -> bool:
     if db.session.get(TemplateSeed, member_id) is not None:
         return False
     db.session.add(TemplateSeed(member_id=member_id))
-    for default in DEFAULTS:
-        db.session.add(ActivityTemplate(member_id=member_id, **json.loads(json.dumps(default))))
+    for default in default_templates(lang):
+        db.session.add(ActivityTemplate(member_id=member_id, **default))
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # another request seeded it first
         return False
-    log.info("member_id=%s: default activity templates added", member_id)
+    log.info("member_id=%s: default activity templates added (%s)", member_id, lang or "en")
     return True
 
 
 # --- changing (the caller commits) ---
 
 
-def add_template(member_id: str, data: Mapping[str, Any]) -> ActivityTemplate:
+def add_template(member_id: str, data: Mapping[str, Any], lang: str | None = None) -> ActivityTemplate:
     """Validate and stage a new template; TemplateError or LayoutError (problems by path) if unfit."""
     values = validate(data)
-    seed_defaults(member_id)
+    seed_defaults(member_id, lang)
     _refuse_taken(member_id, values["name"], None)
     template = ActivityTemplate(member_id=member_id, **values)
     db.session.add(template)
@@ -222,7 +199,7 @@ def _text_problems(path: str, text: str) -> list[Problem]:
 # --- rendering ---
 
 
-def render(template: ActivityTemplate, fields: Mapping[str, Any]) -> Rendered:
+def render(template: Filled, fields: Mapping[str, Any]) -> Rendered:
     """The template filled from an activity's fields; LayoutError if the filled layout is unfit."""
     subject = _fill_text(template.subject, fields)[:SUBJECT_LENGTH].strip() or template.name
     return Rendered(
