@@ -14,7 +14,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from app.i18n import LOCALES, LOCALES_DIR, gettext, locale_for, moment
+from app.i18n import LOCALES, LOCALES_DIR, counted, gettext, locale_for, moment, number
+from app.main.texts import COUNTED
+from app.timeline.configurable_texts import LIMITED
 from tests.test_main import open_main_page
 from tests.test_timeline_page import activity_of, open_activity
 
@@ -66,7 +68,7 @@ def extracted(tmp_path: Path) -> set[tuple[str | None, str]]:
     """The msgids `make messages` would extract now (babel.cfg, the N_ and C_ markers)."""
     pot = tmp_path / "messages.pot"
     command = [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg"]
-    command += ["-k", "N_", "-k", "C_:1c,2", "--omit-header", "-o", str(pot), "."]
+    command += ["-k", "N_", "-k", "NP_:1,2", "-k", "C_:1c,2", "--omit-header", "-o", str(pot), "."]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as file:
         return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(file) if m.id}
@@ -167,3 +169,77 @@ def test_the_activity_page_speaks_the_portals_language(
 def test_a_date_is_written_the_locales_way_in_the_portals_time_zone(lang: str, written: str) -> None:
     deadline = datetime(2026, 12, 1, 10, 30, tzinfo=timezone(timedelta(hours=3)))
     assert moment(deadline, lang) == written
+
+
+# A count in a msgid needs ngettext (NP_), or its noun agrees with 1 only (or with 2 only: "najwyżej 2 tagi").
+COUNT = re.compile(r"\{(count|n|minutes|seconds|pending|total|more|limit|size|days|hours|max_\w+)\}")
+UNIT = re.compile(
+    r"\{\w+\} s\b"
+)  # "{seconds} s": a unit's symbol, the same for every number in every catalog
+NOT_COUNTED = {
+    "Colour {n}",  # a colour's number, no noun counted
+    "Up to {n}, separated by commas.",  # "up to 2", no noun counted
+}
+
+
+def test_every_message_with_a_count_has_plural_forms() -> None:
+    singular = [
+        m.id for m in messages(catalog("en")) if not m.pluralizable and COUNT.search(UNIT.sub("", m.id))
+    ]
+    assert [m for m in singular if m not in NOT_COUNTED] == []
+    plural = [m.id for m in messages(catalog("en")) if m.pluralizable]
+    assert len(plural) >= 6 and all("{count}" in m[0] and "{count}" in m[1] for m in plural)
+
+
+@pytest.mark.parametrize(
+    ("lang", "forms"),
+    [
+        ("ru", {1: "ждёт 1 событие", 2: "ждут 2 события", 5: "ждут 5 событий", 21: "ждёт 21 событие"}),
+        ("uk", {1: "чекає 1 подія", 2: "чекають 2 події", 5: "чекають 5 подій", 21: "чекає 21 подія"}),
+        (
+            "pl",
+            {
+                1: "czeka 1 zdarzenie",
+                2: "czekają 2 zdarzenia",
+                5: "czeka 5 zdarzeń",
+                22: "czekają 22 zdarzenia",
+            },
+        ),
+        ("de", {1: "1 Ereignis wartet", 2: "2 Ereignisse warten", 21: "21 Ereignisse warten"}),
+        ("en", {1: "1 event is waiting", 2: "2 events are waiting", 0: "0 events are waiting"}),
+        (
+            "br",
+            {0: "0 evento está aguardando", 1: "1 evento está aguardando", 2: "2 eventos estão aguardando"},
+        ),
+        ("es", {1: "1 evento está esperando", 5: "5 eventos están esperando"}),
+    ],
+)
+def test_a_count_takes_the_form_its_language_uses(lang: str, forms: dict[int, str]) -> None:
+    assert {n: counted(lang, COUNTED["workers_waiting"], n) for n in forms} == forms
+
+
+def test_a_russian_minute_count_and_a_limit_in_every_form() -> None:
+    idle = COUNTED["workers_idle"]
+    ending = {n: counted("ru", idle, n).rsplit(" ", 1)[1] for n in (1, 2, 5, 11, 21, 104)}
+    assert ending == {1: "минуту", 2: "минуты", 5: "минут", 11: "минут", 21: "минуту", 104: "минуты"}
+    words, _ = LIMITED["tags.too_many"]
+    assert [counted("pl", words, n) for n in (1, 2, 5)] == [
+        "Podaj najwyżej 1 tag.",
+        "Podaj najwyżej 2 tagi.",
+        "Podaj najwyżej 5 tagów.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "written"),
+    [
+        ("en", "1,234,567"),
+        ("de", "1.234.567"),
+        ("ru", "1\xa0234\xa0567"),
+        ("fr", "1,234,567"),
+        ("br", "1.234.567"),
+    ],
+)
+def test_a_number_is_written_the_locales_way(lang: str, written: str) -> None:
+    assert number(1234567, lang) == written
+    assert written in counted(lang, COUNTED["workers_waiting"], 1234567)  # a count's placeholder too

@@ -1,7 +1,20 @@
 """The app's languages: the locale from the portal's LANG, and the gettext catalogs (locales/)."""
 
-from app.i18n.catalogs import C_, LOCALES_DIR, N_, gettext, pgettext, translated
-from app.i18n.formats import moment
+from app.i18n.catalogs import C_, LOCALES_DIR, N_, NP_, counted, gettext, pgettext, translated
+from app.i18n.formats import moment, number
 from app.i18n.languages import LOCALES, locale_for
 
-__all__ = ["C_", "LOCALES", "LOCALES_DIR", "N_", "gettext", "locale_for", "moment", "pgettext", "translated"]
+__all__ = [
+    "C_",
+    "LOCALES",
+    "LOCALES_DIR",
+    "NP_",
+    "N_",
+    "counted",
+    "gettext",
+    "locale_for",
+    "moment",
+    "number",
+    "pgettext",
+    "translated",
+]

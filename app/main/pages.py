@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 
 from app.inbox import enrichment
 from app.main.service import Refused
-from app.main.texts import language, refusal, texts
+from app.main.texts import count, language, refusal, texts
 
 
 def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
@@ -25,6 +27,7 @@ def render_page(template: str, lang: str, **context: object) -> str:
         template,
         lang=language(lang),  # the page's words' language, so a French portal's English page says "en"
         t=texts(lang),
+        count=partial(count, lang),  # count("workers_idle", 5): the words for a number (texts.COUNTED)
         bx24_js=current_app.config["B24_JS_URL"],
         matchers=enrichment.matchers_text,
         **context,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.i18n import N_, gettext, locale_for, translated
+from app.i18n import N_, NP_, counted, gettext, locale_for, translated
 
 # Also the administrators' templates and API keys and the activity page's "create" action.
 TEXTS: dict[str, str] = {
@@ -22,9 +22,8 @@ TEXTS: dict[str, str] = {
     "health_bad": N_("Some registrations are missing, so parts of the app will not work:"),
     "health_unknown": N_("The health check could not run: {message}"),
     "workers_stalled": N_(
-        "No worker has processed events for {minutes} minutes, and {pending} are waiting: button "
-        "clicks, rules and the activity mirror stay as they are until one runs (the worker process, "
-        "`flask --app app worker`)."
+        "{idle}, and {waiting}: button clicks, rules and the activity mirror stay as they are until one "
+        "runs (the worker process, `flask --app app worker`)."
     ),
     "missing_events": N_("Event handlers missing"),
     "missing_placements": N_("Placements missing"),
@@ -144,6 +143,14 @@ TEXTS: dict[str, str] = {
         "to correct it."
     ),
 }
+# Words with a count, in the form each language uses for it (`count` on the pages, app.i18n.counted).
+COUNTED: dict[str, tuple[str, str]] = {
+    "workers_idle": NP_(
+        "No worker has processed events for {count} minute",
+        "No worker has processed events for {count} minutes",
+    ),
+    "workers_waiting": NP_("{count} event is waiting", "{count} events are waiting"),
+}
 # Pages shown instead of the app; the frame has not been trusted yet, so they show nothing else.
 REFUSALS: dict[str, tuple[str, str]] = {
     "not_installed": (
@@ -210,6 +217,11 @@ def language(lang: str | None) -> str:
 def texts(lang: str | None) -> dict[str, str]:
     """The page's strings in the portal's language."""
     return translated(TEXTS, lang)
+
+
+def count(lang: str | None, key: str, value: int) -> str:
+    """One of the COUNTED words for `value`, in the portal's language."""
+    return counted(lang, COUNTED[key], value)
 
 
 def refusal(kind: str, lang: str | None, **values: str) -> tuple[str, str]:
