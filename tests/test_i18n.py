@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,14 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from app.api import keys
+from app.extensions import db
 from app.i18n import LOCALES, LOCALES_DIR, counted, gettext, locale_for, moment, number
 from app.main.texts import COUNTED
+from app.models import EnrichmentRule, InboxEvent, InboxStatus
 from app.timeline.configurable_texts import LIMITED
 from tests.test_main import open_main_page
+from tests.test_main_rules import admin_token
 from tests.test_timeline_page import activity_of, open_activity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,3 +247,73 @@ def test_a_russian_minute_count_and_a_limit_in_every_form() -> None:
 def test_a_number_is_written_the_locales_way(lang: str, written: str) -> None:
     assert number(1234567, lang) == written
     assert written in counted(lang, COUNTED["workers_waiting"], 1234567)  # a count's placeholder too
+
+
+RECEIVED = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)  # 10:30 at the portal (+03:00)
+
+
+@pytest.fixture
+def moscow_portal(sandbox, monkeypatch) -> None:
+    """The sandbox portal's clock three hours ahead of UTC, as its answers' time.date_start shows it."""
+    monkeypatch.setattr(sandbox.portal, "timezone_offset", "+03:00")
+
+
+def stored_figures(member_id: str) -> None:
+    """An event received at RECEIVED (failed twice), a rule with five-figure counts, a key made then."""
+    db.session.add(
+        InboxEvent(
+            dedup_key="i18n-1",
+            event="ONCRMACTIVITYADD",
+            member_id=member_id,
+            payload={},
+            status=InboxStatus.FAILED,
+            attempts=2,
+            received_at=RECEIVED,
+        )
+    )
+    layout = {"blocks": {"a": {"type": "text", "properties": {"value": "x"}}}}
+    db.session.add(EnrichmentRule(member_id=member_id, name="Busy", layout=layout, applied_count=12345))
+    key, _ = keys.create_key(member_id, "ERP")
+    key.created_at = RECEIVED
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("lang", "when", "count", "words"),
+    [
+        ("en", "Dec 1, 2026, 10:30\u202fAM", "12,345", ("failed ×2", "active")),
+        ("de", "01.12.2026, 10:30", "12.345", ("fehlgeschlagen ×2", "aktiv")),
+        ("ru", "1 дек. 2026\u202fг., 10:30", "12\xa0345", ("ошибка ×2", "работает")),
+    ],
+)
+def test_the_admin_tables_write_times_in_the_portals_zone_and_numbers_the_locales_way(
+    connected_app, sandbox, portal, moscow_portal, lang, when, count, words
+) -> None:
+    stored_figures(portal.member_id)
+    html = page(open_main_page(connected_app.test_client(), sandbox, lang=lang))
+    stamp = f'<time datetime="{RECEIVED.isoformat()}">{when}</time>'
+    assert html.count(stamp) == 3  # recent events, failures, the key's creation
+    assert f"<td>{count} / 0 / 0</td>" in html and "UTC" not in html
+    assert all(word in html for word in words), words
+    assert 'name="tz" value="+03:00"' in html  # the forms carry the zone to the pages they lead to
+
+
+@pytest.mark.parametrize(
+    ("tz", "when"),
+    [
+        ("+03:00", "01.12.2026, 10:30"),
+        ("-05:30", "01.12.2026, 02:00"),
+        ("+99:00", "01.12.2026, 07:30"),  # no such zone: UTC
+        ('"><script>', "01.12.2026, 07:30"),
+        ("", "01.12.2026, 07:30"),
+    ],
+)
+def test_a_form_brings_back_the_pages_zone_and_nothing_else(
+    connected_app, portal, tz: str, when: str
+) -> None:
+    stored_figures(portal.member_id)
+    form = {"page_token": admin_token(portal), "lang": "de", "tz": tz, "label": "Helpdesk"}
+    html = page(connected_app.test_client().post("/api-keys", data=form))
+    assert f'<time datetime="{RECEIVED.isoformat()}">{when}</time>' in html
+    assert "<script>" not in html
+    assert f'name="tz" value="{tz if tz in ("+03:00", "-05:30") else ""}"' in html

@@ -1,7 +1,7 @@
 """The app's languages: the locale from the portal's LANG, and the gettext catalogs (locales/)."""
 
 from app.i18n.catalogs import C_, LOCALES_DIR, N_, NP_, counted, gettext, pgettext, translated
-from app.i18n.formats import moment, number
+from app.i18n.formats import moment, number, offset_of, stamp, zone
 from app.i18n.languages import LOCALES, locale_for
 
 __all__ = [
@@ -15,6 +15,9 @@ __all__ = [
     "locale_for",
     "moment",
     "number",
+    "offset_of",
     "pgettext",
+    "stamp",
     "translated",
+    "zone",
 ]

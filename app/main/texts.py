@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.i18n import N_, NP_, counted, gettext, locale_for, translated
+from app.i18n import C_, N_, NP_, counted, gettext, locale_for, pgettext, translated
 
 # Also the administrators' templates and API keys and the activity page's "create" action.
 TEXTS: dict[str, str] = {
@@ -143,6 +143,18 @@ TEXTS: dict[str, str] = {
         "to correct it."
     ),
 }
+# Status words by the stored value (an event's status, the installation's state): "event_pending" …
+STATUS_WORDS: dict[str, str] = {
+    "event_pending": C_("event status", "pending"),
+    "event_done": C_("event status", "done"),
+    "event_failed": C_("event status", "failed"),
+    "state_installing": C_("installation state", "installing"),
+    "state_active": C_("installation state", "active"),
+    "state_needs_reinstall": C_("installation state", "needs reinstalling"),
+    "state_uninstalling": C_("installation state", "uninstalling"),
+    "state_uninstalled": C_("installation state", "uninstalled"),
+}
+CONTEXTS = {"event": "event status", "state": "installation state"}
 # Words with a count, in the form each language uses for it (`count` on the pages, app.i18n.counted).
 COUNTED: dict[str, tuple[str, str]] = {
     "workers_idle": NP_(
@@ -216,7 +228,10 @@ def language(lang: str | None) -> str:
 
 def texts(lang: str | None) -> dict[str, str]:
     """The page's strings in the portal's language."""
-    return translated(TEXTS, lang)
+    statuses = {
+        key: pgettext(lang, CONTEXTS[key.split("_", 1)[0]], words) for key, words in STATUS_WORDS.items()
+    }
+    return {**translated(TEXTS, lang), **statuses}
 
 
 def count(lang: str | None, key: str, value: int) -> str:
