@@ -2,7 +2,7 @@
 
 from app.i18n.catalogs import C_, LOCALES_DIR, N_, NP_, counted, gettext, pgettext, translated
 from app.i18n.formats import moment, number, offset_of, stamp, zone
-from app.i18n.languages import LOCALES, locale_for
+from app.i18n.languages import LOCALES, locale_for, portal_language
 
 __all__ = [
     "C_",
@@ -17,6 +17,7 @@ __all__ = [
     "number",
     "offset_of",
     "pgettext",
+    "portal_language",
     "stamp",
     "translated",
     "zone",

@@ -30,7 +30,7 @@ def add_configurable(activity_id: int) -> ResponseReturnValue:
     def action(who: Acting, lang: str) -> str:
         try:
             item = configurable.read_item(**{name: request.form.get(name, "") for name in FIELDS})
-            new_id = create_beside(who, activity_id, item)
+            new_id = create_beside(who, activity_id, item, lang)
         except configurable.ItemProblem as bad:
             raise Problem(ct.problem_words(bad, lang)) from None
         except LayoutError as error:
@@ -48,11 +48,11 @@ def bad_layout(path: str, message: str, lang: str) -> str:
     return ct.texts(lang)["bad_layout"].format(path=path, message=message)
 
 
-def create_beside(who: Acting, activity_id: int, item: configurable.Item) -> int:
+def create_beside(who: Acting, activity_id: int, item: configurable.Item, lang: str) -> int:
     """Read the opened activity as the user and create the configurable one on its owner."""
     opened = who.client.run(activities.get(activity_id))
     return configurable.add_configurable(
-        who.client, owner_type_id=opened.owner_type_id, owner_id=opened.owner_id, item=item
+        who.client, owner_type_id=opened.owner_type_id, owner_id=opened.owner_id, item=item, lang=lang
     )
 
 
