@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -17,9 +18,11 @@ from babel.support import Translations
 from app.api import keys
 from app.extensions import db
 from app.i18n import LOCALES, LOCALES_DIR, counted, gettext, locale_for, moment, number
-from app.main.texts import COUNTED
+from app.main.texts import COUNTED, problem_text
 from app.models import EnrichmentRule, InboxEvent, InboxStatus
 from app.timeline.configurable_texts import LIMITED
+from tests.layout_cases import CASES, CONFIGURABLE_CASES, STRICT_CASES, STRICT_CONFIGURABLE_CASES
+from tests.layout_cases import LANGUAGES as CORPUS_LANGUAGES
 from tests.test_main import open_main_page
 from tests.test_main_rules import admin_token
 from tests.test_timeline_page import activity_of, open_activity
@@ -176,13 +179,14 @@ def test_a_date_is_written_the_locales_way_in_the_portals_time_zone(lang: str, w
 
 
 # A count in a msgid needs ngettext (NP_), or its noun agrees with 1 only (or with 2 only: "najwyżej 2 tagi").
-COUNT = re.compile(r"\{(count|n|minutes|seconds|pending|total|more|limit|size|days|hours|max_\w+)\}")
+COUNT = re.compile(r"\{(count|n|items|minutes|seconds|pending|total|more|limit|size|days|hours|max_\w+)\}")
 UNIT = re.compile(
     r"\{\w+\} s\b"
 )  # "{seconds} s": a unit's symbol, the same for every number in every catalog
 NOT_COUNTED = {
     "Colour {n}",  # a colour's number, no noun counted
     "Up to {n}, separated by commas.",  # "up to 2", no noun counted
+    "'{name}' has too many items ({items}); the most allowed is {limit}.",  # the numbers stand apart
 }
 
 
@@ -317,3 +321,51 @@ def test_a_form_brings_back_the_pages_zone_and_nothing_else(
     assert f'<time datetime="{RECEIVED.isoformat()}">{when}</time>' in html
     assert "<script>" not in html
     assert f'name="tz" value="{tz if tz in ("+03:00", "-05:30") else ""}"' in html
+
+
+def every_layout_problem() -> list[Any]:
+    """The problems of the whole layout corpus (tests/layout_cases.py), both readers, strict ones too."""
+    from tests.test_layout import configurable_problems_of, problems_of
+
+    found = []
+    for case in CASES + STRICT_CASES:
+        found += problems_of(case.layout, languages=CORPUS_LANGUAGES) if case.code else []
+    for case in CONFIGURABLE_CASES + STRICT_CONFIGURABLE_CASES:
+        found += configurable_problems_of(case.layout, languages=CORPUS_LANGUAGES) if case.code else []
+    return found
+
+
+def test_every_layout_problem_is_a_catalog_message_that_reads_as_the_english_one() -> None:
+    problems = every_layout_problem()
+    assert len(problems) > 50
+    held = {m.id for m in messages(catalog("en"))}
+    assert [p.message for p in problems if not p.words or p.words not in held] == []
+    assert [p.message for p in problems if problem_text(p, "en") != p.message] == []
+
+
+@pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != "en"])
+def test_every_layout_problem_reads_in_each_language(locale: str) -> None:
+    problems = every_layout_problem()
+    assert [p.message for p in problems if problem_text(p, locale) == p.message] == []
+
+
+def test_a_refused_template_names_its_problems_in_russian_with_the_portals_codes(
+    connected_app, portal
+) -> None:
+    layout = {"blocks": {"b1": {"type": "text", "properties": {"value": "x", "colour": "base_90"}}}}
+    form = {
+        "page_token": admin_token(portal),
+        "lang": "ru",
+        "name": "Звонок",
+        "subject": "О {{SUBJECT}} {{NOPE}}",
+        "layout": json.dumps(layout),
+    }
+    response = connected_app.test_client().post("/templates", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "неизвестная подстановка {{NOPE}}: такого поля у дела нет" in html
+    assert 'data-code="WRONG_FIELD_VALUE"' in html
+    again = form | {"page_token": admin_token(portal), "subject": "x", "lang": "de"}  # a page token acts once
+    german = connected_app.test_client().post("/templates", data=again).get_data(as_text=True)
+    assert "Ein text-Block hat keine Eigenschaft &#39;colour&#39;. Meinten Sie &#39;color&#39;?" in german
+    assert 'data-code="FIELD_IS_REDUNDANT"' in german

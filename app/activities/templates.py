@@ -23,10 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.activities.defaults import Shown, default_templates, shown
-from app.activities.placeholders import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
+from app.activities.placeholders import (
+    FIELD_NAMES,
+    check_template,
+    fill_values,
+    layout_json,
+    render_layout,
+    unknown_placeholder,
+)
 from app.extensions import db
 from app.inputs import as_id
-from app.layout import Code, LayoutError, Problem, fill, placeholders
+from app.layout import LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed
 
 log = logging.getLogger(__name__)
@@ -189,11 +196,7 @@ def _bounded(raw: Any, what: str, length: int, *, required: bool) -> str:
 
 
 def _text_problems(path: str, text: str) -> list[Problem]:
-    return [
-        Problem(Code.WRONG_FIELD_VALUE, path, f"unknown placeholder {{{{{name}}}}}: not an activity field")
-        for name in sorted(placeholders(text))
-        if name not in FIELD_NAMES
-    ]
+    return [unknown_placeholder(path, name) for name in sorted(placeholders(text)) if name not in FIELD_NAMES]
 
 
 # --- rendering ---

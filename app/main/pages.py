@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from app.i18n import number, stamp, zone
 from app.inbox import enrichment
 from app.main.service import Refused
-from app.main.texts import count, language, refusal, texts
+from app.main.texts import count, language, problem_text, refusal, texts
 
 
 def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
@@ -38,6 +38,7 @@ def render_page(template: str, lang: str, *, offset: str | None = None, **contex
         count=partial(count, lang),  # count("workers_idle", 5): the words for a number (texts.COUNTED)
         number=partial(number, lang=lang),
         when=partial(stamp, lang=lang, offset=tz),
+        problem_text=partial(problem_text, lang=lang),
         bx24_js=current_app.config["B24_JS_URL"],
         matchers=enrichment.matchers_text,
         **context,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.i18n import C_, N_, NP_, counted, gettext, locale_for, pgettext, translated
+from app.layout import TERMS, Problem
 
 # Also the administrators' templates and API keys and the activity page's "create" action.
 TEXTS: dict[str, str] = {
@@ -237,6 +238,15 @@ def texts(lang: str | None) -> dict[str, str]:
 def count(lang: str | None, key: str, value: int) -> str:
     """One of the COUNTED words for `value`, in the portal's language."""
     return counted(lang, COUNTED[key], value)
+
+
+def problem_text(problem: Problem, lang: str | None) -> str:
+    """A layout problem's message in the portal's language (the APIs and the logs keep the English)."""
+    if not problem.words:
+        return problem.message
+    values = {key: gettext(lang, value) if key in TERMS else value for key, value in problem.values}
+    words = gettext(lang, problem.words)
+    return words.format(**values) if values else words
 
 
 def refusal(kind: str, lang: str | None, **values: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from app.activities import configurable
 from app.bitrix24 import activities
 from app.bitrix24.errors import InvalidParameter
 from app.layout import LayoutError
+from app.main.texts import problem_text
 from app.timeline import configurable_texts as ct
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
@@ -35,7 +36,7 @@ def add_configurable(activity_id: int) -> ResponseReturnValue:
             raise Problem(ct.problem_words(bad, lang)) from None
         except LayoutError as error:
             first = error.problems[0]
-            raise Problem(bad_layout(first.path or "layout", first.message, lang)) from None
+            raise Problem(bad_layout(first.path or "layout", problem_text(first, lang), lang)) from None
         except InvalidParameter as error:
             message = error.description.removeprefix(f"{error.parameter}: ")
             raise Problem(bad_layout(error.parameter, message, lang)) from None

@@ -13,7 +13,7 @@ from app.activities import templates
 from app.activities.rest_app import Created, create_app_activity
 from app.bitrix24 import activities
 from app.layout import LayoutError
-from app.main.texts import texts
+from app.main.texts import problem_text, texts
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
 from app.timeline.blueprint import bp
@@ -35,7 +35,10 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
             first = error.problems[0]
             path = first.path or "layout"
             raise Problem(
-                t["create_bad_template"].format(name=template.name, path=path, message=first.message), 422
+                t["create_bad_template"].format(
+                    name=template.name, path=path, message=problem_text(first, lang)
+                ),
+                422,
             ) from None
         key = "create_fallback" if created.fallback else "create_done"
         return t[key].format(id=created.activity_id, name=template.name)
