@@ -134,3 +134,24 @@ def test_english_seeded_defaults_nobody_edited_are_shown_in_german(connected_app
     html = open_main_page(connected_app.test_client(), sandbox, lang="de").get_data(as_text=True)
     assert "Rückruf" in html and "Nächster Schritt" in html and "Follow-up call" not in html
     assert sorted(stored(portal.member_id)) == ["Follow-up call", "Meeting notes", "Send the offer"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "overrides", "words"),
+    [
+        ("ru", {"name": "x" * 256}, "название длиннее 255 символов"),
+        ("ru", {"name": ""}, "у шаблона должно быть название длиной от 1 до 255 символов"),
+        ("pl", {"subject": "x" * 513}, "temat jest dłuższy niż 512 znaków"),
+        ("de", {"name": "Rückruf"}, "dieses Portal hat schon eine Vorlage namens „Rückruf“"),
+        ("uk", {"layout": "[1]"}, "макет має бути JSON-об&#39;єктом, наприклад {&#34;blocks&#34;: {…}}"),
+        ("en", {"name": "x" * 256}, "the name is longer than 255 characters"),
+    ],
+)
+def test_a_refused_template_is_refused_in_the_portals_language(
+    connected_app, sandbox, portal, lang, overrides, words
+) -> None:
+    templates.seed_defaults(portal.member_id, "de")
+    response = connected_app.test_client().post(
+        "/templates", data=form(admin_token(portal), lang=lang, **overrides)
+    )
+    assert response.status_code == 400 and words in response.get_data(as_text=True)

@@ -81,7 +81,7 @@ def layout_json(raw: Any, *, refuse: type[Exception]) -> dict[str, Any]:
         except JsonRefused as refused:
             raise refuse(f"the layout {refused}") from None
     if not isinstance(raw, dict):
-        raise refuse('the layout must be a JSON object such as {"blocks": {…}}')
+        raise refuse(N_('the layout must be a JSON object such as {"blocks": {…}}'))
     return raw
 
 

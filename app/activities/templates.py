@@ -32,6 +32,7 @@ from app.activities.placeholders import (
     unknown_placeholder,
 )
 from app.extensions import db
+from app.i18n import N_, NP_, Refusal
 from app.inputs import as_id
 from app.layout import LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed
@@ -42,8 +43,34 @@ SUBJECT_LENGTH = 512
 DESCRIPTION_LENGTH = 10_000
 
 
-class TemplateError(ValueError):
+class TemplateError(Refusal):
     """A template that cannot be saved for a reason other than its layout (name, subject, JSON)."""
+
+
+# Each text field's refusals: when it is missing (None: it may be empty) and when it is too long.
+BOUNDS: dict[str, tuple[tuple[str, str] | None, tuple[str, str]]] = {
+    "name": (
+        NP_(
+            "a template needs a name of 1 to {count} character",
+            "a template needs a name of 1 to {count} characters",
+        ),
+        NP_("the name is longer than {count} character", "the name is longer than {count} characters"),
+    ),
+    "subject": (
+        NP_(
+            "a template needs a subject of 1 to {count} character",
+            "a template needs a subject of 1 to {count} characters",
+        ),
+        NP_("the subject is longer than {count} character", "the subject is longer than {count} characters"),
+    ),
+    "description": (
+        None,
+        NP_(
+            "the description is longer than {count} character",
+            "the description is longer than {count} characters",
+        ),
+    ),
+}
 
 
 class Filled(Protocol):
@@ -167,7 +194,7 @@ def _refuse_taken(member_id: str, name: str, own_id: int | None) -> None:
     )
     taken = db.session.scalar(query)
     if taken is not None and taken != own_id:
-        raise TemplateError(f"this portal already has a template named \u201c{name}\u201d")
+        raise TemplateError(N_("this portal already has a template named \u201c{name}\u201d"), name=name)
 
 
 # --- validation ---
@@ -175,9 +202,9 @@ def _refuse_taken(member_id: str, name: str, own_id: int | None) -> None:
 
 def validate(data: Mapping[str, Any]) -> dict[str, Any]:
     """Checked template values from form, CLI or API data; TemplateError or LayoutError when unfit."""
-    name = _bounded(data.get("name"), "the name", NAME_LENGTH, required=True)
-    subject = _bounded(data.get("subject"), "the subject", SUBJECT_LENGTH, required=True)
-    description = _bounded(data.get("description"), "the description", DESCRIPTION_LENGTH, required=False)
+    name = _bounded(data.get("name"), "name", NAME_LENGTH)
+    subject = _bounded(data.get("subject"), "subject", SUBJECT_LENGTH)
+    description = _bounded(data.get("description"), "description", DESCRIPTION_LENGTH)
     layout = layout_json(data.get("layout"), refuse=TemplateError)
     problems = _text_problems("subject", subject) + _text_problems("description", description)
     if problems:
@@ -186,12 +213,13 @@ def validate(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": name, "subject": subject, "description": description, "layout": layout}
 
 
-def _bounded(raw: Any, what: str, length: int, *, required: bool) -> str:
+def _bounded(raw: Any, field: str, length: int) -> str:
     text = str(raw).strip() if raw is not None else ""
-    if required and not text:
-        raise TemplateError(f"a template needs a {what.removeprefix('the ')} of 1 to {length} characters")
+    missing, too_long = BOUNDS[field]
+    if missing is not None and not text:
+        raise TemplateError(missing, length)
     if len(text) > length:
-        raise TemplateError(f"{what} is longer than {length} characters")
+        raise TemplateError(too_long, length)
     return text
 
 

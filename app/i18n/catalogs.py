@@ -57,6 +57,24 @@ def counted(lang: str | None, words: tuple[str, str], count: int, **values: obje
     return message.format(**{"count": number(count, locale), **values})
 
 
+class Refusal(ValueError):
+    """Words refusing an input whose English is a msgid (or an NP_ pair and its count); `said` translates it.
+
+    The exception's own text is the English, for the APIs, the CLI and the logs.
+    """
+
+    def __init__(self, words: str | tuple[str, str], count: int | None = None, **values: str) -> None:
+        self.words, self.count, self.values = words, count, values
+        super().__init__(self.said("en"))
+
+    def said(self, lang: str | None) -> str:
+        """The refusal in the language a LANG asks for."""
+        if isinstance(self.words, tuple):
+            return counted(lang, self.words, self.count or 0, **self.values)
+        message = gettext(lang, self.words)
+        return message.format(**self.values) if self.values else message
+
+
 def translated(words: Mapping[K, str], lang: str | None) -> dict[K, str]:
     """A table of English msgids with each one translated."""
     catalog = _catalog(locale_for(lang))

@@ -64,7 +64,7 @@ def _save(admin: Admin, template_id: int | None) -> ResponseReturnValue:
         return templates_page(portal, lang, page_token, problems=error.problems, **context), 400
     except TemplateError as error:
         db.session.rollback()
-        return templates_page(portal, lang, page_token, message=str(error), **context), 400
+        return templates_page(portal, lang, page_token, message=error.said(lang), **context), 400
     db.session.commit()
     key = "template_added" if template_id is None else "template_updated"
     notice = texts(lang)[key].format(name=templates.in_language(template, lang).name)
