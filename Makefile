@@ -43,7 +43,7 @@ screenshots: $(STAMP) $(AXE)
 # until each catalog has them.
 I18N := app/i18n/locales
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k C_:1c,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1,2 -k C_:1c,2 --no-location --sort-output \
 		--omit-header -o app/i18n/messages.pot .
 	$(BIN)/pybabel update -i app/i18n/messages.pot -d $(I18N) --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d $(I18N) --statistics

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from app.activities import templates
+from app.activities.defaults import default_templates
 from app.activities.templates import TemplateError
 from app.extensions import db
+from app.i18n import LOCALES
 from app.layout import LayoutError
 from app.models import ActivityTemplate, Portal, TemplateSeed
 
@@ -55,11 +57,78 @@ def test_a_portal_gets_the_shipped_defaults_once(app) -> None:
     assert names(OTHER) == ["Follow-up call", "Meeting notes", "Send the offer"]
 
 
-def test_every_default_renders_to_a_valid_layout(app) -> None:
-    for default in templates.DEFAULTS:
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_default_renders_to_a_valid_layout_in_every_language(app, locale: str) -> None:
+    for default in default_templates(locale):
         templates.validate(default)
         rendered = templates.render(ActivityTemplate(**default), FIELDS)
         assert "{{" not in json.dumps(rendered.layout) and "{{" not in rendered.subject
+
+
+RUSSIAN = ["Итоги встречи", "Отправить предложение", "Повторный звонок"]
+GERMAN = ["Angebot senden", "Besprechungsnotizen", "Rückruf"]
+
+
+UKRAINIAN = ["Надіслати пропозицію", "Повторний дзвінок", "Підсумки зустрічі"]
+ENGLISH = ["Follow-up call", "Meeting notes", "Send the offer"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "wanted"), [("ru", RUSSIAN), ("de", GERMAN), ("ua", UKRAINIAN), ("fr", ENGLISH), (None, ENGLISH)]
+)
+def test_a_portal_is_seeded_in_the_language_it_first_came_with(app, lang: str | None, wanted) -> None:
+    assert templates.seed_defaults(MEMBER, lang)
+    assert names() == wanted
+    assert not templates.seed_defaults(MEMBER, "de") and names() == wanted  # a later language changes nothing
+
+
+def test_a_russian_seed_is_russian_through_and_through(app) -> None:
+    templates.seed_defaults(MEMBER, "ru")
+    call = templates.find_template(MEMBER, "Повторный звонок")
+    assert call is not None and call.subject == "Повторный звонок: {{SUBJECT}}"
+    assert call.description == "Перезвонить по теме «{{SUBJECT}}» (дело №{{ID}})."
+    blocks = call.layout["blocks"]
+    assert blocks["about"]["properties"]["title"] == "О чём"
+    assert blocks["source"]["properties"] == {
+        "text": "Дело №{{ID}}",
+        "action": {"type": "redirect", "uri": "/crm/activity/?open_view={{ID}}"},
+    }
+    rendered = templates.render(call, FIELDS)
+    assert rendered.subject == "Повторный звонок: Send the draft"
+    assert rendered.layout["blocks"]["source"]["properties"]["text"] == "Дело №17"
+
+
+def test_an_unedited_default_speaks_each_viewers_language(app) -> None:
+    templates.seed_defaults(MEMBER, "en")  # an install from before the defaults were translated
+    assert [t.name for t in templates.shown_templates(MEMBER, "ru")] == RUSSIAN
+    assert [t.name for t in templates.shown_templates(MEMBER, "de")] == GERMAN
+    assert [t.name for t in templates.shown_templates(MEMBER, "en")] == ENGLISH
+    offer = templates.find_template(MEMBER, "Send the offer")
+    assert offer is not None
+    german = templates.render(templates.in_language(offer, "de"), FIELDS)
+    assert german.subject == "Angebot senden: Send the draft"
+    assert german.layout["blocks"]["step"]["properties"]["title"] == "Nächster Schritt"
+    assert templates.render(offer, FIELDS).subject == "Send the offer: Send the draft"  # the row as stored
+
+
+def test_a_default_seeded_in_one_language_is_shown_in_another(app) -> None:
+    templates.seed_defaults(MEMBER, "ru")
+    assert [t.name for t in templates.shown_templates(MEMBER, "de")] == GERMAN
+
+
+def test_an_edited_default_stays_as_its_administrator_wrote_it(app) -> None:
+    templates.seed_defaults(MEMBER, "en")
+    call = templates.find_template(MEMBER, "Follow-up call")
+    assert call is not None
+    templates.update_template(call, {"subject": "Call them back: {{SUBJECT}}"})
+    db.session.commit()
+    shown = {t.id: t for t in templates.shown_templates(MEMBER, "ru")}
+    assert (shown[call.id].name, shown[call.id].subject) == ("Follow-up call", "Call them back: {{SUBJECT}}")
+    assert sorted(t.name for t in shown.values()) == [
+        "Follow-up call",
+        "Итоги встречи",
+        "Отправить предложение",
+    ]
 
 
 def test_first_reads_racing_seed_one_set(app) -> None:

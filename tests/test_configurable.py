@@ -16,6 +16,7 @@ from app.activities.configurable import (
     ItemProblem,
     add_configurable,
     build_layout,
+    languages_of,
     read_item,
     read_layout,
     revision,
@@ -118,8 +119,59 @@ def test_the_service_creates_the_activity_on_the_owner_with_badge_and_layout(con
     assert created.badge_code == BADGE_CODE and not created.completed
     assert created.fields["SUBJECT"] == "Call back" and created.fields["RESPONSIBLE_ID"] == 2
     assert created.fields["DEADLINE"] == due
-    assert created.layout == build_layout(item).to_wire() | {"footer": created.layout["footer"]}
+    # The sandbox portal is a box with en, ru and de: the seven languages are refused, English stays.
+    english = build_layout(item, languages=("en",)).to_wire()
+    assert created.layout == english | {"footer": created.layout["footer"]}
     assert revision(build_layout(item)) == 1
+
+
+CLOUD = ("en", "ru", "de", "ua", "pl", "la", "br")  # B24.Cloud's ids of the seven catalogs' languages
+
+
+def test_a_cloud_portal_gets_the_words_in_every_catalogs_language(
+    connected_app, portal, sandbox, monkeypatch
+):
+    monkeypatch.setattr(sandbox.portal, "languages", CLOUD)
+    owner = a_deal(sandbox)
+    activity_id = add_configurable(
+        client_for(portal), owner_type_id=owner[0], owner_id=owner[1], item=Item("Go")
+    )
+    buttons = sandbox.portal.crm.activities[activity_id].layout["footer"]["buttons"]
+    assert buttons["done"]["title"] == {
+        "en": "Mark done",
+        "ru": "Выполнено",
+        "de": "Erledigt",
+        "ua": "Виконано",
+        "pl": "Wykonane",
+        "la": "Marcar como hecha",
+        "br": "Marcar como feita",
+    }
+
+
+@pytest.mark.parametrize(("lang", "keys"), [("de", ["en", "de"]), ("ru", ["en", "ru"]), ("fr", ["en"])])
+def test_a_box_without_some_languages_gets_english_and_its_creators(
+    connected_app, portal, sandbox, lang, keys
+) -> None:
+    owner = a_deal(sandbox)
+    client = client_for(portal)
+    activity_id = add_configurable(
+        client, owner_type_id=owner[0], owner_id=owner[1], item=Item("Go"), lang=lang
+    )
+    layout = sandbox.portal.crm.activities[activity_id].layout
+    assert sorted(layout["footer"]["buttons"]["snooze"]["title"]) == sorted(keys)
+    assert languages_of(read_layout(layout)) == tuple(keys)  # a click renders it in the same languages
+
+
+def test_a_portal_missing_even_those_languages_refuses_in_its_words(
+    connected_app, portal, sandbox, monkeypatch
+):
+    monkeypatch.setattr(sandbox.portal, "languages", ("ru",))
+    before = set(configurables(sandbox))
+    with pytest.raises(Exception, match="WRONG_LANG"):
+        add_configurable(
+            client_for(portal), owner_type_id=2, owner_id=a_deal(sandbox)[1], item=Item("Go"), lang="ru"
+        )
+    assert set(configurables(sandbox)) == before
 
 
 def test_a_refused_badge_does_not_stop_the_creation(connected_app, portal, sandbox) -> None:

@@ -95,7 +95,10 @@ def test_the_admin_page_says_no_worker_is_processing(connected_app, portal, sand
     [activity] = make_activities(sandbox, 1)
     accept_all(portal, [event("ONCRMACTIVITYADD", activity)])
     page = open_main_page(connected_app.test_client(), sandbox).get_data(as_text=True)
-    assert 'id="workers-stalled"' in page and "No worker has processed events for 1 minutes" in page
+    assert 'id="workers-stalled"' in page
+    assert "No worker has processed events for 1 minute, and 1 event is waiting: button clicks" in page
+    russian = open_main_page(connected_app.test_client(), sandbox, lang="ru").get_data(as_text=True)
+    assert "Ни один обработчик не обрабатывал события уже 1 минуту, и ждёт 1 событие: " in russian
     Heartbeat(db.session).beat(0)
     page = open_main_page(connected_app.test_client(), sandbox).get_data(as_text=True)
     assert 'id="workers-stalled"' not in page

@@ -6,9 +6,10 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Portal, PortalState
+from app.models import ActivityTemplate, Portal, PortalState
 from app.portals.connections import client_for
 from app.portals.plan import EVENTS as OFFLINE_EVENTS
 from app.portals.registration import check
@@ -19,11 +20,11 @@ from sandbox.ui.frame import open_frame
 from tests.conftest import frame_ancestors
 
 
-def open_installer(sandbox, *, user_id: int = 1, **changes: str) -> requests.Response:
+def open_installer(sandbox, *, user_id: int = 1, lang: str = "en", **changes: str) -> requests.Response:
     """Post the installer frame exactly as the sandbox portal's slider does, with optional forged fields."""
     portal = sandbox.portal
     frame = open_frame(
-        sandbox.state, portal, find_app(sandbox.state, portal), portal.users[user_id], lang="en"
+        sandbox.state, portal, find_app(sandbox.state, portal), portal.users[user_id], lang=lang
     )
     fields = {**frame.fields, **{k: v for k, v in changes.items() if not k.isupper() or k in frame.fields}}
     url = frame.url
@@ -36,7 +37,7 @@ def open_installer(sandbox, *, user_id: int = 1, **changes: str) -> requests.Res
                 {
                     "DOMAIN": changes["DOMAIN"],
                     "PROTOCOL": changes.get("PROTOCOL", "0"),
-                    "LANG": "en",
+                    "LANG": lang,
                     "APP_SID": "0" * 32,
                 }
             )
@@ -92,6 +93,25 @@ def test_running_the_installer_again_changes_nothing(live_app, sandbox) -> None:
         == 1 + len(manifest.events) + placements + len(manifest.badges) + offline
     )
     assert len(stored()) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "names"),
+    [
+        ("ru", ["Итоги встречи", "Отправить предложение", "Повторный звонок"]),
+        ("de", ["Angebot senden", "Besprechungsnotizen", "Rückruf"]),
+    ],
+)
+def test_the_installer_seeds_the_default_templates_in_its_language(live_app, sandbox, lang, names) -> None:
+    assert open_installer(sandbox, lang=lang).status_code == 200
+    db.session.expire_all()
+    rows = db.session.scalars(
+        select(ActivityTemplate).where(ActivityTemplate.member_id == stored()[0].member_id)
+    )
+    assert sorted(row.name for row in rows) == names
+    assert open_installer(sandbox, lang="en").status_code == 200  # installing again leaves them as they are
+    db.session.expire_all()
+    assert sorted(t.name for t in db.session.scalars(select(ActivityTemplate))) == names
 
 
 def test_without_application_token_in_the_frame_the_portal_waits_for_onappinstall(live_app, sandbox) -> None:

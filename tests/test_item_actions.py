@@ -31,12 +31,13 @@ def a_deal(sandbox) -> tuple[int, int]:
     return next(key for key in sorted(sandbox.portal.owners) if key[0] == 2)
 
 
-def create(installed: Portal, sandbox) -> int:
-    """A configurable activity made by the app on a deal, due tomorrow at noon UTC."""
+def create(installed: Portal, sandbox, lang: str = "ru") -> int:
+    """A configurable activity made by the app on a deal, due tomorrow at noon UTC, by a user of `lang`."""
     owner_type_id, owner_id = a_deal(sandbox)
     due = (datetime.now(UTC) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     item = Item("Call the customer back", "They asked about the invoice.", ("invoice",), due)
-    return add_configurable(client_for(installed), owner_type_id=owner_type_id, owner_id=owner_id, item=item)
+    client = client_for(installed)
+    return add_configurable(client, owner_type_id=owner_type_id, owner_id=owner_id, item=item, lang=lang)
 
 
 def click(sandbox, activity_id: int, action_id: str, *, user_id: int = CLICKER) -> requests.Response:
@@ -114,6 +115,7 @@ def test_mark_done_clicked_in_the_sandbox_completes_the_activity_and_updates_the
     assert done.completed and not done.locked and done.badge_code == ""
     assert "footer" not in done.layout  # the buttons are gone
     assert status_text(done)["en"].startswith(f"Done by user #{CLICKER} on ")
+    assert sorted(status_text(done)) == ["en", "ru"]  # the languages it was made in
     assert done.layout["body"]["blocks"]["deadline"]["properties"]["block"]["properties"]["readonly"] is True
     assert done.layout["header"]["title"] == "Call the customer back"
     [row] = click_rows()

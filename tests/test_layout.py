@@ -178,7 +178,7 @@ def test_problems_and_the_error_serialise_to_json_for_the_editor() -> None:
     [
         (layout(text(size="lg")), "use one of: xs, sm, md"),
         ({"blocks": {"my block": text()}}, "only Latin letters, digits, '-' and '_'"),
-        ({"blocks": {f"k{n}": text() for n in range(21)}}, "21 items; at most 20"),
+        ({"blocks": {f"k{n}": text() for n in range(21)}}, "too many items (21); the most allowed is 20"),
         (layout(text({"fr": "Salut"})), "'fr' is not installed on the portal; use one of: de, en, ru"),
         (layout({"type": "withTitle", "properties": {"block": {"type": "largeText"}}}), 'not "largeText"'),
         (layout(link({"type": "redirect"})), "A redirect action needs 'uri'"),
@@ -420,7 +420,7 @@ def test_twenty_blocks_build_and_twenty_one_do_not() -> None:
     for number in range(20):
         builder.text(f"t{number}", "x")
     assert len(builder.build().blocks) == 20
-    with pytest.raises(LayoutError, match="at most 20"):
+    with pytest.raises(LayoutError, match="the most allowed is 20"):
         builder.text("t20", "x").build()
 
 

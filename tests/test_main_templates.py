@@ -119,3 +119,39 @@ def test_only_administrators_of_the_portal_may_change_templates(connected_app, s
 def test_the_section_speaks_russian(connected_app, sandbox, portal) -> None:
     response = connected_app.test_client().post("/templates", data=form(admin_token(portal), lang="ru"))
     assert "Шаблон «Callback» добавлен." in response.get_data(as_text=True)
+
+
+def test_a_russian_admins_first_page_seeds_the_defaults_in_russian(connected_app, sandbox, portal) -> None:
+    html = open_main_page(connected_app.test_client(), sandbox, lang="ru").get_data(as_text=True)
+    russian = ["Итоги встречи", "Отправить предложение", "Повторный звонок"]
+    assert sorted(stored(portal.member_id)) == russian
+    assert all(name in html for name in russian) and "Follow-up call" not in html
+    assert "Повторный звонок: {{SUBJECT}}" in html
+
+
+def test_english_seeded_defaults_nobody_edited_are_shown_in_german(connected_app, sandbox, portal) -> None:
+    templates.seed_defaults(portal.member_id, "en")  # seeded before the defaults were translated
+    html = open_main_page(connected_app.test_client(), sandbox, lang="de").get_data(as_text=True)
+    assert "Rückruf" in html and "Nächster Schritt" in html and "Follow-up call" not in html
+    assert sorted(stored(portal.member_id)) == ["Follow-up call", "Meeting notes", "Send the offer"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "overrides", "words"),
+    [
+        ("ru", {"name": "x" * 256}, "название длиннее 255 символов"),
+        ("ru", {"name": ""}, "у шаблона должно быть название длиной от 1 до 255 символов"),
+        ("pl", {"subject": "x" * 513}, "temat jest dłuższy niż 512 znaków"),
+        ("de", {"name": "Rückruf"}, "dieses Portal hat schon eine Vorlage namens „Rückruf“"),
+        ("uk", {"layout": "[1]"}, "макет має бути JSON-об&#39;єктом, наприклад {&#34;blocks&#34;: {…}}"),
+        ("en", {"name": "x" * 256}, "the name is longer than 255 characters"),
+    ],
+)
+def test_a_refused_template_is_refused_in_the_portals_language(
+    connected_app, sandbox, portal, lang, overrides, words
+) -> None:
+    templates.seed_defaults(portal.member_id, "de")
+    response = connected_app.test_client().post(
+        "/templates", data=form(admin_token(portal), lang=lang, **overrides)
+    )
+    assert response.status_code == 400 and words in response.get_data(as_text=True)

@@ -22,7 +22,7 @@ from typing import Any
 from app.bitrix24 import activities
 from app.bitrix24.client import Client
 from app.bitrix24.errors import NotFound, ValidationError
-from app.i18n import N_, gettext
+from app.i18n import LOCALES, N_, gettext, portal_language
 from app.inputs import MAX_ID, as_id, bounded_int, plausible_date
 from app.layout import (
     Body,
@@ -52,7 +52,10 @@ ICON = "attention"  # crm.timeline.icon.list
 LOGO = "info"  # crm.timeline.logo.list
 DONE, SNOOZE = "done", "snooze"  # the restEvent ids, also actionParams["action"]
 ACTIONS = (DONE, SNOOZE)
-LANGUAGES = ("en", "ru")  # the app's own words are sent in these (textWithTranslation, notes §6.2)
+# The app's own words go in every catalog's language, by the portal's ids (textWithTranslation, notes §6.2):
+# B24.Cloud has them all. A portal that lacks one (a box has one or two) refuses it (WRONG_LANG); the item is
+# then made again in English and its creator's language, which the portal does have.
+LANGUAGES = tuple(portal_language(locale) for locale in LOCALES)  # en ru de ua pl la br
 MAX_TITLE, MAX_TEXT, MAX_TAG, MAX_TAGS = 255, 5000, 40, 2
 
 WORDS: dict[str, str] = {
@@ -136,49 +139,65 @@ def _responsible(raw: str) -> int | None:
 # --- layouts ------------------------------------------------------------------------------------------------
 
 
-def translated(key: str, **values: str) -> TextWithTranslation:
-    """One of the app's own phrases in every language it sends."""
-    return {lang: gettext(lang, WORDS[key]).format(**values) for lang in LANGUAGES}
+Languages = tuple[str, ...]
 
 
-def build_layout(item: Item, *, rev: int = 1) -> ConfigurableLayout:
+def languages_for(lang: str | None) -> Languages:
+    """English (every portal's fallback) and the language of the user making the item (the portal has it)."""
+    own = portal_language(lang)
+    return ("en",) if own == "en" else ("en", own)
+
+
+def languages_of(layout: ConfigurableLayout) -> Languages:
+    """The languages an item's own words were accepted in (its status line's title), to render it again."""
+    status = layout.body.blocks.get("status")
+    title = getattr(status, "title", None)
+    return tuple(title) if isinstance(title, Mapping) and title else ("en",)
+
+
+def translated(key: str, languages: Languages, **values: str) -> TextWithTranslation:
+    """One of the app's own phrases in each of `languages` (the portal's language ids)."""
+    return {lang: gettext(lang, WORDS[key]).format(**values) for lang in languages}
+
+
+def build_layout(item: Item, *, rev: int = 1, languages: Languages = LANGUAGES) -> ConfigurableLayout:
     """The layout of an open item: icon, header with tags, text, deadline, status, the two buttons."""
     tags = {f"tag{n}": Tag(tag, "primary") for n, tag in enumerate(item.tags)}
     blocks: dict[str, Any] = {"text": LargeText(item.text)} if item.text else {}
-    blocks["deadline"] = WithTitle(translated("deadline"), block=Deadline(readonly=False))
-    blocks["status"] = status_block(translated("open"))
+    blocks["deadline"] = WithTitle(translated("deadline", languages), block=Deadline(readonly=False))
+    blocks["status"] = status_block(translated("open", languages), languages)
     layout = ConfigurableLayout(
         icon=Icon(ICON),
         header=Header(item.title, tags=tags or None),
         body=Body(Logo(LOGO), blocks),
-        footer=buttons(rev),
+        footer=buttons(rev, languages),
     )
-    validate_configurable_layout(layout, languages=LANGUAGES)
+    validate_configurable_layout(layout, languages=languages)
     return layout
 
 
-def status_block(words: TextWithTranslation) -> WithTitle:
-    return WithTitle(translated("status"), inline=True, block=Text(words))
+def status_block(words: TextWithTranslation, languages: Languages) -> WithTitle:
+    return WithTitle(translated("status", languages), inline=True, block=Text(words))
 
 
-def buttons(rev: int) -> Footer:
+def buttons(rev: int, languages: Languages) -> Footer:
     """The footer's restEvent buttons; `rev` tells a click on them from one on an earlier rendering."""
 
     def button(action: str, kind: ButtonType) -> LayoutButton:
         params: dict[str, ParamValue] = {"action": action, "rev": rev}
-        return LayoutButton(
-            translated(f"{action}_button"), kind, rest_event(action, params, animation="loader")
-        )
+        title = translated(f"{action}_button", languages)
+        return LayoutButton(title, kind, rest_event(action, params, animation="loader"))
 
     return Footer(buttons={DONE: button(DONE, "primary"), SNOOZE: button(SNOOZE, "secondary")})
 
 
 def done_layout(current: ConfigurableLayout, *, user_id: str, at: datetime) -> ConfigurableLayout:
     """The item after "Mark done": who did it and when, a read-only deadline, no buttons."""
-    status = status_block(translated("done", user=user_id, when=when(at)))
+    languages = languages_of(current)
+    status = status_block(translated("done", languages, user=user_id, when=when(at)), languages)
     blocks = {**current.body.blocks, "status": status}
     if "deadline" in blocks:
-        blocks["deadline"] = WithTitle(translated("deadline"), block=Deadline(readonly=True))
+        blocks["deadline"] = WithTitle(translated("deadline", languages), block=Deadline(readonly=True))
     return replace(current, body=replace(current.body, blocks=blocks), footer=None)
 
 
@@ -186,9 +205,10 @@ def snoozed_layout(
     current: ConfigurableLayout, *, user_id: str, at: datetime, until: datetime, rev: int
 ) -> ConfigurableLayout:
     """The item after "Snooze a day": who snoozed it until when, and the buttons of the next revision."""
-    words = translated("snoozed", user=user_id, when=when(at), until=when(until))
-    blocks = {**current.body.blocks, "status": status_block(words)}
-    return replace(current, body=replace(current.body, blocks=blocks), footer=buttons(rev))
+    languages = languages_of(current)
+    words = translated("snoozed", languages, user=user_id, when=when(at), until=when(until))
+    blocks = {**current.body.blocks, "status": status_block(words, languages)}
+    return replace(current, body=replace(current.body, blocks=blocks), footer=buttons(rev, languages))
 
 
 def when(moment: datetime) -> str:
@@ -238,17 +258,33 @@ def item_fields(item: Item, *, badge: str) -> dict[str, Any]:
 
 
 def add_configurable(
-    client: Client, *, owner_type_id: int, owner_id: int, item: Item, badge: str = BADGE_CODE
+    client: Client,
+    *,
+    owner_type_id: int,
+    owner_id: int,
+    item: Item,
+    badge: str = BADGE_CODE,
+    lang: str | None = None,
 ) -> int:
-    """Create the configurable activity on the owner; return its id. A refused badge is left off."""
-    layout = build_layout(item).to_wire()
-    try:
-        return _add(client, owner_type_id, owner_id, layout, item_fields(item, badge=badge))
-    except (ValidationError, NotFound) as error:
-        if not badge or "badge" not in f"{error.code} {error.description}".lower():
-            raise
-        log.warning("badge %s refused (%s); creating the activity without it", badge, error.code)
-    return _add(client, owner_type_id, owner_id, layout, item_fields(item, badge=""))
+    """Create the configurable activity on the owner; return its id.
+
+    Its words go in every catalog's language; a portal without one of them gets English and `lang` (the
+    creator's). A refused badge is left off. Each fallback is tried once.
+    """
+    languages, fewer = LANGUAGES, languages_for(lang)
+    while True:
+        layout = build_layout(item, languages=languages).to_wire()
+        try:
+            return _add(client, owner_type_id, owner_id, layout, item_fields(item, badge=badge))
+        except (ValidationError, NotFound) as error:
+            if error.code == "WRONG_LANG" and languages != fewer:
+                log.info("the portal lacks a language of %s; the item goes in %s", languages, fewer)
+                languages = fewer
+            elif badge and "badge" in f"{error.code} {error.description}".lower():
+                log.warning("badge %s refused (%s); creating the activity without it", badge, error.code)
+                badge = ""
+            else:
+                raise
 
 
 def _add(

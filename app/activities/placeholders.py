@@ -11,8 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.bitrix24 import activities
+from app.i18n import N_
 from app.inputs import JsonRefused, load_json
-from app.layout import Code, LayoutError, Problem, fill, parse_layout, placeholders
+from app.layout import Code, LayoutError, Problem, fill, parse_layout, placeholders, problem
 
 FIELD_NAMES = activities.WRITABLE | {"ID", "CREATED", "LAST_UPDATED", "START_TIME", "END_TIME", "DEADLINE"}
 SAMPLE_VALUE = "1"  # fits any text, uri and id position; a placeholder where an enum or flag goes fails
@@ -41,10 +42,16 @@ def fill_values(template: Any, fields: Mapping[str, Any]) -> dict[str, str]:
     return dict.fromkeys(placeholders(template), "") | values_of(fields)
 
 
+def unknown_placeholder(path: str, name: str) -> Problem:
+    """A {{NAME}} that is no activity field, at `path`."""
+    words = N_("unknown placeholder {placeholder}: not an activity field")
+    return problem(Code.WRONG_FIELD_VALUE, path, words, placeholder=f"{{{{{name}}}}}")
+
+
 def check_template(layout: Mapping[str, Any]) -> None:
     """Refuse unknown placeholder names and templates that are invalid once filled with sample values."""
     unknown = [
-        Problem(Code.WRONG_FIELD_VALUE, path, f"unknown placeholder {{{{{name}}}}}: not an activity field")
+        unknown_placeholder(path, name)
         for path, name in _placeholder_paths(layout)
         if name not in FIELD_NAMES
     ]
@@ -74,7 +81,7 @@ def layout_json(raw: Any, *, refuse: type[Exception]) -> dict[str, Any]:
         except JsonRefused as refused:
             raise refuse(f"the layout {refused}") from None
     if not isinstance(raw, dict):
-        raise refuse('the layout must be a JSON object such as {"blocks": {…}}')
+        raise refuse(N_('the layout must be a JSON object such as {"blocks": {…}}'))
     return raw
 
 

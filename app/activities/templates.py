@@ -5,26 +5,36 @@ in the subject, the description and the layout's text values are filled from an 
 opened activity on the activity page, the request's own fields in the API), with the same rendering and
 checks as the enrichment rules (app.inbox.enrichment, app.layout).
 
-Defaults reach a portal once: the first time its templates are read, a portal that was never seeded gets
-the shipped ones as ordinary rows (and a marker row), so administrators edit or delete them like any other;
-deleting them all does not bring them back. The marker's primary key settles two first reads racing.
+Defaults reach a portal once: at install (or the first time its templates are read, for older installs) a
+portal that was never seeded gets the shipped ones as ordinary rows in its language (app.activities.defaults)
+and a marker row, so administrators edit or delete them like any other; deleting them all does not bring
+them back. The marker's primary key settles two first reads racing. Lists for people go through
+`shown_templates`: a default nobody edited speaks the viewer's language.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.activities.placeholders import FIELD_NAMES, check_template, fill_values, layout_json, render_layout
+from app.activities.defaults import Shown, default_templates, shown
+from app.activities.placeholders import (
+    FIELD_NAMES,
+    check_template,
+    fill_values,
+    layout_json,
+    render_layout,
+    unknown_placeholder,
+)
 from app.extensions import db
+from app.i18n import N_, NP_, Refusal
 from app.inputs import as_id
-from app.layout import Code, LayoutError, Problem, fill, placeholders
+from app.layout import LayoutError, Problem, fill, placeholders
 from app.models import ActivityTemplate, TemplateSeed
 
 log = logging.getLogger(__name__)
@@ -33,59 +43,47 @@ SUBJECT_LENGTH = 512
 DESCRIPTION_LENGTH = 10_000
 
 
-def _text(value: str) -> dict[str, Any]:
-    return {"type": "text", "properties": {"value": value}}
-
-
-def _titled(title: str, value: str) -> dict[str, Any]:
-    return {"type": "withTitle", "properties": {"title": title, "block": _text(value)}}
-
-
-DEFAULTS: tuple[dict[str, Any], ...] = (
-    {
-        "name": "Follow-up call",
-        "subject": "Follow-up call: {{SUBJECT}}",
-        "description": "Call back about \u201c{{SUBJECT}}\u201d (activity #{{ID}}).",
-        "layout": {
-            "blocks": {
-                "about": _titled("About", "{{SUBJECT}}"),
-                "source": {
-                    "type": "link",
-                    "properties": {
-                        "text": "Activity #{{ID}}",
-                        "action": {"type": "redirect", "uri": "/crm/activity/?open_view={{ID}}"},
-                    },
-                },
-            }
-        },
-    },
-    {
-        "name": "Send the offer",
-        "subject": "Send the offer: {{SUBJECT}}",
-        "description": "Prepare and send the commercial offer discussed in \u201c{{SUBJECT}}\u201d.",
-        "layout": {
-            "blocks": {
-                "step": _titled("Next step", "Send the offer"),
-                "context": {"type": "largeText", "properties": {"value": "{{DESCRIPTION}}"}},
-            }
-        },
-    },
-    {
-        "name": "Meeting notes",
-        "subject": "Meeting notes: {{SUBJECT}}",
-        "description": "Notes of the meeting about \u201c{{SUBJECT}}\u201d.",
-        "layout": {
-            "blocks": {
-                "meeting": _titled("Meeting", "{{SUBJECT}}"),
-                "notes": {"type": "largeText", "properties": {"value": "{{DESCRIPTION}}"}},
-            }
-        },
-    },
-)
-
-
-class TemplateError(ValueError):
+class TemplateError(Refusal):
     """A template that cannot be saved for a reason other than its layout (name, subject, JSON)."""
+
+
+# Each text field's refusals: when it is missing (None: it may be empty) and when it is too long.
+BOUNDS: dict[str, tuple[tuple[str, str] | None, tuple[str, str]]] = {
+    "name": (
+        NP_(
+            "a template needs a name of 1 to {count} character",
+            "a template needs a name of 1 to {count} characters",
+        ),
+        NP_("the name is longer than {count} character", "the name is longer than {count} characters"),
+    ),
+    "subject": (
+        NP_(
+            "a template needs a subject of 1 to {count} character",
+            "a template needs a subject of 1 to {count} characters",
+        ),
+        NP_("the subject is longer than {count} character", "the subject is longer than {count} characters"),
+    ),
+    "description": (
+        None,
+        NP_(
+            "the description is longer than {count} character",
+            "the description is longer than {count} characters",
+        ),
+    ),
+}
+
+
+class Filled(Protocol):
+    """What rendering reads of a template: a row, or a row as one user sees it (defaults.Shown)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def layout(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -100,19 +98,32 @@ class Rendered:
 # --- reading ---
 
 
-def portal_templates(member_id: str) -> list[ActivityTemplate]:
-    """The portal's templates by name, seeding the defaults first if it never had them."""
-    seed_defaults(member_id)
+def portal_templates(member_id: str, lang: str | None = None) -> list[ActivityTemplate]:
+    """The portal's templates by name, seeding the defaults (in `lang`) first if it never had them."""
+    seed_defaults(member_id, lang)
     query = select(ActivityTemplate).where(ActivityTemplate.member_id == member_id)
     return list(db.session.scalars(query.order_by(ActivityTemplate.name, ActivityTemplate.id)))
 
 
-def find_template(member_id: str, reference: Any) -> ActivityTemplate | None:
+def shown_templates(member_id: str, lang: str | None) -> list[Shown]:
+    """The portal's templates as a user of language `lang` sees them, by the name they see."""
+    return sorted(
+        (in_language(template, lang) for template in portal_templates(member_id, lang)),
+        key=lambda template: (template.name.casefold(), template.id),
+    )
+
+
+def in_language(template: ActivityTemplate, lang: str | None) -> Shown:
+    """One template as a user of language `lang` sees and fills it (an unedited default translated)."""
+    return shown(template.id, as_dict(template), lang)
+
+
+def find_template(member_id: str, reference: Any, lang: str | None = None) -> ActivityTemplate | None:
     """One of the portal's templates by id (a number) or by name; None if it has none such."""
     text = str(reference if reference is not None else "").strip()
     if not text:
         return None
-    seed_defaults(member_id)
+    seed_defaults(member_id, lang)
     query = select(ActivityTemplate).where(ActivityTemplate.member_id == member_id)
     template_id = as_id(reference)
     if template_id is not None:
@@ -124,8 +135,8 @@ def find_template(member_id: str, reference: Any) -> ActivityTemplate | None:
     return db.session.scalar(query.where(ActivityTemplate.name == text))
 
 
-def seed_defaults(member_id: str) -> bool:
-    """Give a never-seeded portal the shipped templates and commit; False when it had them already.
+def seed_defaults(member_id: str, lang: str | None = None) -> bool:
+    """Give a never-seeded portal the shipped templates in `lang` and commit; False when it had them already.
 
     Call it before staging other changes in the session: a concurrent seeding wins the marker's primary key
     and this one rolls back.
@@ -133,24 +144,24 @@ def seed_defaults(member_id: str) -> bool:
     if db.session.get(TemplateSeed, member_id) is not None:
         return False
     db.session.add(TemplateSeed(member_id=member_id))
-    for default in DEFAULTS:
-        db.session.add(ActivityTemplate(member_id=member_id, **json.loads(json.dumps(default))))
+    for default in default_templates(lang):
+        db.session.add(ActivityTemplate(member_id=member_id, **default))
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # another request seeded it first
         return False
-    log.info("member_id=%s: default activity templates added", member_id)
+    log.info("member_id=%s: default activity templates added (%s)", member_id, lang or "en")
     return True
 
 
 # --- changing (the caller commits) ---
 
 
-def add_template(member_id: str, data: Mapping[str, Any]) -> ActivityTemplate:
+def add_template(member_id: str, data: Mapping[str, Any], lang: str | None = None) -> ActivityTemplate:
     """Validate and stage a new template; TemplateError or LayoutError (problems by path) if unfit."""
     values = validate(data)
-    seed_defaults(member_id)
+    seed_defaults(member_id, lang)
     _refuse_taken(member_id, values["name"], None)
     template = ActivityTemplate(member_id=member_id, **values)
     db.session.add(template)
@@ -183,7 +194,7 @@ def _refuse_taken(member_id: str, name: str, own_id: int | None) -> None:
     )
     taken = db.session.scalar(query)
     if taken is not None and taken != own_id:
-        raise TemplateError(f"this portal already has a template named \u201c{name}\u201d")
+        raise TemplateError(N_("this portal already has a template named \u201c{name}\u201d"), name=name)
 
 
 # --- validation ---
@@ -191,9 +202,9 @@ def _refuse_taken(member_id: str, name: str, own_id: int | None) -> None:
 
 def validate(data: Mapping[str, Any]) -> dict[str, Any]:
     """Checked template values from form, CLI or API data; TemplateError or LayoutError when unfit."""
-    name = _bounded(data.get("name"), "the name", NAME_LENGTH, required=True)
-    subject = _bounded(data.get("subject"), "the subject", SUBJECT_LENGTH, required=True)
-    description = _bounded(data.get("description"), "the description", DESCRIPTION_LENGTH, required=False)
+    name = _bounded(data.get("name"), "name", NAME_LENGTH)
+    subject = _bounded(data.get("subject"), "subject", SUBJECT_LENGTH)
+    description = _bounded(data.get("description"), "description", DESCRIPTION_LENGTH)
     layout = layout_json(data.get("layout"), refuse=TemplateError)
     problems = _text_problems("subject", subject) + _text_problems("description", description)
     if problems:
@@ -202,27 +213,24 @@ def validate(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": name, "subject": subject, "description": description, "layout": layout}
 
 
-def _bounded(raw: Any, what: str, length: int, *, required: bool) -> str:
+def _bounded(raw: Any, field: str, length: int) -> str:
     text = str(raw).strip() if raw is not None else ""
-    if required and not text:
-        raise TemplateError(f"a template needs a {what.removeprefix('the ')} of 1 to {length} characters")
+    missing, too_long = BOUNDS[field]
+    if missing is not None and not text:
+        raise TemplateError(missing, length)
     if len(text) > length:
-        raise TemplateError(f"{what} is longer than {length} characters")
+        raise TemplateError(too_long, length)
     return text
 
 
 def _text_problems(path: str, text: str) -> list[Problem]:
-    return [
-        Problem(Code.WRONG_FIELD_VALUE, path, f"unknown placeholder {{{{{name}}}}}: not an activity field")
-        for name in sorted(placeholders(text))
-        if name not in FIELD_NAMES
-    ]
+    return [unknown_placeholder(path, name) for name in sorted(placeholders(text)) if name not in FIELD_NAMES]
 
 
 # --- rendering ---
 
 
-def render(template: ActivityTemplate, fields: Mapping[str, Any]) -> Rendered:
+def render(template: Filled, fields: Mapping[str, Any]) -> Rendered:
     """The template filled from an activity's fields; LayoutError if the filled layout is unfit."""
     subject = _fill_text(template.subject, fields)[:SUBJECT_LENGTH].strip() or template.name
     return Rendered(

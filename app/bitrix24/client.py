@@ -97,6 +97,7 @@ class BatchResult:
     totals: dict[str, int] = field(default_factory=dict)
     nexts: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    portal_time: str = ""  # the last answer's time.date_start: the portal's clock, with its UTC offset
 
 
 Command = tuple[str, Mapping[str, Any]]
@@ -321,6 +322,7 @@ def _strings(value: Any) -> Iterator[str]:
 def _merge(outcome: BatchResult, answer: Answer, chunk: list[tuple[str, Command]]) -> None:
     """Fold one batch answer into the running result, typing each command's error."""
     outcome.requests += 1
+    outcome.portal_time = str(answer.time.get("date_start") or outcome.portal_time)
     body = answer.result if isinstance(answer.result, dict) else {}
     names = dict((key, name) for key, (name, _) in chunk)
     outcome.results.update(_by_key(body.get("result")))

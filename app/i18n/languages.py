@@ -20,3 +20,13 @@ def locale_for(lang: str | None) -> str:
     base = lower.split("_", 1)[0]
     found = BITRIX24.get(lower) or ("pt_BR" if base == "pt" else BITRIX24.get(base, base))
     return found if found in LOCALES else DEFAULT
+
+
+# The other way: the Bitrix24 id each shipped locale has on a portal (a textWithTranslation's keys).
+PORTAL_IDS: dict[str, str] = {"uk": "ua", "pt_BR": "br", "es": "la"}
+
+
+def portal_language(lang: str | None) -> str:
+    """The Bitrix24 language id of the shipped locale a LANG asks for (`uk` -> `ua`, `pt-BR` -> `br`)."""
+    locale = locale_for(lang)
+    return PORTAL_IDS.get(locale, locale)

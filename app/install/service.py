@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from werkzeug.exceptions import BadRequest
 
+from app.activities.templates import seed_defaults
 from app.extensions import db
 from app.models import Portal
 from app.portals import store
@@ -58,4 +59,5 @@ def install_from_frame(frame: Frame) -> Outcome:
     if report.ok and portal.application_token_sha256:
         activate(portal)
     db.session.commit()
+    seed_defaults(portal.member_id, frame.lang)  # the default templates in the installer's language
     return Outcome(portal, report)

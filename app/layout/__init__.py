@@ -31,7 +31,7 @@ from app.layout.models import (
     redirect,
     rest_event,
 )
-from app.layout.problems import Code, LayoutError, Problem
+from app.layout.problems import TERMS, Code, LayoutError, Problem, problem
 from app.layout.reader import parse_layout, validate_layout
 from app.layout.schema import (
     ACTION_TYPES,
@@ -77,6 +77,7 @@ __all__ = [
     "SIMPLE_BLOCK_TYPES",
     "SIZES",
     "TAG_TYPES",
+    "TERMS",
     "Action",
     "AnimationType",
     "Block",
@@ -119,6 +120,7 @@ __all__ = [
     "parse_configurable_layout",
     "parse_layout",
     "placeholders",
+    "problem",
     "redirect",
     "rest_event",
     "validate_configurable_layout",

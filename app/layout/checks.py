@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from app.layout.links import as_browser_reads, leaves_the_page_host
 from app.layout.models import _camel
-from app.layout.problems import Code, LayoutError, Problem
+from app.layout.problems import N_, Code, LayoutError, Problem, problem
 from app.layout.schema import SIMPLE_BLOCK_TYPES
 
 T = TypeVar("T")
@@ -70,8 +70,9 @@ class _Reader:
         self.icons = None if icons is None else tuple(icons)
         self.logos = None if logos is None else tuple(logos)
 
-    def report(self, code: Code, path: str, message: str, *, strict: bool = False) -> None:
-        self.problems.append(Problem(code, path, message, strict))
+    def report(self, code: Code, path: str, words: str, *, strict: bool = False, **values: str) -> None:
+        """Note a problem: `words` is an N_ msgid, `values` fill its placeholders."""
+        self.problems.append(problem(code, path, words, strict=strict, **values))
 
     def mark(self) -> int:
         return len(self.problems)
@@ -101,14 +102,22 @@ class _Reader:
     def required(self, data: Data, path: str, name: str, what: str, *, strict: bool = False) -> None:
         where = _join(path, name)
         if name not in data:
-            self.report(Code.FIELD_IS_REQUIRED, where, f"{what} needs '{name}'.", strict=strict)
+            self.report(
+                Code.FIELD_IS_REQUIRED,
+                where,
+                N_("{what} needs '{name}'."),
+                strict=strict,
+                what=what,
+                name=name,
+            )
         elif data[name] is None:  # the portal only checks that the key exists
-            self.report(Code.FIELD_IS_REQUIRED, where, f"{what} needs '{name}', not null.", strict=True)
+            words = N_("{what} needs '{name}', not null.")
+            self.report(Code.FIELD_IS_REQUIRED, where, words, strict=True, what=what, name=name)
 
     def nonempty(self, data: Data, path: str, name: str, what: str, *, strict: bool = False) -> None:
         if data.get(name) in ({}, []):
-            message = f"{what} needs at least one block in '{name}'."
-            self.report(Code.FIELD_IS_REQUIRED, _join(path, name), message, strict=strict)
+            words = N_("{what} needs at least one block in '{name}'.")
+            self.report(Code.FIELD_IS_REQUIRED, _join(path, name), words, strict=strict, what=what, name=name)
 
     def text(self, data: Data, path: str, name: str) -> None:
         """Check a textWithTranslation: a string, or a non-empty map of installed languages to strings."""
@@ -118,50 +127,68 @@ class _Reader:
             return
         if isinstance(value, list) and value and self.languages is not None:
             # A JSON array is a PHP map keyed 0..n-1, and TextWithTranslationField takes 0 for a language.
-            message = f"'{name}' must be a map of language ids to strings, not a list."
-            self.report(Code.WRONG_LANG, _join(where, 0), message)
+            words = N_("'{name}' must be a map of language ids to strings, not a list.")
+            self.report(Code.WRONG_LANG, _join(where, 0), words, name=name)
         if not isinstance(value, dict) or not value:  # the portal casts scalars and takes an empty map as ""
-            message = f"'{name}' must be a string or a non-empty map of language ids to strings."
-            self.report(Code.WRONG_FIELD_VALUE, where, message, strict=True)
+            words = N_("'{name}' must be a string or a non-empty map of language ids to strings.")
+            self.report(Code.WRONG_FIELD_VALUE, where, words, strict=True, name=name)
             return
         for lang, item in value.items():
             if self.languages is not None and lang not in self.languages:
                 installed = ", ".join(sorted(self.languages))
-                message = f"Language {lang!r} is not installed on the portal; use one of: {installed}."
-                self.report(Code.WRONG_LANG, _join(where, lang), message)
+                words = N_("Language {lang} is not installed on the portal; use one of: {installed}.")
+                self.report(Code.WRONG_LANG, _join(where, lang), words, lang=repr(lang), installed=installed)
             elif not isinstance(item, str):
-                message = f"The {lang!r} text must be a string, not {_show(item)}."
-                self.report(Code.WRONG_FIELD_VALUE, _join(where, lang), message)
+                words = N_("The {lang} text must be a string, not {value}.")
+                self.report(
+                    Code.WRONG_FIELD_VALUE, _join(where, lang), words, lang=repr(lang), value=_show(item)
+                )
 
     def flag(self, data: Data, path: str, name: str) -> None:
         value = data.get(name)
         # The portal casts anything to a boolean; the app wants a real one.
         if value is not None and not isinstance(value, bool):
-            message = f"'{name}' must be true or false, not {_show(value)}."
-            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+            words = N_("'{name}' must be true or false, not {value}.")
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=True, name=name, value=_show(value)
+            )
 
     def string(self, data: Data, path: str, name: str) -> None:
         value = data.get(name)
         if value is not None and not isinstance(value, str):
-            message = f"'{name}' must be a string, not {_show(value)}."
-            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+            words = N_("'{name}' must be a string, not {value}.")
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=True, name=name, value=_show(value)
+            )
 
     def integer(self, data: Data, path: str, name: str) -> None:
         value = data.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            message = f"'{name}' must be a whole number, not {_show(value)}."
-            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+            words = N_("'{name}' must be a whole number, not {value}.")
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=True, name=name, value=_show(value)
+            )
 
     def enum(self, data: Data, path: str, name: str, values: Sequence[str], *, strict: bool = False) -> None:
         if name in data and data[name] not in values:  # null too: the portal's in_array refuses it
-            message = f"{_show(data[name])} is not a valid '{name}'; use one of: {', '.join(values)}."
-            self.report(Code.ENUM_FIELD, _join(path, name), message, strict=strict)
+            words = N_("{value} is not a valid '{name}'; use one of: {allowed}.")
+            shown, allowed = _show(data[name]), ", ".join(values)
+            self.report(
+                Code.ENUM_FIELD,
+                _join(path, name),
+                words,
+                strict=strict,
+                value=shown,
+                name=name,
+                allowed=allowed,
+            )
 
     def pattern(self, data: Data, path: str, name: str, regex: re.Pattern[str], hint: str) -> None:
         value = data.get(name)
         if value is not None and not (isinstance(value, str) and regex.fullmatch(value)):
+            words = N_("'{name}' must be {hint}, not {value}.")
             self.report(
-                Code.WRONG_FIELD_VALUE, _join(path, name), f"'{name}' must be {hint}, not {_show(value)}."
+                Code.WRONG_FIELD_VALUE, _join(path, name), words, name=name, hint=hint, value=_show(value)
             )
 
     def object_field(self, data: Data, path: str, name: str) -> None:
@@ -169,8 +196,10 @@ class _Reader:
         if _as_object(value) is None:
             # A non-empty JSON array is a PHP array, so the portal takes it; the app wants an object.
             strict = isinstance(value, list)
-            message = f"'{name}' must be a JSON object, not {_show(value)}."
-            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=strict)
+            words = N_("'{name}' must be a JSON object, not {value}.")
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=strict, name=name, value=_show(value)
+            )
 
     def web_address(self, data: Data, path: str, name: str) -> None:
         value = data.get(name)
@@ -180,35 +209,40 @@ class _Reader:
             urlsplit(as_browser_reads(value)).scheme.lower() not in ("", "http", "https")
             or leaves_the_page_host(value)
         ):
-            message = (
-                f"'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL "
+            words = N_(
+                "'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL "
                 "(not javascript:, data:, or //another-host)."
             )
-            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), message, strict=True)
+            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=True, name=name)
 
     def key(self, key: object, path: str) -> None:
         if isinstance(key, int):  # PHP map keys may be integers; only string keys are pattern-checked
             return
         if not (isinstance(key, str) and _KEY.fullmatch(key)):
-            message = f"Key {key!r} may contain only Latin letters, digits, '-' and '_'."
-            self.report(Code.KEY_CONTAIN_WRONG_SYMBOLS, _join(path, key), message)
+            words = N_("Key {key} may contain only Latin letters, digits, '-' and '_'.")
+            self.report(Code.KEY_CONTAIN_WRONG_SYMBOLS, _join(path, key), words, key=repr(key))
 
     def count(self, items: Collection[Any], path: str, name: str, limit: int) -> None:
         if len(items) > limit:
-            message = f"'{name}' has {len(items)} items; at most {limit} are allowed."
-            self.report(Code.TOO_MANY_ITEMS, path, message)
+            words = N_("'{name}' has too many items ({items}); the most allowed is {limit}.")
+            self.report(Code.TOO_MANY_ITEMS, path, words, name=name, items=str(len(items)), limit=str(limit))
 
     def block_map(self, data: Data, path: str, name: str, limit: int) -> None:
         """Check an object of blocks keyed by block id (the portal's ObjectCollectionField)."""
         where = _join(path, name)
         items = _as_map(data.get(name, {}))
         if items is None:
-            self.report(Code.WRONG_FIELD_VALUE, where, f"'{name}' must be a JSON object keyed by block id.")
+            self.report(
+                Code.WRONG_FIELD_VALUE,
+                where,
+                N_("'{name}' must be a JSON object keyed by block id."),
+                name=name,
+            )
             return
         for key, item in items.items():
             self.key(key, where)
             if _as_object(item) is None:
-                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), "A block must be a JSON object.")
+                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), N_("A block must be a JSON object."))
         self.count(items, where, name, limit)
 
     def keyed_objects(self, data: Data, path: str, name: str, limit: int) -> None:
@@ -218,13 +252,15 @@ class _Reader:
             return
         items = _as_map(data[name])  # null too: the portal's ObjectCollectionField wants an array
         if items is None:
-            self.report(Code.WRONG_FIELD_VALUE, where, f"'{name}' must be a JSON object keyed by id.")
+            self.report(
+                Code.WRONG_FIELD_VALUE, where, N_("'{name}' must be a JSON object keyed by id."), name=name
+            )
             return
         for key, item in items.items():
             self.key(key, where)
             if _as_object(item) is None:
-                message = f"Each item of '{name}' must be a JSON object, not {_show(item)}."
-                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), message)
+                words = N_("Each item of '{name}' must be a JSON object, not {value}.")
+                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), words, name=name, value=_show(item))
         self.count(items, where, name, limit)
 
     def scalar_map(self, data: Data, path: str, name: str, limit: int) -> None:
@@ -235,14 +271,16 @@ class _Reader:
         items = _as_object(data[name])
         if items is None:
             strict = isinstance(data[name], list)
-            message = f"'{name}' must be a JSON object of strings, numbers or booleans."
-            self.report(Code.WRONG_FIELD_VALUE, where, message, strict=strict)
+            words = N_("'{name}' must be a JSON object of strings, numbers or booleans.")
+            self.report(Code.WRONG_FIELD_VALUE, where, words, strict=strict, name=name)
             return
         for key, item in items.items():
             self.key(key, where)
             if item is None or isinstance(item, dict | list):
-                message = f"Parameter {key!r} must be a string, number or boolean, not {_show(item)}."
-                self.report(Code.WRONG_FIELD_VALUE, _join(where, key), message)
+                words = N_("Parameter {key} must be a string, number or boolean, not {value}.")
+                self.report(
+                    Code.WRONG_FIELD_VALUE, _join(where, key), words, key=repr(key), value=_show(item)
+                )
         self.count(items, where, name, limit)
 
     def simple_types(self, data: Data, path: str, name: str, *, many: bool) -> None:
@@ -256,10 +294,12 @@ class _Reader:
         for position, (at, block) in enumerate(objects, start=1):
             if block.get("type") in SIMPLE_BLOCK_TYPES:
                 continue
-            got = _show(block["type"]) if "type" in block else "a block without a type"
-            message = f"Only text, link or deadline blocks can be nested here, not {got}."
+            got = _show(block["type"]) if "type" in block else N_("a block without a type")
+            words = N_("Only text, link or deadline blocks can be nested here, not {got}.")
             # The portal keeps only the last child's verdict, so an earlier bad child slips through there.
-            self.report(Code.WRONG_FIELD_VALUE, _join(at, "type"), message, strict=position < len(objects))
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(at, "type"), words, strict=position < len(objects), got=got
+            )
 
     def no_extra(
         self,
@@ -275,6 +315,12 @@ class _Reader:
             if name in allowed:
                 continue
             hint = difflib.get_close_matches(str(name), allowed, n=1)
-            guess = f" Did you mean '{hint[0]}'?" if hint else ""
-            message = f"{what} has no property '{name}'.{guess} Allowed: {', '.join(allowed)}."
-            self.report(Code.FIELD_IS_REDUNDANT, _join(path, name), message, strict=name in lenient)
+            words = (
+                N_("{what} has no property '{name}'. Did you mean '{guess}'? Allowed: {allowed}.")
+                if hint
+                else N_("{what} has no property '{name}'. Allowed: {allowed}.")
+            )
+            values = {"what": what, "name": str(name), "allowed": ", ".join(allowed)} | (
+                {"guess": hint[0]} if hint else {}
+            )
+            self.report(Code.FIELD_IS_REDUNDANT, _join(path, name), words, strict=name in lenient, **values)

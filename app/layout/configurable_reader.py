@@ -31,7 +31,7 @@ from app.layout.models import (
     MenuItem,
     Tag,
 )
-from app.layout.problems import Code
+from app.layout.problems import N_, Code
 from app.layout.reader import _read_action, _read_blocks
 from app.layout.schema import (
     BUTTON_TYPES,
@@ -78,7 +78,7 @@ def validate_configurable_layout(
 def _read_configurable(r: _Reader, data: Any) -> ConfigurableLayout | None:
     fields_ = _as_object(data)
     if fields_ is None:
-        r.report(Code.WRONG_FIELD_VALUE, "", "A layout must be a JSON object with icon, header and body.")
+        r.report(Code.WRONG_FIELD_VALUE, "", N_("A layout must be a JSON object with icon, header and body."))
         return None
     return CONFIGURABLE.read(r, fields_, "")
 
@@ -108,29 +108,29 @@ def _body_blocks(r: _Reader, value: Any, path: str) -> Any:
 
 
 ACTION: tuple[str, Part] = ("action", _read_action)
-ICON = Dto(Icon, "The icon", [required("code"), string("code"), enum("code", _codes("icons"))])
+ICON = Dto(Icon, N_("The icon"), [required("code"), string("code"), enum("code", _codes("icons"))])
 TAG = Dto(
     Tag,
-    "A tag",
+    N_("A tag"),
     # The docs list scope and hideIfReadonly for tags, but the portal's TagDto has neither.
     [required("title"), text("title"), required("type"), enum("type", TAG_TYPES), objects("action")],
     parts={"action": ACTION},
 )
 HEADER = Dto(
     Header,
-    "The header",
+    N_("The header"),
     [required("title"), text("title"), objects("titleAction"), keyed_objects("tags", MAX_TAGS)],
     parts={"title_action": ("titleAction", _read_action), "tags": ("tags", _keyed(TAG))},
 )
 LOGO = Dto(
     Logo,
-    "The logo",
+    N_("The logo"),
     [required("code"), string("code"), enum("code", _codes("logos")), objects("action")],
     parts={"action": ACTION},
 )
 BODY = Dto(
     Body,
-    "The body",
+    N_("The body"),
     [
         required("logo"),
         objects("logo"),
@@ -142,7 +142,7 @@ BODY = Dto(
 )
 BUTTON = Dto(
     Button,
-    "A button",
+    N_("A button"),
     [
         required("title"),
         text("title"),
@@ -157,7 +157,7 @@ BUTTON = Dto(
 )
 MENU_ITEM = Dto(
     MenuItem,
-    "A menu item",
+    N_("A menu item"),
     [
         required("title"),
         text("title"),
@@ -170,7 +170,7 @@ MENU_ITEM = Dto(
 )
 MENU = Dto(
     Menu,
-    "The menu",
+    N_("The menu"),
     [
         keyed_objects("items", MAX_MENU_ITEMS),
         flag("showPinItem"),
@@ -181,13 +181,13 @@ MENU = Dto(
 )
 FOOTER = Dto(
     Footer,
-    "The footer",
+    N_("The footer"),
     [keyed_objects("buttons", MAX_BUTTONS), flag("showNote"), objects("menu")],
     parts={"buttons": ("buttons", _keyed(BUTTON)), "menu": ("menu", MENU.read_object)},
 )
 CONFIGURABLE = Dto(
     ConfigurableLayout,
-    "A configurable layout",
+    N_("A configurable layout"),
     [
         required("icon"),
         objects("icon"),

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark an English msgid for `make messages`; the app translates it where people read it (the views)."""
+    return message
 
 
 class Code(enum.StrEnum):
@@ -26,12 +31,25 @@ class Problem:
 
     code: Code
     path: str
-    message: str
+    message: str  # in English, filled in: what the APIs and the logs say
     strict: bool = False  # True when the portal would accept it and only the app refuses
+    # The message's msgid with its {placeholders} for the pages to translate ("": none), and what fills them
+    # (TERMS among them are msgids too); the same problem however it was made, so not compared.
+    words: str = field(default="", compare=False)
+    values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the problem as JSON-ready data."""
         return {"code": str(self.code), "path": self.path, "message": self.message, "strict": self.strict}
+
+
+TERMS = frozenset({"what", "hint", "got"})  # placeholders whose values are words (N_), not the user's data
+
+
+def problem(code: Code, path: str, words: str, *, strict: bool = False, **values: str) -> Problem:
+    """A problem whose message is the msgid `words` filled with `values` (translatable at the edge)."""
+    message = words.format(**values) if values else words
+    return Problem(code, path, message, strict, words, tuple(values.items()))
 
 
 class LayoutError(ValueError):

@@ -40,7 +40,7 @@ from app.layout.models import (
     WithTitle,
     _wire_names,
 )
-from app.layout.problems import Code
+from app.layout.problems import N_, Code
 from app.layout.schema import (
     ACTION_TYPES,
     ANIMATION_TYPES,
@@ -76,13 +76,13 @@ def validate_layout(layout: Layout, *, languages: Collection[str] | None = None)
 def _read_layout(r: _Reader, data: Any) -> Layout | None:
     fields_ = _as_object(data)
     if fields_ is None:
-        r.report(Code.WRONG_FIELD_VALUE, "", 'A layout must be a JSON object: {"blocks": {...}}.')
+        r.report(Code.WRONG_FIELD_VALUE, "", N_('A layout must be a JSON object: {"blocks": {...}}.'))
         return None
     mark = r.mark()
-    r.required(fields_, "", "blocks", "A layout")
-    r.nonempty(fields_, "", "blocks", "A layout")
+    r.required(fields_, "", "blocks", N_("A layout"))
+    r.nonempty(fields_, "", "blocks", N_("A layout"))
     r.block_map(fields_, "", "blocks", MAX_BLOCKS)
-    r.no_extra(fields_, "", ("blocks",), "A layout")
+    r.no_extra(fields_, "", ("blocks",), N_("A layout"))
     blocks = _read_blocks(r, fields_.get("blocks"), "blocks", nested=False)
     return r.build(mark, Layout, fields_, blocks=blocks)
 
@@ -106,12 +106,14 @@ def _read_block(
         return None
     mark = r.mark()
     if not nested:
-        r.required(fields_, path, "type", "A block", strict=True)  # the portal skips a block without a type
+        r.required(
+            fields_, path, "type", N_("A block"), strict=True
+        )  # the portal skips a block without a type
     if not type_checked:  # else the parent reported a wrong type already (WRONG_FIELD_VALUE)
         r.enum(fields_, path, "type", BLOCK_TYPES)
-    r.required(fields_, path, "properties", "A block", strict=True)
+    r.required(fields_, path, "properties", N_("A block"), strict=True)
     r.object_field(fields_, path, "properties")
-    r.no_extra(fields_, path, ("type", "properties"), "A block")
+    r.no_extra(fields_, path, ("type", "properties"), N_("A block"))
     kind = fields_.get("type")
     properties = _as_object(fields_.get("properties"))
     if not isinstance(kind, str) or kind not in BLOCK_TYPES or properties is None:
@@ -138,7 +140,7 @@ def _title(r: _Reader, value: Any, path: str) -> Any:
 
 TEXT = Dto(
     Text,
-    "A text block",
+    N_("A text block"),
     [
         required("value"),
         text("value"),
@@ -150,17 +152,17 @@ TEXT = Dto(
         scope(),
     ],
 )
-LARGE_TEXT = Dto(LargeText, "A largeText block", [required("value"), text("value"), scope()])
+LARGE_TEXT = Dto(LargeText, N_("A largeText block"), [required("value"), text("value"), scope()])
 LINK = Dto(
     Link,
-    "A link block",
+    N_("A link block"),
     [required("text"), text("text"), required("action"), objects("action"), flag("bold"), scope()],
     parts={"action": ("action", lambda r, value, path: _read_action(r, value, path))},
 )
-DEADLINE = Dto(Deadline, "A deadline block", [flag("readonly"), scope()])
+DEADLINE = Dto(Deadline, N_("A deadline block"), [flag("readonly"), scope()])
 WITH_TITLE = Dto(
     WithTitle,
-    "A withTitle block",
+    N_("A withTitle block"),
     [
         required("block"),
         objects("block"),
@@ -173,7 +175,7 @@ WITH_TITLE = Dto(
 )
 LINE_OF_BLOCKS = Dto(
     LineOfBlocks,
-    "A lineOfBlocks block",
+    N_("A lineOfBlocks block"),
     [
         required("blocks"),
         nonempty("blocks", strict=True),
@@ -208,22 +210,22 @@ def _read_action(r: _Reader, data: Any, path: str) -> Action | None:
     kind = fields_.get("type")
     if isinstance(kind, str) and kind in _ACTIONS:
         return cast(Action | None, _ACTIONS[kind].read(r, fields_, path))
-    r.required(fields_, path, "type", "An action")
+    r.required(fields_, path, "type", N_("An action"))
     r.enum(fields_, path, "type", ACTION_TYPES)
-    r.no_extra(fields_, path, _ACTION_FIELDS, "An action")
+    r.no_extra(fields_, path, _ACTION_FIELDS, N_("An action"))
     return None
 
 
 REDIRECT = Dto(
     Redirect,
-    "A redirect action",
+    N_("A redirect action"),
     [required("uri"), string("uri"), web_address("uri")],
     allowed=("type", "uri"),
     lenient=_ACTION_FIELDS,
 )
 REST_EVENT = Dto(
     RestEvent,
-    "A restEvent action",
+    N_("A restEvent action"),
     [
         required("id"),
         string("id"),
@@ -238,7 +240,7 @@ SLIDER_PARAMS = Dto(
     "sliderParams",
     [
         enum("labelBgColor", LABEL_BG_COLORS),
-        pattern("labelColor", _HEX_COLOR, "a colour like #1a2b3c"),
+        pattern("labelColor", _HEX_COLOR, N_("a colour like #1a2b3c")),
         integer("width"),
         integer("leftBoundary"),
         string("title"),
@@ -247,7 +249,7 @@ SLIDER_PARAMS = Dto(
 )
 OPEN_REST_APP = Dto(
     OpenRestApp,
-    "An openRestApp action",
+    N_("An openRestApp action"),
     [scalar_map("actionParams", MAX_ACTION_PARAMS), objects("sliderParams")],
     parts={"slider_params": ("sliderParams", SLIDER_PARAMS.read_object)},
     allowed=("type", *_wire_names(OpenRestApp)),

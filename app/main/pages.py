@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from functools import partial
+
+from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from app.i18n import number, stamp, zone
 from app.inbox import enrichment
 from app.main.service import Refused
-from app.main.texts import language, refusal, texts
+from app.main.texts import count, language, problem_text, refusal, texts
 
 
 def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
@@ -19,12 +22,23 @@ def refused_page(refused: Refused, lang: str) -> ResponseReturnValue:
     return html, refused.status, headers
 
 
-def render_page(template: str, lang: str, **context: object) -> str:
-    """Render a main page with the portal's language and the BX24 library."""
+def render_page(template: str, lang: str, *, offset: str | None = None, **context: object) -> str:
+    """Render a main page with the portal's language, its time zone and the BX24 library.
+
+    `offset` is the portal's UTC offset when this request learnt it from the portal; a page's forms carry it
+    back (`tz`), so what they show after a change is in the same zone.
+    """
+    tz = offset if offset is not None else request.values.get("tz", "")
+    tz = tz if zone(tz) is not None else ""
     return render_template(
         template,
         lang=language(lang),  # the page's words' language, so a French portal's English page says "en"
+        tz=tz,
         t=texts(lang),
+        count=partial(count, lang),  # count("workers_idle", 5): the words for a number (texts.COUNTED)
+        number=partial(number, lang=lang),
+        when=partial(stamp, lang=lang, offset=tz),
+        problem_text=partial(problem_text, lang=lang),
         bx24_js=current_app.config["B24_JS_URL"],
         matchers=enrichment.matchers_text,
         **context,

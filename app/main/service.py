@@ -15,6 +15,7 @@ from app import metrics
 from app.bitrix24.client import Client
 from app.bitrix24.errors import AuthError, Bitrix24Error, PortalBusy
 from app.extensions import db
+from app.i18n import offset_of
 from app.inbox import enrichment
 from app.inbox.heartbeat import WorkerHealth, worker_health
 from app.inputs import as_id
@@ -135,6 +136,7 @@ class Opened:
     viewer: Viewer
     health: Health | None
     health_error: str
+    offset: str = ""  # the portal's UTC offset ("+03:00"), as its answer's clock shows it; "" if not known
 
 
 def open_page(client: Client) -> Opened:
@@ -146,15 +148,16 @@ def open_page(client: Client) -> Opened:
     except Bitrix24Error as error:
         raise unavailable(error) from None
     viewer = _viewer(found.results.get("profile"))
+    offset = offset_of(found.portal_time)
     if not viewer.is_admin:
-        return Opened(viewer, None, "")
+        return Opened(viewer, None, "", offset)
     try:
         health = health_from(
             found, current_app.extensions["manifest"], base_url=current_app.config["APP_BASE_URL"]
         )
     except Bitrix24Error as error:
-        return Opened(viewer, None, error.user_message)
-    return Opened(viewer, health, "")
+        return Opened(viewer, None, error.user_message, offset)
+    return Opened(viewer, health, "", offset)
 
 
 def _viewer(profile: Any) -> Viewer:

@@ -9,6 +9,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from app.activities import templates
+from app.activities.defaults import Shown
 from app.activities.templates import TemplateError
 from app.extensions import db
 from app.layout import LayoutError
@@ -40,10 +41,10 @@ def update_template(admin: Admin, template_id: int) -> ResponseReturnValue:
 def delete_template(admin: Admin, template_id: int) -> ResponseReturnValue:
     """Delete one of the portal's templates; activities made from it stay."""
     portal, lang, page_token = admin.portal, admin.lang, admin.page_token
-    template = templates.find_template(portal.member_id, template_id)
+    template = templates.find_template(portal.member_id, template_id, lang)
     if template is None:
         return templates_page(portal, lang, page_token, message=texts(lang)["template_missing"]), 404
-    name = template.name
+    name = templates.in_language(template, lang).name
     templates.delete_template(template)
     db.session.commit()
     notice = texts(lang)["template_deleted"].format(name=name)
@@ -55,7 +56,7 @@ def _save(admin: Admin, template_id: int | None) -> ResponseReturnValue:
     form = {name: request.form.get(name, "") for name in FIELDS}
     context: dict[str, Any] = {"form": form, "editing": template_id}
     try:
-        template = _stage(portal, template_id, form)
+        template = _stage(portal, template_id, form, lang)
     except LookupError:
         return templates_page(portal, lang, page_token, message=texts(lang)["template_missing"]), 404
     except LayoutError as error:
@@ -63,16 +64,17 @@ def _save(admin: Admin, template_id: int | None) -> ResponseReturnValue:
         return templates_page(portal, lang, page_token, problems=error.problems, **context), 400
     except TemplateError as error:
         db.session.rollback()
-        return templates_page(portal, lang, page_token, message=str(error), **context), 400
+        return templates_page(portal, lang, page_token, message=error.said(lang), **context), 400
     db.session.commit()
     key = "template_added" if template_id is None else "template_updated"
-    return templates_page(portal, lang, page_token, notice=texts(lang)[key].format(name=template.name))
+    notice = texts(lang)[key].format(name=templates.in_language(template, lang).name)
+    return templates_page(portal, lang, page_token, notice=notice)
 
 
-def _stage(portal: Portal, template_id: int | None, form: dict[str, str]) -> ActivityTemplate:
+def _stage(portal: Portal, template_id: int | None, form: dict[str, str], lang: str) -> ActivityTemplate:
     if template_id is None:
-        return templates.add_template(portal.member_id, form)
-    template = templates.find_template(portal.member_id, template_id)
+        return templates.add_template(portal.member_id, form, lang)
+    template = templates.find_template(portal.member_id, template_id, lang)
     if template is None:
         raise LookupError(template_id)
     return templates.update_template(template, form)
@@ -80,17 +82,17 @@ def _stage(portal: Portal, template_id: int | None, form: dict[str, str]) -> Act
 
 def templates_page(portal: Portal, lang: str, page_token: str, **context: Any) -> str:
     """The portal's templates after an action: what happened (or what was wrong), the list and the form."""
-    listed = templates.portal_templates(portal.member_id)
+    listed = templates.shown_templates(portal.member_id, lang)
     return render_page("main/templates.html", lang, templates=listed, page_token=page_token, **context)
 
 
 @bp.app_template_global()
-def portal_activity_templates(member_id: str) -> list[ActivityTemplate]:
-    """The admin page's templates section reads the list itself (templates/main/_templates.html)."""
-    return templates.portal_templates(member_id)
+def portal_activity_templates(member_id: str, lang: str) -> list[Shown]:
+    """The admin page's templates section and the create form read the list themselves, as `lang` sees it."""
+    return templates.shown_templates(member_id, lang)
 
 
-def template_json(template: ActivityTemplate) -> str:
+def template_json(template: Shown) -> str:
     """A template's layout as indented JSON for its edit form."""
     return json.dumps(template.layout, indent=2, ensure_ascii=False)
 

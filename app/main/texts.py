@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.i18n import N_, gettext, locale_for, translated
+from app.i18n import C_, N_, NP_, counted, gettext, locale_for, pgettext, translated
+from app.layout import TERMS, Problem
 
 # Also the administrators' templates and API keys and the activity page's "create" action.
 TEXTS: dict[str, str] = {
@@ -22,9 +23,8 @@ TEXTS: dict[str, str] = {
     "health_bad": N_("Some registrations are missing, so parts of the app will not work:"),
     "health_unknown": N_("The health check could not run: {message}"),
     "workers_stalled": N_(
-        "No worker has processed events for {minutes} minutes, and {pending} are waiting: button "
-        "clicks, rules and the activity mirror stay as they are until one runs (the worker process, "
-        "`flask --app app worker`)."
+        "{idle}, and {waiting}: button clicks, rules and the activity mirror stay as they are until one "
+        "runs (the worker process, `flask --app app worker`)."
     ),
     "missing_events": N_("Event handlers missing"),
     "missing_placements": N_("Placements missing"),
@@ -144,6 +144,26 @@ TEXTS: dict[str, str] = {
         "to correct it."
     ),
 }
+# Status words by the stored value (an event's status, the installation's state): "event_pending" …
+STATUS_WORDS: dict[str, str] = {
+    "event_pending": C_("event status", "pending"),
+    "event_done": C_("event status", "done"),
+    "event_failed": C_("event status", "failed"),
+    "state_installing": C_("installation state", "installing"),
+    "state_active": C_("installation state", "active"),
+    "state_needs_reinstall": C_("installation state", "needs reinstalling"),
+    "state_uninstalling": C_("installation state", "uninstalling"),
+    "state_uninstalled": C_("installation state", "uninstalled"),
+}
+CONTEXTS = {"event": "event status", "state": "installation state"}
+# Words with a count, in the form each language uses for it (`count` on the pages, app.i18n.counted).
+COUNTED: dict[str, tuple[str, str]] = {
+    "workers_idle": NP_(
+        "No worker has processed events for {count} minute",
+        "No worker has processed events for {count} minutes",
+    ),
+    "workers_waiting": NP_("{count} event is waiting", "{count} events are waiting"),
+}
 # Pages shown instead of the app; the frame has not been trusted yet, so they show nothing else.
 REFUSALS: dict[str, tuple[str, str]] = {
     "not_installed": (
@@ -209,7 +229,24 @@ def language(lang: str | None) -> str:
 
 def texts(lang: str | None) -> dict[str, str]:
     """The page's strings in the portal's language."""
-    return translated(TEXTS, lang)
+    statuses = {
+        key: pgettext(lang, CONTEXTS[key.split("_", 1)[0]], words) for key, words in STATUS_WORDS.items()
+    }
+    return {**translated(TEXTS, lang), **statuses}
+
+
+def count(lang: str | None, key: str, value: int) -> str:
+    """One of the COUNTED words for `value`, in the portal's language."""
+    return counted(lang, COUNTED[key], value)
+
+
+def problem_text(problem: Problem, lang: str | None) -> str:
+    """A layout problem's message in the portal's language (the APIs and the logs keep the English)."""
+    if not problem.words:
+        return problem.message
+    values = {key: gettext(lang, value) if key in TERMS else value for key, value in problem.values}
+    words = gettext(lang, problem.words)
+    return words.format(**values) if values else words
 
 
 def refusal(kind: str, lang: str | None, **values: str) -> tuple[str, str]:

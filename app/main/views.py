@@ -60,7 +60,12 @@ def admin_page(frame: Frame, portal: Portal, opened: service.Opened) -> Response
         generation=portal.generation,
     )
     overview = service.overview_with(portal, opened.health, opened.health_error)
-    context = {"viewer": viewer, "overview": overview, "page_token": token}
+    context: dict[str, Any] = {
+        "viewer": viewer,
+        "overview": overview,
+        "page_token": token,
+        "offset": opened.offset,
+    }
     return render_page("main/admin.html", frame.lang, **context)
 
 
@@ -126,5 +131,10 @@ def repair_page(portal: Portal, lang: str, page_token: str, *, framed: bool) -> 
         return refused_page(service.unavailable(error), lang)
     health, health_error = service.live_health(client_for(portal, interactive=True))
     overview = service.Overview(portal=portal, health=health, health_error=health_error)
-    context = {"report": report, "overview": overview, "page_token": page_token, "framed": framed}
+    context: dict[str, Any] = {
+        "report": report,
+        "overview": overview,
+        "page_token": page_token,
+        "framed": framed,
+    }
     return render_page("main/repaired.html", lang, **context), 200 if report.ok else 502

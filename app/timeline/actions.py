@@ -22,6 +22,7 @@ from app.bitrix24.errors import (
 from app.layout import LayoutError
 from app.main import service as main_service
 from app.main.pages import refused_page
+from app.main.texts import problem_text
 from app.portals import nonces, page_tokens
 from app.timeline import page
 from app.timeline import texts as words
@@ -94,7 +95,8 @@ def refusal(error: Exception, lang: str) -> tuple[str, int]:
 def layout_words(error: LayoutError, lang: str) -> str:
     """The first problem of a layout our own check refused, with its path."""
     first = error.problems[0]
-    return words.texts(lang)["bad_layout"].format(path=first.path or "layout", message=first.message)
+    message = problem_text(first, lang)
+    return words.texts(lang)["bad_layout"].format(path=first.path or "layout", message=message)
 
 
 def invalid_words(error: InvalidParameter, lang: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.activities.configurable import MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, ItemProblem
-from app.i18n import N_, gettext, translated
+from app.i18n import N_, NP_, counted, gettext, translated
 
 TEXTS: dict[str, str] = {
     "heading": N_("Add an activity with buttons"),
@@ -22,15 +22,35 @@ TEXTS: dict[str, str] = {
     "submit": N_("Add activity"),
     "created": N_("Activity #{id} with buttons was added to the timeline."),
     "title.required": N_("Give the activity a title."),
-    "title.too_long": N_("The title may be at most {max_title} characters long."),
-    "text.too_long": N_("The text may be at most {max_text} characters long."),
-    "tags.too_many": N_("Give at most {max_tags} tags."),
-    "tags.too_long": N_("Each tag may be at most {max_tag} characters long."),
     "deadline.not_a_date": N_("The deadline is not a date and time."),
     "responsible.not_an_id": N_("The responsible user ID must be a whole number above zero."),
     "bad_layout": N_("The activity could not be built ({path}: {message})."),
 }
-LIMITS = {"max_title": MAX_TITLE, "max_text": MAX_TEXT, "max_tags": MAX_TAGS, "max_tag": MAX_TAG}
+# Refusals that name a limit: the words for each count, and the limit.
+LIMITED: dict[str, tuple[tuple[str, str], int]] = {
+    "title.too_long": (
+        NP_(
+            "The title may be at most {count} character long.",
+            "The title may be at most {count} characters long.",
+        ),
+        MAX_TITLE,
+    ),
+    "text.too_long": (
+        NP_(
+            "The text may be at most {count} character long.",
+            "The text may be at most {count} characters long.",
+        ),
+        MAX_TEXT,
+    ),
+    "tags.too_many": (NP_("Give at most {count} tag.", "Give at most {count} tags."), MAX_TAGS),
+    "tags.too_long": (
+        NP_(
+            "Each tag may be at most {count} character long.",
+            "Each tag may be at most {count} characters long.",
+        ),
+        MAX_TAG,
+    ),
+}
 
 
 def texts(lang: str | None) -> dict[str, str]:
@@ -41,5 +61,8 @@ def texts(lang: str | None) -> dict[str, str]:
 
 def problem_words(problem: ItemProblem, lang: str | None) -> str:
     """What to tell the user about a refused input."""
-    message = TEXTS.get(f"{problem.field}.{problem.code}", TEXTS["title.required"])
-    return gettext(lang, message).format(**LIMITS)
+    key = f"{problem.field}.{problem.code}"
+    if key in LIMITED:
+        words, limit = LIMITED[key]
+        return counted(lang, words, limit)
+    return gettext(lang, TEXTS.get(key, TEXTS["title.required"]))

@@ -15,6 +15,7 @@ from app.activities import configurable
 from app.bitrix24 import activities
 from app.bitrix24.errors import InvalidParameter
 from app.layout import LayoutError
+from app.main.texts import problem_text
 from app.timeline import configurable_texts as ct
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
@@ -30,12 +31,12 @@ def add_configurable(activity_id: int) -> ResponseReturnValue:
     def action(who: Acting, lang: str) -> str:
         try:
             item = configurable.read_item(**{name: request.form.get(name, "") for name in FIELDS})
-            new_id = create_beside(who, activity_id, item)
+            new_id = create_beside(who, activity_id, item, lang)
         except configurable.ItemProblem as bad:
             raise Problem(ct.problem_words(bad, lang)) from None
         except LayoutError as error:
             first = error.problems[0]
-            raise Problem(bad_layout(first.path or "layout", first.message, lang)) from None
+            raise Problem(bad_layout(first.path or "layout", problem_text(first, lang), lang)) from None
         except InvalidParameter as error:
             message = error.description.removeprefix(f"{error.parameter}: ")
             raise Problem(bad_layout(error.parameter, message, lang)) from None
@@ -48,11 +49,11 @@ def bad_layout(path: str, message: str, lang: str) -> str:
     return ct.texts(lang)["bad_layout"].format(path=path, message=message)
 
 
-def create_beside(who: Acting, activity_id: int, item: configurable.Item) -> int:
+def create_beside(who: Acting, activity_id: int, item: configurable.Item, lang: str) -> int:
     """Read the opened activity as the user and create the configurable one on its owner."""
     opened = who.client.run(activities.get(activity_id))
     return configurable.add_configurable(
-        who.client, owner_type_id=opened.owner_type_id, owner_id=opened.owner_id, item=item
+        who.client, owner_type_id=opened.owner_type_id, owner_id=opened.owner_id, item=item, lang=lang
     )
 
 

@@ -13,8 +13,7 @@ from app.activities import templates
 from app.activities.rest_app import Created, create_app_activity
 from app.bitrix24 import activities
 from app.layout import LayoutError
-from app.main.texts import texts
-from app.models import ActivityTemplate
+from app.main.texts import problem_text, texts
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
 from app.timeline.blueprint import bp
@@ -26,16 +25,20 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
 
     def action(who: Acting, lang: str) -> str:
         t = texts(lang)
-        template = templates.find_template(who.portal.member_id, request.form.get("template_id", ""))
-        if template is None:
+        found = templates.find_template(who.portal.member_id, request.form.get("template_id", ""), lang)
+        if found is None:
             raise Problem(t["create_no_template"], 404)
+        template = templates.in_language(found, lang)
         try:
             created = create_linked(who, activity_id, template)
         except LayoutError as error:
             first = error.problems[0]
             path = first.path or "layout"
             raise Problem(
-                t["create_bad_template"].format(name=template.name, path=path, message=first.message), 422
+                t["create_bad_template"].format(
+                    name=template.name, path=path, message=problem_text(first, lang)
+                ),
+                422,
             ) from None
         key = "create_fallback" if created.fallback else "create_done"
         return t[key].format(id=created.activity_id, name=template.name)
@@ -43,7 +46,7 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
     return act("create", activity_id, action)
 
 
-def create_linked(who: Acting, activity_id: int, template: ActivityTemplate) -> Created:
+def create_linked(who: Acting, activity_id: int, template: templates.Filled) -> Created:
     """Read the opened activity as the user, fill the template from it, create on the same owner."""
     opened = who.client.run(activities.get(activity_id))
     rendered = templates.render(template, opened.fields)
