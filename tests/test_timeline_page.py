@@ -303,8 +303,9 @@ def test_the_page_fits_the_slider_and_loads_its_own_assets(connected_app, sandbo
     assert f'<script src="{sandbox.portal_url}/static/bx24.js"></script>' in html
     assert '/static/bx24-fit.js"' in html
     assert '/static/timeline.js"' in html and '/static/timeline.css"' in html
+    assert '/static/block-editor.js"' in html
     client = connected_app.test_client()
-    for asset in ("timeline.js", "timeline.css", "bx24-fit.js"):
+    for asset in ("timeline.js", "block-editor.js", "timeline.css", "bx24-fit.js"):
         with client.get(f"/static/{asset}") as asset_response:
             assert asset_response.status_code == 200
 
