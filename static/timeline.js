@@ -1,5 +1,5 @@
-/* Timeline Bridge activity page: small helpers, and the content-block editor (static/block-editor.js) attached
-   to the page's blocks form. Vanilla JS, no build step. */
+/* Timeline Bridge activity page: small helpers; the content-block editor is static/block-editor.js.
+   Vanilla JS, no build step. */
 (function () {
   'use strict';
 
@@ -16,9 +16,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
-    confirmDelete();
-    var form = document.getElementById('tb-blocks-form');
-    if (form && window.TbBlockEditor) { window.TbBlockEditor.attach(form); }
+    confirmDelete(); // the blocks form's editor attaches itself (static/block-editor.js)
     fit();
   });
 }());

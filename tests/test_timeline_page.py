@@ -154,7 +154,7 @@ def test_the_blocks_are_rendered_as_the_portal_renders_them(connected_app, sandb
     for key in ("b1", "b2", "b3", "b4", "b5", "b6"):
         assert f'data-block-key="{key}"' in current
     assert "tb-cb-bold" in current and "Hello<br>there" in current
-    assert "<summary>A long story</summary>" in current
+    assert '<div class="tb-cb-large-text">A long story</div>' in current  # all of it, lines kept (pre-wrap)
     assert f'href="{sandbox.portal_url}/crm/deal/details/1/"' in current and ">Open deal</a>" in current
     assert '<span class="tb-cb-title">Order</span>' in current and "#42" in current
     assert 'data-block-type="lineOfBlocks"' in current and "left" in current
