@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 
-from app.inbox import enrichment
+from app.main.choices import rule_words
 from app.main.service import Refused
 from app.main.texts import language, refusal, texts
 
@@ -26,6 +26,6 @@ def render_page(template: str, lang: str, **context: object) -> str:
         lang=language(lang),  # the page's words' language, so a French portal's English page says "en"
         t=texts(lang),
         bx24_js=current_app.config["B24_JS_URL"],
-        matchers=enrichment.matchers_text,
+        matchers=rule_words,
         **context,
     )

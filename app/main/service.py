@@ -18,6 +18,7 @@ from app.extensions import db
 from app.inbox import enrichment
 from app.inbox.heartbeat import WorkerHealth, worker_health
 from app.inputs import as_id
+from app.main.choices import CHOICE_COMMANDS, Choices, choices_from
 from app.metrics.inbox import FAILED, failed_rows
 from app.models import (
     Activity,
@@ -135,12 +136,13 @@ class Opened:
     viewer: Viewer
     health: Health | None
     health_error: str
+    choices: Choices | None = None  # what a rule's matchers may be (administrators only)
 
 
-def open_page(client: Client) -> Opened:
-    """Ask, in one batch, who owns the frame's token and what the portal has bound for the app."""
+def open_page(client: Client, lang: str = "en") -> Opened:
+    """Ask, in one batch, who owns the frame's token, what the portal has bound and the rules' choices."""
     try:
-        found = client.batch({"profile": ("profile", {}), **HEALTH_COMMANDS})
+        found = client.batch({"profile": ("profile", {}), **HEALTH_COMMANDS, **CHOICE_COMMANDS})
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
@@ -148,13 +150,14 @@ def open_page(client: Client) -> Opened:
     viewer = _viewer(found.results.get("profile"))
     if not viewer.is_admin:
         return Opened(viewer, None, "")
+    choices = choices_from(found, lang)
     try:
         health = health_from(
             found, current_app.extensions["manifest"], base_url=current_app.config["APP_BASE_URL"]
         )
     except Bitrix24Error as error:
-        return Opened(viewer, None, error.user_message)
-    return Opened(viewer, health, "")
+        return Opened(viewer, None, error.user_message, choices)
+    return Opened(viewer, health, "", choices)
 
 
 def _viewer(profile: Any) -> Viewer:

@@ -1,4 +1,4 @@
-"""The block editor's words (static/block-editor.js, templates/shared/_block_editor.html), for every page using it.
+"""The block editor's words and preview (static/block-editor.js, shared/_block_editor.html), on any page.
 
 Block types, properties and their values named for people (the wire names stay in the JSON); the portal's
 own names where its UI has them (content-block.md: "Large text", colours base_50…base_90 are greys).
@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import get_template_attribute
+
 from app.activities.placeholders import FIELD_NAMES
-from app.layout import Problem
 from app.i18n import N_, translated
+from app.layout import Problem
 from app.timeline.blueprint import bp
 
 TYPES: dict[str, str] = {
@@ -38,7 +40,12 @@ PROPERTIES: dict[str, str] = {
     "uri": N_("Address"),
     "id": N_("Event name"),
 }
-SIZES: dict[str, str] = {"": N_("Normal size"), "xs": N_("Extra small"), "sm": N_("Small"), "md": N_("Medium")}
+SIZES: dict[str, str] = {
+    "": N_("Normal size"),
+    "xs": N_("Extra small"),
+    "sm": N_("Small"),
+    "md": N_("Medium"),
+}
 COLORS: dict[str, str] = {
     "": N_("Normal colour"),
     "base_50": N_("Light grey"),
@@ -103,3 +110,16 @@ def block_editor_fields() -> list[str]:
 def editor_problems(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     """A refusal's problems as the editor's live check answers them, to show next to the fields at start."""
     return [problem.to_dict() for problem in problems]
+
+
+def preview_html(blocks: Any, lang: str, *, deadline: str, portal_origin: str) -> str:
+    """Blocks as the portal's timeline shows them (timeline/_blocks.html), for the editor's preview."""
+    macro = get_template_attribute("timeline/_blocks.html", "blocks")
+    context = {
+        "lang": lang,
+        "deadline": deadline,
+        "incoming": False,
+        "readonly": True,
+        "portal_origin": portal_origin,
+    }
+    return str(macro(blocks, context))
