@@ -61,7 +61,7 @@ def test_a_link_that_is_no_address_is_refused_next_to_its_field(connected_app, s
     response = connected_app.test_client().post("/rules", data=form)
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and stored() == []
-    assert '<code>blocks.b1.properties.action.uri</code>: &#39;uri&#39; must be a portal path' in page
+    assert "<code>blocks.b1.properties.action.uri</code>: &#39;uri&#39; must be a portal path" in page
     # The editor gets the problems to show beside the field (data-problems), and the JSON is open.
     attribute = re.search(r'data-problems="([^"]*)"', page).group(1)
     problems = json.loads(html_lib.unescape(attribute))
@@ -95,7 +95,8 @@ def test_the_live_check_answers_an_administrator_and_spends_nothing(connected_ap
     refused = check(client, token, BAD_LINK).get_json()
     assert refused["ok"] is False and refused["problems"][0]["path"] == "blocks.b1.properties.action.uri"
     unknown = {"blocks": {"b1": {"type": "text", "properties": {"value": "{{NOPE}}"}}}}
-    assert "unknown placeholder {{NOPE}}" in check(client, token, unknown).get_json()["problems"][0]["message"]
+    [problem] = check(client, token, unknown).get_json()["problems"]
+    assert "unknown placeholder {{NOPE}}" in problem["message"]
     assert check(client, token, "[]").get_json()["ok"] is False
     # The check spent no nonce: the page's form still adds its rule once.
     assert client.post("/rules", data=add_form(token)).status_code == 200 and len(stored()) == 1
