@@ -59,6 +59,11 @@
     return uri.charAt(0) === '/' && uri.charAt(1) !== '/';
   }
 
+  // A text box as tall as its lines (2 to 8), so a largeText's lines are all in sight.
+  function fitRows(textarea) {
+    textarea.rows = Math.min(8, Math.max(2, textarea.value.split('\n').length));
+  }
+
   function blank(value) {
     if (typeof value === 'string') { return !value.trim(); }
     if (value && typeof value === 'object') {
@@ -217,7 +222,7 @@
       input.checked = value === true;
     } else {
       input = el(kind === 'textarea' ? 'textarea' : 'input', { id: id, 'class': 'tb-input' });
-      if (kind === 'textarea') { input.rows = 2; } else { input.type = 'text'; }
+      if (kind !== 'textarea') { input.type = 'text'; }
       if (value !== null && typeof value === 'object') {
         input.value = JSON.stringify(value); // a translated text: edited in the JSON below
         input.disabled = true;
@@ -225,6 +230,10 @@
       } else {
         input.value = value === undefined ? '' : value;
         input.addEventListener('focus', function () { self.lastText = input; });
+        if (kind === 'textarea') {
+          fitRows(input);
+          input.addEventListener('input', function () { fitRows(input); });
+        }
       }
     }
     input.setAttribute('data-path', path);

@@ -13,10 +13,12 @@ import pytest
 
 from app.extensions import db
 from app.models import ActivityTemplate, EnrichmentRule
+from tests import test_timeline_browser
 from tests.browser import BROWSER_TESTS, chromium
 from tests.test_timeline_browser import csp_violation
 
 pytestmark = BROWSER_TESTS
+shots = test_timeline_browser.shots  # the screenshots' folder ($SCREENSHOT_DIR), a fixture
 LINES = "First line\nSecond line\nThird line"
 
 
@@ -61,7 +63,7 @@ def add_block(form: Any, prefix: str, label: str) -> Any:
 
 
 def test_a_rule_made_with_the_editor_keeps_three_lines_and_refuses_a_bad_link(
-    live_app: Any, sandbox: Any, page: Any
+    live_app: Any, sandbox: Any, page: Any, shots: Any
 ) -> None:
     page.set_default_timeout(15_000)
     install(page, live_app, sandbox.portal_url)
@@ -92,6 +94,8 @@ def test_a_rule_made_with_the_editor_keeps_three_lines_and_refuses_a_bad_link(
     assert "portal path such as /crm/deal/details/1/" in problem.inner_text()
     assert uri.get_attribute("aria-invalid") == "true"
     assert uri.get_attribute("aria-describedby") == problem.get_attribute("id")
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "admin-rule-editor.png"), full_page=True)
     form.locator("button[type=submit]").last.click()  # refused on the client: nothing is sent
     assert uri.evaluate("node => node === document.activeElement")
     with live_app.app.app_context():
