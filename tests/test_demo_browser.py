@@ -309,10 +309,9 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     # An enrichment rule from the main page; a to-do added in the portal gets its block from the worker.
     rule = frame.locator("#rule-form")
     rule.locator("input[name=name]").fill("Deal to-dos")
-    rule.locator("input[name=provider_id]").fill("CRM_TODO")
-    rule.locator("input[name=owner_type_id]").fill("2")
-    layout = '{"blocks": {"rule": {"type": "text", "properties": {"value": "Rule: {{SUBJECT}}"}}}}'
-    rule.locator("textarea[name=layout]").fill(layout)
+    rule.locator("select[name=provider_id]").select_option(label="To-do")  # names, not PROVIDER_ID values
+    rule.locator("select[name=owner_type_id]").select_option(label="Deal")
+    rule.locator('#rule-editor [data-path$=".properties.value"]').fill("Rule: {{SUBJECT}}")  # no JSON typed
     rule.locator("button[type=submit]").click()
     frame.locator("[data-rule-id]").first.wait_for()
     page.click("#app-slider-close")

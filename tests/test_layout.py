@@ -198,7 +198,9 @@ def test_languages_are_checked_only_against_a_given_set() -> None:
     ("value", "accepted"),
     [
         ("Save", True),
-        ("", True),
+        ("", False),  # the app refuses a text that would show nothing
+        ("  \n", False),
+        ({"en": "", "de": " "}, False),
         ({"en": "Save"}, True),
         ({"en": "Save", "de": "Speichern", "ru": "Сохранить"}, True),
         ({}, False),

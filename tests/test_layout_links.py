@@ -73,20 +73,46 @@ def test_the_layout_check_refuses_a_scheme_relative_uri(uri) -> None:
     with pytest.raises(LayoutError) as raised:
         parse_layout(layout)
     assert raised.value.problems[0].path == "blocks.b1.properties.action.uri"
-    assert "//another-host" in raised.value.problems[0].message
+    assert "portal path such as /crm/deal/details/1/" in raised.value.problems[0].message
 
 
-def test_a_uri_starting_with_at_stays_valid_and_on_the_portal() -> None:
-    """What the portal itself accepts and opens on its own host is not refused."""
-    layout = {
-        "blocks": {
-            "b1": {
-                "type": "link",
-                "properties": {"text": "Go", "action": {"type": "redirect", "uri": "@x/y"}},
-            }
-        }
-    }
-    assert parse_layout(layout).to_wire() == layout
+def link_layout(uri: str) -> dict:
+    action = {"type": "redirect", "uri": uri}
+    return {"blocks": {"b1": {"type": "link", "properties": {"text": "Go", "action": action}}}}
+
+
+@pytest.mark.parametrize(
+    "uri", ["/crm/deal/details/1/", "/", "/crm/?a=1#x", "https://example.com", "http://example.com/a?b=c"]
+)
+def test_a_portal_path_or_an_http_url_is_a_link(uri) -> None:
+    """The two shapes the vendor's action.md names: "https://example.com" or "/crm/deal/details/1/"."""
+    assert parse_layout(link_layout(uri)).to_wire() == link_layout(uri)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "not a url",
+        "@x/y",
+        "crm/deal/1",
+        "1",
+        "?a=1",
+        "https://",
+        "https:example.com",
+        "ftp://example.com/",
+        "/crm/deal details/",
+        "https://exa mple.com/",
+        " /crm/",
+        "/crm/\n",
+    ],
+)
+def test_anything_else_is_refused_in_words(uri) -> None:
+    """The portal passes these on; the app refuses them, saying what a link may be."""
+    with pytest.raises(LayoutError) as raised:
+        parse_layout(link_layout(uri))
+    problem = raised.value.problems[0]
+    assert problem.path == "blocks.b1.properties.action.uri" and problem.code == "WRONG_FIELD_VALUE"
+    assert "an http(s) URL such as https://example.com/" in problem.message
 
 
 def test_the_activity_page_renders_no_link_that_leaves_the_portal(connected_app, sandbox, portal) -> None:

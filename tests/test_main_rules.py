@@ -58,7 +58,7 @@ def test_the_admin_page_lists_the_portals_rules_with_their_buttons(connected_app
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="rules"' in html
     assert f'data-rule-id="{ours.id}" data-enabled="yes"' in html
-    assert "Todo summary" in html and "provider=CRM_TODO" in html and "activity 9: refused" in html
+    assert "Todo summary" in html and "<td>To-do</td>" in html and "activity 9: refused" in html
     assert "Someone else" not in html
     assert f'action="/rules/{ours.id}/disable"' in html and f'action="/rules/{ours.id}/delete"' in html
     assert 'action="/rules"' in html

@@ -154,7 +154,7 @@ def test_the_blocks_are_rendered_as_the_portal_renders_them(connected_app, sandb
     for key in ("b1", "b2", "b3", "b4", "b5", "b6"):
         assert f'data-block-key="{key}"' in current
     assert "tb-cb-bold" in current and "Hello<br>there" in current
-    assert "<summary>A long story</summary>" in current
+    assert '<div class="tb-cb-large-text">A long story</div>' in current  # all of it, lines kept (pre-wrap)
     assert f'href="{sandbox.portal_url}/crm/deal/details/1/"' in current and ">Open deal</a>" in current
     assert '<span class="tb-cb-title">Order</span>' in current and "#42" in current
     assert 'data-block-type="lineOfBlocks"' in current and "left" in current
@@ -307,8 +307,9 @@ def test_the_page_fits_the_slider_and_loads_its_own_assets(connected_app, sandbo
     assert f'<script src="{sandbox.portal_url}/static/bx24.js"></script>' in html
     assert '/static/bx24-fit.js"' in html
     assert '/static/timeline.js"' in html and '/static/timeline.css"' in html
+    assert '/static/block-editor.js"' in html
     client = connected_app.test_client()
-    for asset in ("timeline.js", "timeline.css", "bx24-fit.js"):
+    for asset in ("timeline.js", "block-editor.js", "timeline.css", "bx24-fit.js"):
         with client.get(f"/static/{asset}") as asset_response:
             assert asset_response.status_code == 200
 

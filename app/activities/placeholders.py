@@ -16,7 +16,9 @@ from app.inputs import JsonRefused, load_json
 from app.layout import Code, LayoutError, Problem, fill, parse_layout, placeholders, problem
 
 FIELD_NAMES = activities.WRITABLE | {"ID", "CREATED", "LAST_UPDATED", "START_TIME", "END_TIME", "DEADLINE"}
-SAMPLE_VALUE = "1"  # fits any text, uri and id position; a placeholder where an enum or flag goes fails
+# Fits any text, id and uri position ("/1" is a portal path, and https://x/{{ID}} stays a URL); a placeholder
+# where an enum or flag goes fails.
+SAMPLE_VALUE = "/1"
 
 
 def values_of(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -33,8 +35,13 @@ def _text(value: Any) -> str:
 
 
 def render_layout(layout: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A layout template filled from the fields (unknown names empty), checked as the portal would."""
-    return parse_layout(fill(layout, fill_values(layout, fields))).to_wire()
+    """A layout template filled from the fields (unknown names empty), checked as the portal would.
+
+    An empty field leaves an empty text, which the portal takes: the template was checked for typed-in
+    empty texts when it was saved, and the activity's own data is no reason to fail its rule.
+    """
+    filled = fill(layout, fill_values(layout, fields))
+    return parse_layout(filled, blank_text=True).to_wire()
 
 
 def fill_values(template: Any, fields: Mapping[str, Any]) -> dict[str, str]:

@@ -51,6 +51,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def is_web_address(uri: str) -> bool:
+    """Whether a uri is an http(s) URL with a host or a path on the portal ("/crm/deal/details/1/")."""
+    read = as_browser_reads(uri)
+    if read != uri or any(char.isspace() for char in read):
+        return False  # tabs, newlines or spaces inside: no link a person typed on purpose
+    parts = urlsplit(read)
+    if parts.scheme.lower() in ("http", "https"):
+        return bool(parts.hostname) and read.lower().startswith(parts.scheme.lower() + "://")
+    return not parts.scheme and read.startswith("/") and not leaves_the_page_host(read)
+
+
 def _copy(value: Any) -> Any:
     return dict(value) if isinstance(value, dict) else value
 
@@ -64,8 +79,10 @@ class _Reader:
         *,
         icons: Collection[str] | None = None,
         logos: Collection[str] | None = None,
+        blank_text: bool = False,
     ) -> None:
         self.problems: list[Problem] = []
+        self.blank_text = blank_text  # an empty text passes (what a filled-in template's empty field gives)
         self.languages = None if languages is None else frozenset(languages)
         self.icons = None if icons is None else tuple(icons)
         self.logos = None if logos is None else tuple(logos)
@@ -203,17 +220,28 @@ class _Reader:
 
     def web_address(self, data: Data, path: str, name: str) -> None:
         value = data.get(name)
-        # The portal passes any uri on; an external system must not slip a javascript: link into a timeline,
-        # nor a scheme-relative one (//evil.com, \\evil.com) that leaves the portal (app.layout.links).
-        if isinstance(value, str) and (
-            urlsplit(as_browser_reads(value)).scheme.lower() not in ("", "http", "https")
-            or leaves_the_page_host(value)
-        ):
+        # The portal passes any uri on (its docs ask for "a valid link URI, for example https://example.com or
+        # /crm/deal/details/1/", action.md); the app takes exactly those two shapes: no javascript: link, no
+        # scheme-relative one (//evil.com, \\evil.com) that leaves the portal (app.layout.links), no "not a
+        # url".
+        if isinstance(value, str) and not is_web_address(value):
             words = N_(
-                "'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL "
-                "(not javascript:, data:, or //another-host)."
+                "'{name}' must be a portal path such as /crm/deal/details/1/ or an http(s) URL such as "
+                "https://example.com/, not {value}."
             )
-            self.report(Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=True, name=name)
+            self.report(
+                Code.WRONG_FIELD_VALUE, _join(path, name), words, strict=True, name=name, value=_show(value)
+            )
+
+    def filled(self, data: Data, path: str, name: str, what: str) -> None:
+        value = data.get(name)
+        if self.blank_text:
+            return
+        # The portal takes an empty text and shows an empty line; the app refuses what would show nothing.
+        blank = isinstance(value, str) and not value.strip()
+        if blank or (isinstance(value, dict) and value and all(_blank(item) for item in value.values())):
+            words = N_("{what} needs some text in '{name}'; an empty one would show nothing.")
+            self.report(Code.FIELD_IS_REQUIRED, _join(path, name), words, strict=True, what=what, name=name)
 
     def key(self, key: object, path: str) -> None:
         if isinstance(key, int):  # PHP map keys may be integers; only string keys are pattern-checked

@@ -96,6 +96,10 @@ def web_address(name: str) -> Check:
     return lambda r, data, path, what: r.web_address(data, path, name)
 
 
+def filled(name: str) -> Check:
+    return lambda r, data, path, what: r.filled(data, path, name, what)
+
+
 def objects(name: str) -> Check:
     return lambda r, data, path, what: r.object_field(data, path, name)
 

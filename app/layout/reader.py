@@ -11,6 +11,7 @@ from app.layout.dto import (
     Dto,
     block_map,
     enum,
+    filled,
     flag,
     integer,
     nonempty,
@@ -56,12 +57,13 @@ from app.layout.schema import (
 _HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-def parse_layout(data: Any, *, languages: Collection[str] | None = None) -> Layout:
+def parse_layout(data: Any, *, languages: Collection[str] | None = None, blank_text: bool = False) -> Layout:
     """Validate RestAppLayoutDto JSON like the portal does and build the Layout; raise LayoutError.
 
     ``languages``: the portal's installed language ids; without it translation keys are not checked.
+    ``blank_text``: let an empty text through, as the portal does (a template filled from an empty field).
     """
-    reader = _Reader(languages)
+    reader = _Reader(languages, blank_text=blank_text)
     return reader.result(_read_layout(reader, data))
 
 
@@ -144,6 +146,7 @@ TEXT = Dto(
     [
         required("value"),
         text("value"),
+        filled("value"),
         flag("multiline"),
         text("title"),
         flag("bold"),
@@ -152,11 +155,21 @@ TEXT = Dto(
         scope(),
     ],
 )
-LARGE_TEXT = Dto(LargeText, N_("A largeText block"), [required("value"), text("value"), scope()])
+LARGE_TEXT = Dto(
+    LargeText, N_("A largeText block"), [required("value"), text("value"), filled("value"), scope()]
+)
 LINK = Dto(
     Link,
     N_("A link block"),
-    [required("text"), text("text"), required("action"), objects("action"), flag("bold"), scope()],
+    [
+        required("text"),
+        text("text"),
+        filled("text"),
+        required("action"),
+        objects("action"),
+        flag("bold"),
+        scope(),
+    ],
     parts={"action": ("action", lambda r, value, path: _read_action(r, value, path))},
 )
 DEADLINE = Dto(Deadline, N_("A deadline block"), [flag("readonly"), scope()])

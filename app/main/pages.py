@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from app.i18n import number, stamp, zone
 from app.inbox import enrichment
+from app.main.choices import rule_words
 from app.main.service import Refused
 from app.main.texts import count, language, problem_text, refusal, texts
 
@@ -40,6 +41,6 @@ def render_page(template: str, lang: str, *, offset: str | None = None, **contex
         when=partial(stamp, lang=lang, offset=tz),
         problem_text=partial(problem_text, lang=lang),
         bx24_js=current_app.config["B24_JS_URL"],
-        matchers=enrichment.matchers_text,
+        matchers=rule_words,
         **context,
     )

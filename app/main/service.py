@@ -19,6 +19,7 @@ from app.i18n import offset_of
 from app.inbox import enrichment
 from app.inbox.heartbeat import WorkerHealth, worker_health
 from app.inputs import as_id
+from app.main.choices import CHOICE_COMMANDS, Choices, choices_from
 from app.metrics.inbox import FAILED, failed_rows
 from app.models import (
     Activity,
@@ -137,12 +138,13 @@ class Opened:
     health: Health | None
     health_error: str
     offset: str = ""  # the portal's UTC offset ("+03:00"), as its answer's clock shows it; "" if not known
+    choices: Choices | None = None  # what a rule's matchers may be (administrators only)
 
 
-def open_page(client: Client) -> Opened:
-    """Ask, in one batch, who owns the frame's token and what the portal has bound for the app."""
+def open_page(client: Client, lang: str = "en") -> Opened:
+    """Ask, in one batch, who owns the frame's token, what the portal has bound and the rules' choices."""
     try:
-        found = client.batch({"profile": ("profile", {}), **HEALTH_COMMANDS})
+        found = client.batch({"profile": ("profile", {}), **HEALTH_COMMANDS, **CHOICE_COMMANDS})
     except AuthError:
         raise Refused("reopen", 401) from None
     except Bitrix24Error as error:
@@ -151,13 +153,14 @@ def open_page(client: Client) -> Opened:
     offset = offset_of(found.portal_time)
     if not viewer.is_admin:
         return Opened(viewer, None, "", offset)
+    choices = choices_from(found, lang)
     try:
         health = health_from(
             found, current_app.extensions["manifest"], base_url=current_app.config["APP_BASE_URL"]
         )
     except Bitrix24Error as error:
-        return Opened(viewer, None, error.user_message, offset)
-    return Opened(viewer, health, "", offset)
+        return Opened(viewer, None, error.user_message, offset, choices)
+    return Opened(viewer, health, "", offset, choices)
 
 
 def _viewer(profile: Any) -> Viewer:

@@ -15,6 +15,7 @@ from app.layout import LayoutError
 from app.main import service
 from app.main.admin import Admin, as_admin
 from app.main.blueprint import bp
+from app.main.choices import read_choices
 from app.main.pages import refused_page, render_page
 from app.main.texts import texts
 from app.models import Portal
@@ -41,7 +42,7 @@ def index() -> ResponseReturnValue:
         if activity_id is not None:  # any user: the activity page verifies them in its own one batch
             return open_from_frame(frame, portal, activity_id)
         with service.verifying(portal, request.remote_addr or ""):
-            opened = service.open_page(user_client(portal, frame.auth_id))
+            opened = service.open_page(user_client(portal, frame.auth_id), frame.lang)
     except service.Refused as refused:
         return refused_page(refused, frame.lang)
     if not opened.viewer.is_admin:
@@ -65,6 +66,7 @@ def admin_page(frame: Frame, portal: Portal, opened: service.Opened) -> Response
         "overview": overview,
         "page_token": token,
         "offset": opened.offset,
+        "choices": opened.choices,
     }
     return render_page("main/admin.html", frame.lang, **context)
 
@@ -79,8 +81,10 @@ def outside_frame(member_id: str, user_id: int) -> ResponseReturnValue:
     token = page_tokens.issue(
         member_id=member_id, user_id=user_id, is_admin=True, generation=portal.generation
     )
-    overview = service.overview(portal, client_for(portal, interactive=True))
-    return render_page("main/admin.html", "en", overview=overview, page_token=token, framed=False)
+    client = client_for(portal, interactive=True)
+    overview = service.overview(portal, client)
+    context = {"overview": overview, "page_token": token, "choices": read_choices(client, "en")}
+    return render_page("main/admin.html", "en", framed=False, **context)
 
 
 @bp.post("/repair")
@@ -119,7 +123,9 @@ def change_rule(admin: Admin, rule_id: int, action: str) -> ResponseReturnValue:
 def rules_page(portal: Portal, lang: str, page_token: str, **context: Any) -> str:
     """The portal's rules after an action: what happened (or what was wrong), the list and the form."""
     rules = enrichment.portal_rules(portal.member_id)
-    return render_page("main/rules.html", lang, rules=rules, page_token=page_token, **context)
+    choices = read_choices(client_for(portal, interactive=True), lang)
+    context |= {"rules": rules, "page_token": page_token, "choices": choices}
+    return render_page("main/rules.html", lang, **context)
 
 
 def repair_page(portal: Portal, lang: str, page_token: str, *, framed: bool) -> ResponseReturnValue:

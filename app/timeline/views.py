@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, get_template_attribute, jsonify, request
+from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.bitrix24 import activities
@@ -19,7 +19,7 @@ from app.layout.links import link_href
 from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language, refusal
-from app.timeline import page, service
+from app.timeline import editor, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
 from app.timeline.actions import Problem as ActionProblem
@@ -138,15 +138,10 @@ def check_blocks(activity_id: int) -> ResponseReturnValue:
     wire, problems = service.check_layout(data)
     if wire is None:
         return jsonify(ok=False, problems=[p.to_dict() for p in problems], preview="")
-    blocks = get_template_attribute("timeline/_blocks.html", "blocks")
-    context = {
-        "lang": language(lang),
-        "deadline": str(body.get("deadline") or "") if isinstance(body, dict) else "",
-        "incoming": False,
-        "readonly": True,
-        "portal_origin": main_service.portal_origin(who.portal),
-    }
-    return jsonify(ok=True, problems=[], preview=str(blocks(wire["blocks"], context)))
+    deadline = str(body.get("deadline") or "") if isinstance(body, dict) else ""
+    origin = main_service.portal_origin(who.portal)
+    preview = editor.preview_html(wire["blocks"], language(lang), deadline=deadline, portal_origin=origin)
+    return jsonify(ok=True, problems=[], preview=preview)
 
 
 def refused_words(refused: main_service.Refused, lang: str) -> str:

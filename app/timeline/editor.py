@@ -1,0 +1,125 @@
+"""The block editor's words and preview (static/block-editor.js, shared/_block_editor.html), on any page.
+
+Block types, properties and their values named for people (the wire names stay in the JSON); the portal's
+own names where its UI has them (content-block.md: "Large text", colours base_50…base_90 are greys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import get_template_attribute
+
+from app.activities.placeholders import FIELD_NAMES
+from app.i18n import N_, translated
+from app.layout import Problem
+from app.timeline.blueprint import bp
+
+TYPES: dict[str, str] = {
+    "text": N_("Text"),
+    "largeText": N_("Large text"),
+    "link": N_("Link"),
+    "deadline": N_("Deadline"),
+    "withTitle": N_("Text with a title"),
+    "lineOfBlocks": N_("Row of blocks"),
+}
+PROPERTIES: dict[str, str] = {
+    "value": N_("Text"),
+    "multiline": N_("Keep line breaks"),
+    "bold": N_("Bold"),
+    "size": N_("Size"),
+    "color": N_("Colour"),
+    "text": N_("Link text"),
+    "action": N_("On click"),
+    "readonly": N_("Read-only"),
+    "title": N_("Title"),
+    "inline": N_("Title on the same line"),
+    "block": N_("Block"),
+    "blocks": N_("Blocks in the row"),
+    "uri": N_("Address"),
+    "id": N_("Event name"),
+}
+SIZES: dict[str, str] = {
+    "": N_("Normal size"),
+    "xs": N_("Extra small"),
+    "sm": N_("Small"),
+    "md": N_("Medium"),
+}
+COLORS: dict[str, str] = {
+    "": N_("Normal colour"),
+    "base_50": N_("Light grey"),
+    "base_60": N_("Grey"),
+    "base_70": N_("Dark grey"),
+    "base_90": N_("Almost black"),
+}
+ACTIONS: dict[str, str] = {
+    "redirect": N_("Open a page"),
+    "openRestApp": N_("Open this app in a slider"),
+    "restEvent": N_("Tell this app (event)"),
+}
+WORDS: dict[str, str] = {
+    "blocks": N_("Content blocks"),
+    "add": N_("Add a block"),
+    "add_child": N_("Add to the row"),
+    "type": N_("Block type"),
+    "up": N_("Move up"),
+    "down": N_("Move down"),
+    "remove": N_("Remove"),
+    "json": N_("JSON (for experts)"),
+    "json_label": N_("Layout (JSON)"),
+    "json_hint": N_("The blocks as the portal stores them. The editor above keeps this in step."),
+    "ok": N_("The blocks are valid."),
+    "preview": N_("Preview"),
+    "translated": N_("This text has translations: edit it in the JSON."),
+    "link_invalid": N_(
+        "Enter a portal path such as /crm/deal/details/1/ or a web address such as https://example.com/."
+    ),
+    "text_empty": N_("Enter some text: an empty block would show nothing."),
+    "not_json": N_("The JSON is not valid; the editor shows the last valid blocks."),
+    "field": N_("Insert a field"),
+    "insert": N_("Insert"),
+    "field_hint": N_("Puts the activity's field where the cursor is in the last text you edited."),
+}
+# The fields people use most first; the rest by name (app.activities.placeholders.FIELD_NAMES).
+FIRST_FIELDS = ("SUBJECT", "DESCRIPTION", "DEADLINE", "RESPONSIBLE_ID", "ID", "OWNER_ID")
+
+
+@bp.app_template_global()
+def block_editor_texts(lang: str) -> dict[str, Any]:
+    """Everything the editor says, in the page's language (read by block-editor.js from a JSON script)."""
+    return {
+        **translated(WORDS, lang),
+        "lang": lang,
+        "types": translated(TYPES, lang),
+        "props": translated(PROPERTIES, lang),
+        "sizes": translated(SIZES, lang),
+        "colors": translated(COLORS, lang),
+        "actions": translated(ACTIONS, lang),
+    }
+
+
+@bp.app_template_global()
+def block_editor_fields() -> list[str]:
+    """The {{NAMES}} a rule's or template's layout may use, for the editor's "Insert a field"."""
+    rest = sorted(FIELD_NAMES - set(FIRST_FIELDS))
+    return [name for name in FIRST_FIELDS if name in FIELD_NAMES] + rest
+
+
+@bp.app_template_filter("editor_problems")
+def editor_problems(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """A refusal's problems as the editor's live check answers them, to show next to the fields at start."""
+    return [problem.to_dict() for problem in problems]
+
+
+def preview_html(blocks: Any, lang: str, *, deadline: str, portal_origin: str) -> str:
+    """Blocks as the portal's timeline shows them (timeline/_blocks.html), for the editor's preview."""
+    macro = get_template_attribute("timeline/_blocks.html", "blocks")
+    context = {
+        "lang": lang,
+        "deadline": deadline,
+        "incoming": False,
+        "readonly": True,
+        "portal_origin": portal_origin,
+    }
+    return str(macro(blocks, context))

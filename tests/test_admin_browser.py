@@ -1,0 +1,150 @@
+"""The administrators' sections in a real Chromium: a rule and a template made with the block editor, no JSON.
+
+The app is served on 127.0.0.1 (live_app) and opened from the sandbox portal's slider as its administrator;
+the editor's live check answers from POST /layout/check. Skipped where no Chromium is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.extensions import db
+from app.models import ActivityTemplate, EnrichmentRule
+from tests import test_timeline_browser
+from tests.browser import BROWSER_TESTS, chromium
+from tests.test_timeline_browser import csp_violation
+
+pytestmark = BROWSER_TESTS
+shots = test_timeline_browser.shots  # the screenshots' folder ($SCREENSHOT_DIR), a fixture
+LINES = "First line\nSecond line\nThird line"
+
+
+@pytest.fixture
+def page(live_app: Any) -> Iterator[Any]:
+    """A 1280x900 Chromium page; a console error or a CSP violation fails the test."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on(
+            "console",
+            lambda msg: errors.append(msg.text) if msg.type == "error" or csp_violation(msg) else None,
+        )
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
+    assert errors == [], "the page logged errors"
+
+
+def open_main_page(page: Any, portal_url: str) -> Any:
+    """The app's main page in the portal's slider, as the administrator (user 1)."""
+    page.goto(f"{portal_url}/?user_id=1")
+    page.click("#open-app")
+    frame = page.frame_locator("#app-frame")
+    frame.locator("#rule-form [data-be='adder']:not([hidden])").wait_for()  # the editor has started
+    return frame
+
+
+def install(page: Any, live_app: Any, portal_url: str) -> None:
+    live_app.app.config["B24_JS_URL"] = f"{portal_url}/bx24.js"  # the portal's BX24 library
+    page.goto(f"{portal_url}/?user_id=1")
+    page.click("#install-app")
+    page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
+
+
+def add_block(form: Any, prefix: str, label: str) -> Any:
+    """Add a block of the type named `label`; the new block's row (by position: the locator is lazy)."""
+    rows = form.locator(f"#{prefix}-editor > li.tb-block")
+    count = rows.count()
+    form.locator(f"#{prefix}-block-type").select_option(label=label)
+    form.locator(f"#{prefix}-block-add").click()
+    return rows.nth(count)
+
+
+def test_a_rule_made_with_the_editor_keeps_three_lines_and_refuses_a_bad_link(
+    live_app: Any, sandbox: Any, page: Any, shots: Any
+) -> None:
+    page.set_default_timeout(15_000)
+    install(page, live_app, sandbox.portal_url)
+    frame = open_main_page(page, sandbox.portal_url)
+    form = frame.locator("#rule-form")
+    form.locator("#rule-name").fill("Deal calls")
+    form.locator("#rule-provider_id").select_option(label="To-do")
+    form.locator("#rule-owner_type_id").select_option(label="Deal")
+    form.locator("#rule-direction").select_option(label="Incoming")
+
+    large = add_block(form, "rule", "Large text")
+    assert large.locator(".tb-block-name").inner_text() == "2. Large text"  # names, not largeText
+    large.locator("textarea").fill(LINES)
+    shown = form.locator("#rule-preview .tb-cb-large-text")
+    shown.wait_for()
+    lines = shown.evaluate(
+        "node => Math.round(node.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(node).lineHeight))"
+    )
+    assert lines == 3 and shown.inner_text() == LINES  # the portal keeps a largeText's lines
+
+    link = add_block(form, "rule", "Link")
+    link.locator('[data-path$=".properties.text"]').fill("Open the deal")
+    uri = link.locator('[data-path$=".properties.action.uri"]')
+    uri.fill("not a url")
+    problem = link.locator(".tb-field-problem")
+    problem.wait_for()
+    assert "portal path such as /crm/deal/details/1/" in problem.inner_text()
+    assert uri.get_attribute("aria-invalid") == "true"
+    assert uri.get_attribute("aria-describedby") == problem.get_attribute("id")
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "admin-rule-editor.png"), full_page=True)
+    form.locator("button[type=submit]").last.click()  # refused on the client: nothing is sent
+    assert uri.evaluate("node => node === document.activeElement")
+    with live_app.app.app_context():
+        assert db.session.query(EnrichmentRule).count() == 0
+
+    uri.fill("/crm/deal/details/1/")
+    form.locator("#rule-preview a[data-action-type='redirect']").wait_for()  # valid again: previewed
+    assert link.locator(".tb-field-problem").count() == 0
+    large.locator("textarea").focus()
+    form.locator("select[data-be='field']").select_option("SUBJECT")
+    form.locator(".tb-field-insert").click()  # {{SUBJECT}} where the cursor is, not typed
+    form.locator("button[type=submit]").last.click()
+    frame.locator("#rules-notice").wait_for()
+    with live_app.app.app_context():
+        [rule] = db.session.query(EnrichmentRule).all()
+        assert (rule.provider_id, rule.owner_type_id, rule.direction) == ("CRM_TODO", 2, 1)
+        blocks = list(rule.layout["blocks"].values())
+        assert [b["type"] for b in blocks] == ["text", "largeText", "link"]
+        assert blocks[1]["properties"]["value"] == LINES + "{{SUBJECT}}"
+        assert blocks[2]["properties"]["action"] == {"type": "redirect", "uri": "/crm/deal/details/1/"}
+    assert frame.locator("tr.tb-rule td", has_text="To-do · Deal · Incoming").count() == 1
+
+
+def test_a_template_made_with_the_editor_without_json(live_app: Any, sandbox: Any, page: Any) -> None:
+    page.set_default_timeout(15_000)
+    install(page, live_app, sandbox.portal_url)
+    frame = open_main_page(page, sandbox.portal_url)
+    form = frame.locator("#template-form")
+    form.locator("#template-new-name").fill("Visit")
+    form.locator("#template-new-subject").fill("Visit the customer")
+    assert form.locator("textarea[name=layout]").is_hidden()  # the JSON stays behind its disclosure
+    text = form.locator('#template-new-editor [data-path$=".properties.value"]').first
+    text.fill("")
+    form.locator("#template-new-problems li").first.wait_for()  # an empty text is refused as typed
+    assert "Enter some text" in form.locator(".tb-field-problem").first.inner_text()
+    text.fill("Bring the contract")
+    row = add_block(form, "template-new", "Text with a title")
+    row.locator('[data-path$=".properties.title"]').fill("Where")
+    row.locator('[data-path$=".properties.block.properties.value"]').fill("At the office")
+    row.locator("select").filter(has_text="Normal size").select_option(label="Small")
+    form.locator("#template-new-preview .tb-cb-with-title", has_text="At the office").wait_for()
+    form.locator("button[type=submit]").click()
+    frame.locator("#templates-notice").wait_for()
+    with live_app.app.app_context():
+        template = db.session.query(ActivityTemplate).filter_by(name="Visit").one()
+        blocks = list(template.layout["blocks"].values())
+        assert blocks[0]["properties"]["value"] == "Bring the contract"
+        nested = blocks[1]["properties"]
+        assert nested["title"] == "Where" and nested["block"]["properties"] == {
+            "value": "At the office",
+            "size": "sm",
+        }
