@@ -17,11 +17,11 @@ from app.layout import Code, LayoutError, Problem
 from app.layout.links import link_href
 from app.main import service as main_service
 from app.main.pages import refused_page
-from app.main.texts import language, refusal
+from app.main.texts import language
 from app.timeline import page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
-from app.timeline.actions import act, form_lang
+from app.timeline.actions import act, form_lang, refused_words
 from app.timeline.blueprint import bp
 from app.web.frames import Frame, parse_frame
 
@@ -145,10 +145,6 @@ def check_blocks(activity_id: int) -> ResponseReturnValue:
         "portal_origin": main_service.portal_origin(who.portal),
     }
     return jsonify(ok=True, problems=[], preview=str(blocks(wire["blocks"], context)))
-
-
-def refused_words(refused: main_service.Refused, lang: str) -> str:
-    return refusal(refused.kind, lang, message=refused.message)[1]
 
 
 # --- to-do changes (crm.activity.todo.update*) ---
