@@ -3,7 +3,7 @@
 # app.main first: its routes import the timeline page, whose access checks import app.main.admin, so
 # starting from the timeline would meet app.main half-built (app.main.texts used to load it first).
 import app.main  # noqa: F401
-from app.timeline import configurable_views, create_views, views  # noqa: F401  (registers the routes on bp)
+from app.timeline import configurable_views, create_views, picker_views, views  # noqa: F401  (registers the routes on bp)
 from app.timeline.blueprint import bp
 
 __all__ = ["bp"]
