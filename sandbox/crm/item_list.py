@@ -1,14 +1,16 @@
 """crm.item.list: one type's items by filter (nested `logic` groups), select, order and `start`.
 
 docs api-reference/crm/universal/crm-item-list.md; the platform's \\Bitrix\\Crm\\Controller\\Item::listAction
-checks the type (NOT_FOUND "Smart process not found"), refuses a user who cannot read the type at all
-(ACCESS_DENIED) and leaves out every item the user may not read; an unknown filter or order field is
-INVALID_ARG_VALUE "Invalid filter: field 'x' is not allowed in filter" (D7 filters are strict, unlike the
-legacy methods' silent drop).
+(crm/lib/controller/item.php) checks the type (NOT_FOUND "Smart process not found"), turns field names to
+upper case (convertFieldNamesToUpper: `assignedById` and `ASSIGNED_BY_ID` are one field), refuses a field the
+type lacks (validateFilter / validateOrder: INVALID_ARG_VALUE "Invalid filter: field 'x' is not allowed in
+filter", D7 being strict where the legacy methods drop it) and reads getItemsFilteredByPermissions: a user
+sees only the items they may read, and one without CRM access simply finds nothing.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sandbox.core import CallContext, ListResult, method
@@ -24,6 +26,7 @@ COMMON = ("id", "assignedById")
 NAMES = {1: ("title", "name", "lastName"), 3: ("name", "lastName")}
 TITLE_ONLY = ("title",)
 NUMERIC = {"id", "assignedById"}
+ALL_FIELDS = (*COMMON, "title", "name", "lastName")
 SYSTEM_TYPES = {1, 2, 3, 4, 7, 31}  # lead, deal, contact, company, quote, invoice (CCrmOwnerType)
 
 
@@ -37,8 +40,6 @@ def item_list(ctx: CallContext, params: dict[str, Any]) -> ListResult:
     (type_id,) = require_int_params(params, "entityTypeId")
     if type_id not in SYSTEM_TYPES and type_id not in ctx.portal.smart_types:
         raise d7_error("NOT_FOUND", "Smart process not found")
-    if ctx.user.crm_read == "none" and not ctx.user.is_admin:
-        raise d7_error("ACCESS_DENIED", "Access denied")
     known = fields_of(type_id)
     flt = group(ci_get(params, "filter"), "filter")
     check_filter(flt, known)
@@ -81,9 +82,19 @@ def check_filter(flt: dict[str, Any], known: tuple[str, ...]) -> None:
             check_filter({str(k): v for k, v in value.items()}, known)
             continue
         parsed = split_key(key)
-        if parsed is None or parsed[1] not in known:
-            field = parsed[1] if parsed else key
+        if parsed is None or field_of(parsed[1], known) is None:
+            field = upper(parsed[1]) if parsed else key
             raise d7_error("INVALID_ARG_VALUE", f"Invalid filter: field '{field}' is not allowed in filter")
+
+
+def upper(name: str) -> str:
+    """A camelCase field name as the controller turns it: assignedById -> ASSIGNED_BY_ID; ID stays ID."""
+    return name if name.isupper() else re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def field_of(name: str, known: tuple[str, ...]) -> str | None:
+    """The item's (camelCase) field that a filter, order or select name means, if the type has it."""
+    return next((field for field in known if upper(field) == upper(name)), None)
 
 
 def matches(item: dict[str, Any], flt: dict[str, Any]) -> bool:
@@ -97,8 +108,9 @@ def test(item: dict[str, Any], key: str, value: Any) -> bool:
     if isinstance(value, dict):
         return matches(item, {str(k): v for k, v in value.items()})
     parsed = split_key(key)
-    assert parsed is not None  # check_filter refused every other key
-    op, name = parsed
+    name = field_of(parsed[1], ALL_FIELDS) if parsed else None
+    assert parsed is not None and name is not None  # check_filter refused every other key
+    op = parsed[0]
     values = as_list(value) if not isinstance(value, str) else None
     if values is not None:
         op = {"=": "@", "!": "!@", "!=": "!@"}.get(op, op)
@@ -115,9 +127,12 @@ def typed(name: str, value: Any) -> Any:
 def parse_order(order: dict[str, Any], known: tuple[str, ...]) -> list[tuple[str, bool]]:
     """Fields of the type, ASC or DESC; anything else is INVALID_ARG_VALUE as the docs list."""
     parsed = []
-    for name, direction in order.items():
-        if name not in known:
-            raise d7_error("INVALID_ARG_VALUE", f"Invalid order: field '{name}' is not allowed in order")
+    for asked, direction in order.items():
+        name = field_of(asked, known)
+        if name is None:
+            raise d7_error(
+                "INVALID_ARG_VALUE", f"Invalid order: field '{upper(asked)}' is not allowed in order"
+            )
         if str(direction).upper() not in ("ASC", "DESC"):
             raise d7_error(
                 "INVALID_ARG_VALUE",
@@ -133,4 +148,4 @@ def parse_select(value: Any, known: tuple[str, ...]) -> set[str]:
     names = {str(v) for v in (as_list(value) or [])}
     if not names or "*" in names:
         return {*known, "entityTypeId"}
-    return {"id", "entityTypeId", *(n for n in names if n in known)}
+    return {"id", "entityTypeId", *filter(None, (field_of(n, known) for n in names))}
