@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser import BROWSER_TESTS, chromium
-from tests.test_timeline_browser import first_todo
+from tests.test_timeline_browser import first_todo, open_from_the_list
 from tests.test_timeline_browser import shots as shots  # the fixture
 
 pytestmark = BROWSER_TESTS
@@ -70,11 +70,7 @@ def test_responsible_and_links_are_chosen_by_name_with_the_keyboard(
     page.click("#install-app")
     page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
     todo = first_todo(sandbox)
-    page.goto(f"{sandbox.portal_url}/crm/activity/list/")
-    page.click(f"#row-menu-button-{todo.id}")
-    page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-    frame = page.frame_locator("#app-frame")
-    frame.locator(f'#tb-activity[data-activity-id="{todo.id}"]').wait_for()
+    frame = open_from_the_list(page, sandbox.portal_url, todo.id)
     page.problems.clear()  # leaving the installer's slider for the list aborts its last load; not ours
 
     pick(page, frame, "#tb-responsible-value", "pet", "Peter Brown", shots / "pickers-0-user-list.png")

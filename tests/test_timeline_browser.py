@@ -56,6 +56,16 @@ def first_todo(sandbox: Any) -> Any:
     return sorted(todos, key=lambda a: a.id)[0]
 
 
+def open_from_the_list(page: Any, portal_url: str, activity_id: int) -> Any:
+    """Open the app on an activity from its row menu in the portal's activity list; the slider's frame."""
+    page.goto(f"{portal_url}/crm/activity/list/")
+    page.click(f"#row-menu-button-{activity_id}")
+    page.click(f'#row-menu-{activity_id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
+    frame = page.frame_locator("#app-frame")
+    frame.locator(f'#tb-activity[data-activity-id="{activity_id}"]').wait_for()
+    return frame
+
+
 def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the_timeline(
     live_app: Any, sandbox: Any, page: Any, shots: Path
 ) -> None:
@@ -70,11 +80,7 @@ def test_open_from_the_menu_add_an_app_activity_edit_its_block_and_see_it_in_the
         assert db.session.scalar(db.select(Portal.state)) is PortalState.ACTIVE  # ONAPPINSTALL arrived
 
     todo = first_todo(sandbox)
-    page.goto(f"{sandbox.portal_url}/crm/activity/list/")
-    page.click(f"#row-menu-button-{todo.id}")
-    page.click(f'#row-menu-{todo.id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-    frame = page.frame_locator("#app-frame")
-    frame.locator(f'#tb-activity[data-activity-id="{todo.id}"]').wait_for()
+    frame = open_from_the_list(page, sandbox.portal_url, todo.id)
     page.screenshot(path=str(shots / "2-activity-page.png"))
 
     before = set(sandbox.portal.crm.activities)
