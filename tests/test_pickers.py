@@ -27,7 +27,9 @@ def labels(response) -> list[str]:
 
 def test_users_are_found_by_the_start_of_a_name(connected_app, sandbox, portal) -> None:
     page = opened(connected_app, sandbox)
+    before = portal_calls()
     response = pick(page, "users", {"q": "jo", "lang": "en"})
+    assert portal_calls() == before + 1  # one user.search, as the user, through the portal's bucket
     assert response.get_json() == {
         "options": [{"id": 2, "label": "John Smith", "detail": "Sales manager", "avatar": ""}]
     }
