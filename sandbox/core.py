@@ -29,7 +29,7 @@ class RestError(Exception):
 class ListResult:
     """A page of a list method; `next`/`total` are hoisted into the envelope (protocol notes §5.2)."""
 
-    items: list[Any]
+    items: list[Any] | dict[str, Any]  # crm.item.list answers {"items": [...]}
     total: int | None = None
     next: int | None = None
 

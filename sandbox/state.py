@@ -28,6 +28,8 @@ class User:
     can_edit_crm: bool = True  # per-user permission to change CRM items (ACCESS_DENIED otherwise)
     crm_read: str = "all"  # CRM read rights: "all", "own" (items ASSIGNED_BY_ID to the user), "none" (no CRM)
     active: bool = True
+    photo: str = ""  # PERSONAL_PHOTO: the picture's URL (CRestUtil::GetFile), absent when the user has none
+    position: str = ""  # WORK_POSITION; "" means the seeded default by role
 
 
 @dataclass

@@ -26,6 +26,7 @@ def assert_real_policy(response: Any, *, js_source: str, framed_by: str) -> None
     assert policy["script-src"] == f"'self' {js_source}"
     assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'"
     assert policy["frame-ancestors"] == framed_by
+    assert policy["img-src"] == " ".join(["'self' https:", *([framed_by] if framed_by != "'none'" else [])])
     assert "unsafe" not in response.headers["Content-Security-Policy"]
 
 

@@ -30,6 +30,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from tests.browser import BROWSER_TESTS, Moderator, chromium
+from tests.test_timeline_browser import open_from_list_menu as open_in_the_list
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = BROWSER_TESTS
@@ -206,12 +207,7 @@ def app_frame(page: Any) -> Any:
 
 
 def open_from_list_menu(page: Any, demo: Demo, activity_id: int) -> Any:
-    page.goto(f"{demo.portal}/crm/activity/list/")
-    page.click(f"#row-menu-button-{activity_id}")
-    page.click(f'#row-menu-{activity_id} .js-open-placement[data-placement="CRM_ACTIVITY_LIST_MENU"]')
-    frame = page.frame_locator("#app-frame")
-    frame.locator(f'#tb-activity[data-activity-id="{activity_id}"]').wait_for()
-    return frame
+    return open_in_the_list(page, demo.portal, activity_id)
 
 
 def a_deal_todo(demo: Demo) -> int:

@@ -323,12 +323,11 @@ def test_the_responsible_user_of_a_todo_changes(connected_app, sandbox, portal) 
 def test_an_unknown_responsible_user_is_explained(connected_app, sandbox, portal) -> None:
     page = opened(connected_app, sandbox)
     response = page.post("todo/responsible", value="99")
-    assert response.status_code == 404 and "No such user: there is no user #99 on this portal" in text(
-        response
-    )
+    assert response.status_code == 404 and "No such user: Bitrix24 has no active user #99." in text(response)
+    assert "cannot find the activity" not in text(response)
     assert page.activity.fields["RESPONSIBLE_ID"] != 99
     response = page.post("todo/responsible", value="-1")
-    assert response.status_code == 400 and "Enter a positive number for Responsible user ID" in text(response)
+    assert response.status_code == 400 and "Enter a positive number for Responsible user" in text(response)
 
 
 @pytest.mark.parametrize(
@@ -404,7 +403,7 @@ def test_binding_refusals_are_explained(connected_app, sandbox, portal, action, 
 def test_a_binding_form_with_junk_is_not_sent(connected_app, sandbox, portal) -> None:
     page = opened(connected_app, sandbox)
     response = page.post("bindings/add", entity_type_id=2, entity_id="abc")
-    assert response.status_code == 400 and "Enter a positive number for Item ID" in text(response)
+    assert response.status_code == 400 and "Enter a positive number for CRM item" in text(response)
 
 
 # --- complete, delete ---

@@ -3,7 +3,13 @@
 # app.main first: its routes import the timeline page, whose access checks import app.main.admin, so
 # starting from the timeline would meet app.main half-built (app.main.texts used to load it first).
 import app.main  # noqa: F401
-from app.timeline import configurable_views, create_views, editor, views  # noqa: F401  (registers on bp)
+from app.timeline import (  # noqa: F401  (registers the routes on bp)
+    configurable_views,
+    create_views,
+    editor,
+    picker_views,
+    views,
+)
 from app.timeline.blueprint import bp
 
 __all__ = ["bp"]

@@ -21,6 +21,7 @@ from app.bitrix24.errors import (
 )
 from app.layout import LayoutError
 from app.main import service as main_service
+from app.main import texts as main_texts
 from app.main.pages import refused_page
 from app.main.texts import problem_text
 from app.portals import nonces, page_tokens
@@ -78,6 +79,11 @@ def act(
             log.info("%s on activity %s refused: %s", name, activity_id, error.code or type(error).__name__)
         return page.show(who, lang=lang, problem=problem, status=status, draft=draft)
     return finish(who, lang) if finish else page.show(who, lang=lang, notice=notice)
+
+
+def refused_words(refused: main_service.Refused, lang: str) -> str:
+    """The sentence of a refusal (app.main.texts.REFUSALS), for answers in JSON."""
+    return main_texts.refusal(refused.kind, lang, message=refused.message)[1]
 
 
 def refusal(error: Exception, lang: str) -> tuple[str, int]:

@@ -17,7 +17,7 @@ TEXTS: dict[str, str] = {
     "tags_hint": N_("Up to {n}, separated by commas."),
     "deadline": N_("Deadline"),
     "deadline_hint": N_("In the portal's time zone. Leave empty for no deadline."),
-    "responsible": N_("Responsible user ID"),
+    "responsible": N_("Responsible user"),
     "responsible_hint": N_("Leave empty to be responsible yourself."),
     "submit": N_("Add activity"),
     "created": N_("Activity #{id} with buttons was added to the timeline."),

@@ -1,7 +1,8 @@
 """POST /activity/<id>/configurable: add a configurable activity with buttons to the opened activity's owner.
 
 Form fields: page_token, lang, title (required), text, tags (comma-separated, at most two), deadline
-(datetime-local, the portal's time), responsible (a user id). The opened activity is read as the user to
+(datetime-local, the portal's time), responsible (a user id picked by name; without JavaScript
+`responsible_query`, the typed name, app.timeline.picker_views). The opened activity is read as the user to
 find its owner, and the new one is created as the user (their permissions apply) with activities.configurable.
 Its buttons' clicks come back as ONCRMTIMELINEITEMACTION events (app.inbox.item_actions).
 """
@@ -20,6 +21,7 @@ from app.timeline import configurable_texts as ct
 from app.timeline.access import Acting
 from app.timeline.actions import Problem, act
 from app.timeline.blueprint import bp
+from app.timeline.picker_views import chosen_user
 
 FIELDS = ("title", "text", "tags", "deadline", "responsible")
 
@@ -30,7 +32,10 @@ def add_configurable(activity_id: int) -> ResponseReturnValue:
 
     def action(who: Acting, lang: str) -> str:
         try:
-            item = configurable.read_item(**{name: request.form.get(name, "") for name in FIELDS})
+            fields = {name: request.form.get(name, "") for name in FIELDS}
+            if not fields["responsible"].strip():  # picked by name: the one user the typed text names
+                fields["responsible"] = str(chosen_user(who, "responsible", lang, required=False) or "")
+            item = configurable.read_item(**fields)
             new_id = create_beside(who, activity_id, item, lang)
         except configurable.ItemProblem as bad:
             raise Problem(ct.problem_words(bad, lang)) from None

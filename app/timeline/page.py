@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, g, render_template, request
+from flask import current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.bitrix24.activities import Activity, Binding
@@ -119,6 +119,8 @@ def render(
         deadline_offset=deadline_offset(page.activity),
         portal_origin=origin,
         owner_types=translated(words.OWNER_TYPES, lang),
+        users_url=url_for("timeline.pick_users", activity_id=page.activity.id),
+        items_url=url_for("timeline.pick_items", activity_id=page.activity.id),
         bx24_js=current_app.config["B24_JS_URL"],
         block_ctx={**block_context(page, lang), "portal_origin": origin},
         bindings_error_words=words.error_words(page.bindings_error, lang) if page.bindings_error else "",

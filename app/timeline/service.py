@@ -158,12 +158,17 @@ def _file_title(page: ActivityPage, item: Mapping[str, Any]) -> None:
     type_id, item_id = as_id(item.get("entityTypeId")), as_id(item.get("id"))
     if type_id is None or item_id is None:
         return
-    title = (
-        str(item.get("title") or "").strip()
-        or " ".join(str(item.get(k) or "") for k in ("name", "lastName")).strip()
-    )
+    title = item_title(item)
     if title:
         page.titles[(type_id, item_id)] = title
+
+
+def item_title(item: Mapping[str, Any]) -> str:
+    """A CRM item's name as crm.item.* give it: its title, else (a contact) its first and last name."""
+    return (
+        str(item.get("title") or "").strip()
+        or " ".join(str(item.get(k) or "").strip() for k in ("name", "lastName")).strip()
+    )
 
 
 def _full_name(user: Mapping[str, Any]) -> str:

@@ -30,7 +30,7 @@ TEXTS: dict[str, str] = {
     "binding_move_submit": N_("Move"),
     "binding_add": N_("Add a link"),
     "entity_type": N_("CRM item type"),
-    "entity_id": N_("Item ID"),
+    "entity_id": N_("CRM item"),
     "add": N_("Add"),
     "blocks": N_("Content blocks"),
     "blocks_none": N_("This app has not added content blocks to the activity yet."),
@@ -45,7 +45,35 @@ TEXTS: dict[str, str] = {
     "color": N_("Colour"),
     "color_n": N_("Colour {n}"),
     "save": N_("Save"),
-    "responsible_id": N_("Responsible user ID"),
+    "responsible_id": N_("Responsible user"),
+    # the pickers (app/timeline/pickers.py, static/picker.js, templates/timeline/_picker.html)
+    "pick_user_hint": N_("Type part of a name, then choose with the arrow keys and Enter."),
+    "pick_item_hint": N_(
+        "Type part of the title (a contact's name), then choose with the arrow keys and Enter."
+    ),
+    "pick_searching": N_("Searching…"),
+    "pick_none": N_("Nothing found."),
+    "pick_count": N_("Matches: {n}. Use the up and down arrows to choose."),
+    "pick_failed": N_("The search did not work. Type the whole name and send the form."),
+    "pick_not_text": N_("The search must be text."),
+    "pick_too_long": N_("The search text is too long: at most {n} characters."),
+    "pick_bad_request": N_("The search request was not understood. Reload the page and try again."),
+    "pick_bad_type": N_("Choose one of the CRM item types in the list."),
+    "pick_user_missing": N_("Type a name and choose a user."),
+    "pick_item_missing": N_("Type a title and choose a CRM item."),
+    "pick_no_user": N_("No such user: no active user on the portal matches “{query}”."),
+    "pick_many_users": N_(
+        "Several users match “{query}”: {names}. Type more of the name or choose from the list."
+    ),
+    "pick_no_item": N_("No item of the type “{type}” that you can see matches “{query}”."),
+    "pick_many_items": N_(
+        "Several items match “{query}”: {names}. Type more of the title or choose from the list."
+    ),
+    "no_such_user": N_("No such user: Bitrix24 has no active user #{id}. Choose a user from the list."),
+    "item_refused": N_(
+        "Bitrix24 does not let you link the activity to {item}: it does not exist, or your permissions do "
+        "not cover it."
+    ),
     "actions": N_("Actions"),
     "complete": N_("Complete"),
     "delete": N_("Delete activity"),
@@ -73,9 +101,6 @@ TEXTS: dict[str, str] = {
     "bad_layout": N_("The blocks cannot be saved: {path}: {message}"),
     "bad_deadline": N_("Enter the deadline as a date and a time."),
     "bad_color": N_("Choose one of the colours 1 to 7."),
-    "no_such_user": N_(
-        "No such user: there is no user #{id} on this portal, so the responsible user was not changed."
-    ),
     "bad_number": N_("Enter a positive number for {field}."),
     "too_long": N_("The text is too long for Bitrix24. Shorten it and try again."),
     "problem": N_("Not done"),

@@ -12,7 +12,8 @@ from flask.typing import ResponseReturnValue
 
 from app.bitrix24 import activities
 from app.bitrix24.activities import Binding
-from app.bitrix24.errors import Bitrix24Error
+from app.bitrix24.errors import AccessDenied, Bitrix24Error, NotFound
+from app.bitrix24.prepared import Request
 from app.inputs import JsonRefused, as_id, load_json
 from app.layout import Code, LayoutError, Problem
 from app.layout.links import link_href
@@ -22,9 +23,10 @@ from app.main.texts import language, refusal
 from app.timeline import editor, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
-from app.timeline.actions import Problem as ActionProblem
-from app.timeline.actions import act, form_lang
+from app.timeline.actions import Problem as Refusal
+from app.timeline.actions import act, form_lang, refused_words
 from app.timeline.blueprint import bp
+from app.timeline.picker_views import chosen_item, chosen_user
 from app.web.frames import Frame, parse_frame
 
 log = logging.getLogger(__name__)
@@ -144,10 +146,6 @@ def check_blocks(activity_id: int) -> ResponseReturnValue:
     return jsonify(ok=True, problems=[], preview=preview)
 
 
-def refused_words(refused: main_service.Refused, lang: str) -> str:
-    return refusal(refused.kind, lang, message=refused.message)[1]
-
-
 # --- to-do changes (crm.activity.todo.update*) ---
 
 
@@ -166,25 +164,29 @@ def change_todo(activity_id: int, change: str) -> ResponseReturnValue:
         elif change == "color":
             request_ = activities.todo_update_color(activity_id, type_id, owner_id, value.strip())
         else:
-            user = service.positive(value, "responsible_id")
-            change_responsible(who, activity_id, (type_id, owner_id), user, lang)
-            return words.texts(lang)["saved_responsible"]
+            return change_responsible(who, activity_id, (type_id, owner_id), lang)
         service.run(who.client, request_)
         return words.texts(lang)[f"saved_{change}"]
 
     return act(f"change {change}", activity_id, action)
 
 
-def change_responsible(who: Acting, activity_id: int, owner_: tuple[int, int], user: int, lang: str) -> None:
-    """crm.activity.todo.updateResponsibleUser. The portal answers an unknown user with the NOT_FOUND of a
-    missing activity (sandbox/crm/todo.py read_responsible, as the platform), so on NOT_FOUND user.get tells
-    which of the two is missing."""
+def change_responsible(who: Acting, activity_id: int, owner_: tuple[int, int], lang: str) -> str:
+    """The picked user (or the one the typed name names) becomes responsible; an unknown one is named.
+
+    crm.activity.todo.updateResponsibleUser answers an unknown user with the NOT_FOUND of a missing activity
+    (sandbox/crm/todo.py read_responsible, as the platform), so on NOT_FOUND user.get tells which is missing.
+    """
+    user = chosen_user(who, "value", lang)
+    assert user is not None  # required: chosen_user refuses an empty field in words
+    request_ = activities.todo_update_responsible_user(activity_id, *owner_, user)
     try:
-        service.run(who.client, activities.todo_update_responsible_user(activity_id, *owner_, user))
-    except Bitrix24Error as error:
-        if error.code == "NOT_FOUND" and not service.user_exists(who.client, user):
-            raise ActionProblem(words.texts(lang)["no_such_user"].format(id=user), 404) from None
-        raise
+        service.run(who.client, request_)
+    except NotFound:
+        if service.user_exists(who.client, user):
+            raise
+        raise Refusal(words.texts(lang)["no_such_user"].format(id=user), 404) from None
+    return words.texts(lang)["saved_responsible"]
 
 
 # --- bindings (crm.activity.binding.*) ---
@@ -195,9 +197,10 @@ def add_binding(activity_id: int) -> ResponseReturnValue:
     """Link the activity to one more CRM item: `entity_type_id`, `entity_id`."""
 
     def action(who: Acting, lang: str) -> str:
-        target = posted_binding("entity_type_id", "entity_id")
+        type_id = service.positive(request.form.get("entity_type_id", ""), "entity_type")
+        target = Binding(type_id, chosen_item(who, type_id, "entity_id", lang))
         request_ = activities.binding_add(activity_id, target.entity_type_id, target.entity_id)
-        service.run(who.client, request_)
+        run_on_item(who, request_, target, lang)
         return words.texts(lang)["binding_added"]
 
     return act("add binding", activity_id, action)
@@ -209,9 +212,10 @@ def move_binding(activity_id: int) -> ResponseReturnValue:
 
     def action(who: Acting, lang: str) -> str:
         source = posted_binding("entity_type_id", "entity_id")
-        target_id = service.positive(request.form.get("target_entity_id", ""), "entity_id")
-        target = Binding(source.entity_type_id, target_id)
-        service.run(who.client, activities.binding_move(activity_id, source, target))
+        target = Binding(
+            source.entity_type_id, chosen_item(who, source.entity_type_id, "target_entity_id", lang)
+        )
+        run_on_item(who, activities.binding_move(activity_id, source, target), target, lang)
         return words.texts(lang)["binding_moved"]
 
     return act("move binding", activity_id, action)
@@ -228,6 +232,15 @@ def delete_binding(activity_id: int) -> ResponseReturnValue:
         return words.texts(lang)["binding_deleted"]
 
     return act("delete binding", activity_id, action)
+
+
+def run_on_item(who: Acting, request_: Request[Any], item: Binding, lang: str) -> None:
+    """Send a link's change; the portal's ACCESS_DENIED names the item the user may not link to."""
+    try:
+        service.run(who.client, request_)
+    except AccessDenied:  # Binding::addAction/moveAction: canUpdate on the item (and on the activity)
+        label = f"{words.owner_type(item.entity_type_id, lang)} #{item.entity_id}"
+        raise Refusal(words.texts(lang)["item_refused"].format(item=label), 403) from None
 
 
 def posted_binding(type_field: str, id_field: str) -> Binding:

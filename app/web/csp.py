@@ -31,7 +31,17 @@ def set_policy(response: Response) -> Response:
 def policy(*, frame_origin: str | None, js_url: str) -> str:
     """The whole policy: scripts from 'self' and the BX24 library's origin only, so no inline script runs."""
     scripts = " ".join(["'self'", *filter(None, [script_source(js_url)])])
-    return f"{FIXED}; script-src {scripts}; {frame_ancestors(frame_origin)}"
+    return f"{FIXED}; script-src {scripts}; {images(frame_origin)}; {frame_ancestors(frame_origin)}"
+
+
+def images(origin: str | None) -> str:
+    """Pictures from us, https (the portal's user photos may sit on its CDN) and the portal itself.
+
+    Only <img> loads from these: a picture runs no script, and the page puts only the portal's photo URLs
+    (app.timeline.pickers.avatar_url) into one.
+    """
+    checked = source(origin) if origin else None
+    return " ".join(["img-src 'self' https:", *filter(None, [checked])])
 
 
 def frame_ancestors(origin: str | None) -> str:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core import CallContext, method
-from sandbox.crm.common import can_edit, can_read, d7_error, emit, owner, require_int_params, store, touch
+from sandbox.crm.common import (
+    can_edit,
+    can_read,
+    can_read_owner,
+    d7_error,
+    emit,
+    owner,
+    require_int_params,
+    store,
+    touch,
+)
 from sandbox.crm.store import MAX_BINDINGS, Activity
 
 # Messages as the pages print them: docs binding.add/delete "Entity not found", list/move "Element not found".
@@ -19,7 +29,7 @@ def binding_add(ctx: CallContext, params: dict[str, Any]) -> bool:
     activity_id, type_id, entity_id = require_int_params(params, "activityId", "entityTypeId", "entityId")
     activity = find_activity(ctx, activity_id, ENTITY_NOT_FOUND)
     check_owner(ctx, type_id, entity_id, "Owner of the entity not found")
-    check_edit(ctx)
+    check_edit(ctx, (type_id, entity_id))
     if (type_id, entity_id) in activity.bindings:
         raise d7_error("ACTIVITY_IS_ALREADY_BOUND", "The activity is already bound to this entity")
     if len(activity.bindings) >= MAX_BINDINGS:
@@ -45,7 +55,7 @@ def binding_move(ctx: CallContext, params: dict[str, Any]) -> bool:
         )
     for entity_id in (source_id, target_id):
         check_owner(ctx, source_type, entity_id, "Owner of the element not found")
-    check_edit(ctx)
+    check_edit(ctx, (source_type, source_id), (target_type, target_id))
     source, target = (source_type, source_id), (target_type, target_id)
     if source not in activity.bindings:
         raise d7_error("BINDING_NOT_FOUND", "The activity is not bound to the specified entity")
@@ -72,7 +82,7 @@ def binding_delete(ctx: CallContext, params: dict[str, Any]) -> bool:
     activity_id, type_id, entity_id = require_int_params(params, "activityId", "entityTypeId", "entityId")
     activity = find_activity(ctx, activity_id, ENTITY_NOT_FOUND)
     check_owner(ctx, type_id, entity_id, "Owner of the entity not found")
-    check_edit(ctx)
+    check_edit(ctx, (type_id, entity_id))
     if (type_id, entity_id) not in activity.bindings:
         raise d7_error("BINDING_NOT_FOUND", "Activity not linked to this entity")
     if len(activity.bindings) == 1:
@@ -95,8 +105,13 @@ def check_owner(ctx: CallContext, type_id: int, entity_id: int, message: str) ->
         raise d7_error("OWNER_NOT_FOUND", message)
 
 
-def check_edit(ctx: CallContext) -> None:
-    if not can_edit(ctx):
+def check_edit(ctx: CallContext, *items: tuple[int, int]) -> None:
+    """The user may change CRM items, and each of `items` (Binding::canEdit: canUpdate per item).
+
+    In the sandbox's model a user updates what they may read: a user with "own" rights cannot bind the
+    activity to, or move it onto, someone else's item (crm/lib/controller/activity/binding.php).
+    """
+    if not can_edit(ctx) or not all(can_read_owner(ctx, t, i) for t, i in items):
         raise d7_error("ACCESS_DENIED", "Access denied.")
 
 

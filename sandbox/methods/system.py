@@ -1,4 +1,4 @@
-"""Identity methods on the portal: app.info, user.current, user.admin, profile, scope, server.time (§7)."""
+"""Identity methods: app.info, user.current/get/search, user.admin, profile, scope, server.time (§7)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.core import METHODS, CallContext, RestError, method
+from sandbox.core import METHODS, CallContext, ListResult, RestError, method
 from sandbox.state import User
 
 
@@ -44,9 +44,11 @@ def user_row(user: User) -> dict[str, Any]:
         "LAST_ACTIVITY_DATE": "2026-11-01 09:05:00",
         "PERSONAL_GENDER": "",
         "PERSONAL_BIRTHDAY": "",
-        "WORK_POSITION": "Administrator" if user.is_admin else "Sales manager",
+        "WORK_POSITION": user.position or ("Administrator" if user.is_admin else "Sales manager"),
         "UF_EMPLOYMENT_DATE": "",
         "UF_DEPARTMENT": [1],
+        "USER_TYPE": "employee",
+        **({"PERSONAL_PHOTO": user.photo} if user.photo else {}),
     }
 
 
@@ -104,3 +106,48 @@ def user_get(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, Any]]:
     )
     users = sorted(ctx.portal.users.values(), key=lambda u: u.id)
     return [user_row(u) for u in users if ids is None or str(u.id) in ids]
+
+
+# user.search (docs api-reference/user/user-search.md) is user.get with FIND and the name fields
+# (rest/lib/api/user.php: 'user.search' => userGet, FIND and UF_DEPARTMENT_NAME allowed only for it; with
+# FILTER given, the FILTER object is the whole query). The portal searches from the start of a word
+# (fulltext, or USER_NAME LIKE "Text%"), so "ali" finds "Alice Brown" and "brown", but "lic" finds nothing.
+SEARCH_FIELDS = ("NAME", "LAST_NAME", "SECOND_NAME", "WORK_POSITION", "UF_DEPARTMENT_NAME")
+PAGE_SIZE = 50  # docs user-search.md `start`: "The result page size is always static: 50 records"
+
+
+@method("user.search", scope="user")
+def user_search(ctx: CallContext, params: dict[str, Any]) -> ListResult:
+    """Users whose words start with every word of FIND (or of each named field), a page of 50."""
+    query = {str(k).upper(): v for k, v in params.items()}
+    start = max(_int(query.get("START")), 0)
+    if isinstance(query.get("FILTER"), dict):
+        query = {str(k).upper(): v for k, v in query["FILTER"].items()}
+    users = [u for u in sorted(ctx.portal.users.values(), key=lambda u: u.id) if _found(user_row(u), query)]
+    if "ACTIVE" in query:
+        wanted = str(query["ACTIVE"]).lower() in ("y", "true", "1")
+        users = [u for u in users if u.active == wanted]
+    page = users[start : start + PAGE_SIZE]
+    following = start + PAGE_SIZE if start + PAGE_SIZE < len(users) else None
+    return ListResult([user_row(u) for u in page], total=len(users), next=following)
+
+
+def _found(row: dict[str, Any], query: dict[str, Any]) -> bool:
+    if "FIND" in query:
+        words = " ".join(str(row.get(f) or "") for f in SEARCH_FIELDS)
+        return _prefixes(str(query["FIND"]), words)
+    named = [f for f in SEARCH_FIELDS if query.get(f) not in (None, "")]
+    return all(_prefixes(str(query[f]), str(row.get(f) or "")) for f in named)
+
+
+def _prefixes(text: str, words: str) -> bool:
+    """Every word of `text` starts some word of `words`, ignoring case; an empty text finds everyone."""
+    haystack = words.lower().split()
+    return all(any(w.startswith(part) for w in haystack) for part in text.lower().split())
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -241,3 +241,28 @@ def test_a_refused_refresh_ends_the_client_loop_only_through_token_func(
     sandbox.control("apps/uninstall", {"clean": 0})
     with pytest.raises(RuntimeError, match="refresh refused"):
         run(lambda: client.call("user.current", raw=True))
+
+
+def test_the_pickers_searches_page_through_every_match(b24: tuple[BitrixAsync, Tokens], sandbox) -> None:
+    """user.search and crm.item.list (the pickers' calls) with the client's own paging of 50s."""
+    from sandbox.state import Owner, User
+
+    client, _ = b24
+    for n in range(60):
+        sandbox.portal.users[100 + n] = User(100 + n, f"Tester{n}", "Many", f"t{n}@example.com")
+        sandbox.portal.owners[(2, 100 + n)] = Owner(
+            2,
+            100 + n,
+            f"Bulk deal {n}",
+            {"ID": str(100 + n), "TITLE": f"Bulk deal {n}", "ASSIGNED_BY_ID": "1"},
+        )
+    # Pinned: get_all() refuses user.search (its name ends in no ".list"), so the pages come by `start`
+    first = run(lambda: client.call("user.search", {"FILTER": {"FIND": "many"}}, raw=True))
+    assert (len(first["result"]), first["total"], first["next"]) == (50, 60, 50)
+    rest = run(lambda: client.call("user.search", {"FILTER": {"FIND": "many"}, "start": 50}, raw=True))
+    users = first["result"] + rest["result"]
+    assert sorted(int(u["ID"]) for u in users) == list(range(100, 160)) and "next" not in rest
+    params = {"entityTypeId": 2, "filter": {"%title": "bulk deal"}, "select": ["id", "title"]}
+    items = run(lambda: client.get_all("crm.item.list", params))
+    assert sorted(i["id"] for i in items) == list(range(100, 160))  # the {"items": …} pages, unwrapped
+    assert all(set(i) == {"id", "title", "entityTypeId"} for i in items)
