@@ -89,7 +89,7 @@ def test_the_page_loads_bx24_from_the_configured_url_and_follows_the_content(
     assert '<script src="/static/bx24-fit.js"></script>' in html  # a file: the CSP runs no inline script
     with connected_app.test_client().get("/static/bx24-fit.js") as script:
         code = script.get_data(as_text=True)
-    # fitWindow only grows the frame; the content's height is sent as it changes (the browser test measures it)
+    # fitWindow only grows the frame; the height is sent as the content changes (the browser test measures it)
     assert "BX24.resizeWindow(" in code and "ResizeObserver" in code
 
 

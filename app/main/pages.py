@@ -8,7 +8,6 @@ from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.i18n import number, stamp, zone
-from app.inbox import enrichment
 from app.main.choices import rule_words
 from app.main.service import Refused
 from app.main.texts import count, language, problem_text, refusal, texts

@@ -83,7 +83,11 @@ def outside_frame(member_id: str, user_id: int) -> ResponseReturnValue:
     )
     client = client_for(portal, interactive=True)
     overview = service.overview(portal, client)
-    context = {"overview": overview, "page_token": token, "choices": read_choices(client, "en")}
+    context: dict[str, Any] = {
+        "overview": overview,
+        "page_token": token,
+        "choices": read_choices(client, "en"),
+    }
     return render_page("main/admin.html", "en", framed=False, **context)
 
 

@@ -12,14 +12,14 @@ from flask.typing import ResponseReturnValue
 
 from app.bitrix24 import activities
 from app.bitrix24.activities import Binding
-from app.bitrix24.errors import AccessDenied, Bitrix24Error, NotFound
+from app.bitrix24.errors import AccessDenied, NotFound
 from app.bitrix24.prepared import Request
 from app.inputs import JsonRefused, as_id, load_json
 from app.layout import Code, LayoutError, Problem
 from app.layout.links import link_href
 from app.main import service as main_service
 from app.main.pages import refused_page
-from app.main.texts import language, refusal
+from app.main.texts import language
 from app.timeline import editor, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
