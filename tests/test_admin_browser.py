@@ -6,35 +6,19 @@ the editor's live check answers from POST /layout/check. Skipped where no Chromi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from app.extensions import db
 from app.models import ActivityTemplate, EnrichmentRule
 from tests import test_timeline_browser
-from tests.browser import BROWSER_TESTS, chromium
-from tests.test_timeline_browser import csp_violation
+from tests.browser import BROWSER_TESTS, Moderator
+from tests.test_timeline_browser import install
 
 pytestmark = BROWSER_TESTS
 shots = test_timeline_browser.shots  # the screenshots' folder ($SCREENSHOT_DIR), a fixture
+moderator = test_timeline_browser.moderator  # the moderator's checks on every page (tests.browser.Moderator)
+page = test_timeline_browser.page
 LINES = "First line\nSecond line\nThird line"
-
-
-@pytest.fixture
-def page(live_app: Any) -> Iterator[Any]:
-    """A 1280x900 Chromium page; a console error or a CSP violation fails the test."""
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on(
-            "console",
-            lambda msg: errors.append(msg.text) if msg.type == "error" or csp_violation(msg) else None,
-        )
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page
-    assert errors == [], "the page logged errors"
 
 
 def open_main_page(page: Any, portal_url: str) -> Any:
@@ -44,13 +28,6 @@ def open_main_page(page: Any, portal_url: str) -> Any:
     frame = page.frame_locator("#app-frame")
     frame.locator("#rule-form [data-be='adder']:not([hidden])").wait_for()  # the editor has started
     return frame
-
-
-def install(page: Any, live_app: Any, portal_url: str) -> None:
-    live_app.app.config["B24_JS_URL"] = f"{portal_url}/bx24.js"  # the portal's BX24 library
-    page.goto(f"{portal_url}/?user_id=1")
-    page.click("#install-app")
-    page.wait_for_selector("#app-slider[data-installed='Y']", state="attached")
 
 
 def add_block(form: Any, prefix: str, label: str) -> Any:
@@ -63,11 +40,12 @@ def add_block(form: Any, prefix: str, label: str) -> Any:
 
 
 def test_a_rule_made_with_the_editor_keeps_three_lines_and_refuses_a_bad_link(
-    live_app: Any, sandbox: Any, page: Any, shots: Any
+    live_app: Any, sandbox: Any, page: Any, moderator: Moderator, shots: Any
 ) -> None:
     page.set_default_timeout(15_000)
-    install(page, live_app, sandbox.portal_url)
+    install(page, sandbox, live_app)
     frame = open_main_page(page, sandbox.portal_url)
+    moderator.check("main page with the rule editor")
     form = frame.locator("#rule-form")
     form.locator("#rule-name").fill("Deal calls")
     form.locator("#rule-provider_id").select_option(label="To-do")
@@ -121,7 +99,7 @@ def test_a_rule_made_with_the_editor_keeps_three_lines_and_refuses_a_bad_link(
 
 def test_a_template_made_with_the_editor_without_json(live_app: Any, sandbox: Any, page: Any) -> None:
     page.set_default_timeout(15_000)
-    install(page, live_app, sandbox.portal_url)
+    install(page, sandbox, live_app)
     frame = open_main_page(page, sandbox.portal_url)
     form = frame.locator("#template-form")
     form.locator("#template-new-name").fill("Visit")
