@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -228,7 +228,35 @@ class InboxWriter:
         names = tuple(rows[0].values)
         sql = self.statements.insert_sql(names, len(rows))
         params = self.statements.insert_params(names, [(row.values, row.token_sha256) for row in rows])
-        return {key for (key,) in connection.exec_driver_sql(sql, params)}
+        return {key for (key,) in self._driver_execute(connection, sql, params)}
+
+    def _driver_execute(self, connection: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Run `sql` on the driver's cursor; its errors raised as SQLAlchemy's, a lost connection invalidated.
+
+        SQLAlchemy's execution and result layers cost a fifth of the leader's CPU per group (measured in
+        process on PostgreSQL: 930-960 us a group of four through exec_driver_sql, 725 us on the cursor).
+        """
+        dialect = self.engine.dialect
+        driver = connection.connection.dbapi_connection
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, driver, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                sql,
+                params,
+                error,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=lost,
+            ) from error
+        finally:
+            with suppress(dialect.loaded_dbapi.Error):  # the connection may be gone with its cursor
+                cursor.close()
 
     @contextmanager
     def _writers_queue(self) -> Iterator[None]:
