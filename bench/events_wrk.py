@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import create_app
 from app.extensions import db
@@ -68,6 +68,8 @@ class Run:
     server_cpu_ms: float  # gunicorn workers' CPU milliseconds per request
     load: float  # 1-minute load average at the end of the run
     stored: int = 0  # inbox rows the run added
+    database_cpu_ms: float | None = None  # the database server's CPU ms per request, when it runs here
+    commits: int | None = None  # PostgreSQL: transactions committed in the bench database during the run
 
     @property
     def rate(self) -> float:
@@ -138,13 +140,17 @@ def measure_backend(args: argparse.Namespace, sandbox: Any, url: str) -> list[tu
         db.session.remove()
         db.engine.dispose()  # gunicorn's processes open their own connections
         env = {**server_env(app.config, args.threads), "TB_MEMBER_ID": member_id, "TB_TOKEN": token}
+        postmaster = local_postmaster()
         pairs = []
         for number in range(args.runs):
             env["TB_RUN"] = str(number + 1)
             empty = serve_and_load(args, "bench.empty_app:app", env)
-            before = inbox_rows()
+            before, spent, commits = inbox_rows(), database_cpu(postmaster), committed()
             events = serve_and_load(args, "app:create_app()", env)
             events.stored = inbox_rows() - before
+            events.commits = None if commits is None else (committed() or 0) - commits
+            if postmaster is not None:
+                events.database_cpu_ms = (database_cpu(postmaster) - spent) / max(events.requests, 1) * 1000
             pairs.append((empty, events))
         db.session.remove()
         db.drop_all()
@@ -175,6 +181,38 @@ def server_env(config: Any, threads: int) -> dict[str, str]:
     }
 
 
+def local_postmaster() -> int | None:
+    """The PostgreSQL postmaster's PID when the server runs on this host (its CPU is then ours to count)."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+    db.session.commit()
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rpartition(")")[2].split()[1])  # ppid
+    except (FileNotFoundError, ValueError):
+        return None  # another host's (or another PID namespace's) server
+
+
+def database_cpu(postmaster: int | None) -> float:
+    """CPU seconds of the postmaster, its live backends and the ones that ended (reaped: cutime, cstime)."""
+    if postmaster is None:
+        return 0.0
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
+    total = sum(int(fields[index]) for index in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK") + children_cpu(postmaster)
+
+
+def committed() -> int | None:
+    """PostgreSQL's count of transactions committed in this database (autocommit statements included)."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+    query = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+    count = db.session.scalar(text(query))
+    db.session.commit()
+    return int(count or 0)
+
+
 def inbox_rows() -> int:
     db.session.expire_all()
     count = db.session.scalar(select(func.count()).select_from(InboxEvent))
@@ -191,9 +229,9 @@ def serve_and_load(args: argparse.Namespace, target: str, env: dict[str, str]) -
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port)
-        before = workers_cpu(server.pid)
+        before = children_cpu(server.pid)
         run = run_wrk(args, port, env)
-        run.server_cpu_ms = (workers_cpu(server.pid) - before) / max(run.requests, 1) * 1000
+        run.server_cpu_ms = (children_cpu(server.pid) - before) / max(run.requests, 1) * 1000
         return run
     finally:
         server.send_signal(signal.SIGTERM)
@@ -232,11 +270,11 @@ def run_wrk(args: argparse.Namespace, port: int, env: dict[str, str]) -> Run:
     )
 
 
-def workers_cpu(master: int) -> float:
-    """CPU seconds (user + system) used so far by the gunicorn master's worker processes (Linux /proc)."""
+def children_cpu(parent: int) -> float:
+    """CPU seconds (user + system) used so far by the live child processes of `parent` (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for task in Path(f"/proc/{master}/task").iterdir():
+    for task in Path(f"/proc/{parent}/task").iterdir():
         for child in (task / "children").read_text().split():
             try:
                 fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
@@ -293,6 +331,14 @@ def print_report(args: argparse.Namespace, reports: list[tuple[str, list[tuple[R
         print(f"  ratio /events vs empty: median {spread(ratios, 2)}  (target >= 0.5)")
         cpu = [e.server_cpu_ms / b.server_cpu_ms for b, e in pairs]
         print(f"  server CPU per request /events vs empty: median {spread(cpu, 2)}")
+        database = [e.database_cpu_ms for _, e in pairs if e.database_cpu_ms is not None]
+        if database:
+            both = [(e.server_cpu_ms + (e.database_cpu_ms or 0)) / b.server_cpu_ms for b, e in pairs]
+            print(f"  database server CPU per /events request: median {spread(database, 3)} ms")
+            print(f"  workers + database CPU per request /events vs empty: median {spread(both, 2)}")
+        groups = [e.stored / e.commits for _, e in pairs if e.commits]
+        if groups:
+            print(f"  rows per commit (the group commit's groups, PostgreSQL's count): {spread(groups, 1)}")
         lost = sum(max(0, e.accepted - e.stored) for _, e in pairs)
         non_200 = sum(e.other + b.other for b, e in pairs)
         unanswered = [e.stored - e.accepted for _, e in pairs]

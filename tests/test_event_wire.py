@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.events.wire import parse_body
+from app.events.wire import NAME_CACHED, _field_name, _known_path, form_pairs, nest, parse_body
 from app.web.limits import DEFAULTS
 
 MAX_KEYS = DEFAULTS["FORM_FIELDS_LIMIT"]
@@ -77,3 +77,35 @@ def test_fuzzed_bodies_never_produce_a_500(client, pairs, raw) -> None:
         response = post(client, body)
         assert response.status_code < 500
         assert response.status_code in (400, 401, 413)
+
+
+# What a form body is made of, escapes and separators most of all, and a few bytes beyond ASCII.
+FORM_BYTES = st.lists(
+    st.sampled_from(
+        [b"&", b"=", b"+", b"%", b"%2", b"%5B", b"%5D", b"%2B", b"%C3%A9", b"%FF", b"%e2%82", b"[", b"]"]
+    )
+    | st.sampled_from([b"a", b"b", b"0", b"1", b"F", b"g", b" ", b"\xc3\xa9", b"\xff"]),
+    max_size=60,
+).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(FORM_BYTES)
+def test_the_fields_are_decoded_exactly_as_the_standard_parser_decodes_them(raw) -> None:
+    """form_pairs' own ASCII path: the same pairs as parse_qsl on the body decoded, for any body."""
+    assert form_pairs(raw, MAX_KEYS) == parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def test_only_short_field_names_are_kept_decoded() -> None:
+    long_name = "auth[" + "x" * NAME_CACHED + "]"
+    names, paths = _field_name.cache_info().currsize, _known_path.cache_info().currsize
+    pairs = form_pairs(f"{long_name}=1".encode(), MAX_KEYS)
+    assert pairs == [(long_name, "1")] and nest(pairs, MAX_KEYS) == {"auth": {"x" * NAME_CACHED: "1"}}
+    assert (_field_name.cache_info().currsize, _known_path.cache_info().currsize) == (names, paths)
+    assert form_pairs(b"&&a%5Bb%5D+c=x%2By+z&d", MAX_KEYS) == [("a[b] c", "x+y z"), ("d", "")]
+
+
+def test_only_keys_exactly_0_to_n_minus_1_make_a_list(app) -> None:
+    """Not "00", nor a digit of another script: those stay a map (they made a 500 once)."""
+    event = parse(app, "event=X&data[A][00]=a&data[B][%D9%A0]=b&data[C][1]=c&data[C][0]=d")
+    assert event["data"] == {"A": {"00": "a"}, "B": {"\u0660": "b"}, "C": ["d", "c"]}

@@ -273,3 +273,79 @@ def test_a_forged_copy_in_the_same_group_neither_blocks_nor_rides_on_the_real_ev
         Outcome.DUPLICATE,
     ]
     assert len(inbox_rows()) == 1
+
+
+@contextmanager
+def inbox_trigger(postgres_body: str, sqlite_body: str | None) -> Iterator[None]:
+    """A BEFORE INSERT trigger on the inbox, run for every row, until the block ends."""
+    with db.engine.begin() as connection:
+        if db.engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "CREATE FUNCTION inbox_test_trigger() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN {postgres_body}; RETURN NEW; END $$"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER inbox_test BEFORE INSERT ON inbox FOR EACH ROW "
+                "EXECUTE FUNCTION inbox_test_trigger()"
+            )
+        elif sqlite_body is None:
+            pytest.skip("SQLite has no way to make one statement wait")
+        else:
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER inbox_test BEFORE INSERT ON inbox BEGIN {sqlite_body}; END"
+            )
+    try:
+        yield
+    finally:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "DROP TRIGGER inbox_test" + (" ON inbox" if db.engine.dialect.name == "postgresql" else "")
+            )
+            if db.engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("DROP FUNCTION inbox_test_trigger()")
+
+
+def test_a_group_that_fails_answers_every_waiter_and_acknowledges_none(portal, connected_app) -> None:
+    """A leader's group and the followers queued behind it all fail with the statement; none is stored."""
+    writer = group_writer(portal, "real-token")
+    member_id = portal.member_id
+
+    def write(n: int) -> Outcome | str:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        try:
+            return writer.write(inbox_row(event, member_id, utcnow()), digest("real-token"), timeout=20)
+        except WriteFailed:
+            return "failed"
+
+    refused = "RAISE EXCEPTION 'refused by the test'", "SELECT RAISE(ABORT, 'refused by the test')"
+    with inbox_trigger(*refused), ThreadPoolExecutor(16) as pool:
+        with inbox_locked():  # the first group waits on the lock, so the other fifteen queue behind it
+            answers = [pool.submit(write, n) for n in range(16)]
+            deadline = time.monotonic() + 10
+            while len(writer._queue) < 15 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(writer._queue) == 15  # followers, waiting for the next group
+        assert [answer.result(30) for answer in answers] == ["failed"] * 16
+    assert inbox_rows() == []
+    assert write(99) is Outcome.STORED  # the trigger gone, the next row leads and is stored
+
+
+def test_a_row_whose_timeout_passes_while_its_group_is_written_gets_that_groups_outcome(
+    portal, connected_app
+) -> None:
+    """Taken into a group already being written, a row cannot be withdrawn: it answers with the group."""
+    writer = group_writer(portal, "real-token")
+    member_id = portal.member_id
+
+    def write(n: int, timeout: float) -> Outcome:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        return writer.write(inbox_row(event, member_id, utcnow()), digest("real-token"), timeout=timeout)
+
+    with inbox_trigger("PERFORM pg_sleep(1)", None), ThreadPoolExecutor(3) as pool:
+        first = pool.submit(write, 1, 30)  # its group of one takes 1 s
+        while not writer._writing or writer._queue:  # until its leader has taken it as a group
+            time.sleep(0.01)
+        second = pool.submit(write, 2, 30)  # promoted at ~1 s, it leads 2 and 3: written from ~1 s to ~3 s
+        third = pool.submit(write, 3, 1.7)  # gives up at ~1.7 s, in the middle of that group
+        assert [future.result(30) for future in (first, second, third)] == [Outcome.STORED] * 3
+    assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == [1, 2, 3]

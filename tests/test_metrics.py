@@ -9,13 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import Counter
 from sqlalchemy import event, func, select
 
 from app.bitrix24.retry import RetryPolicy
 from app.extensions import db
 from app.inbox.queue import Inbox
 from app.inbox.worker import Worker
-from app.metrics import TOP_PORTALS
+from app.metrics import OVERFLOW, TOP_PORTALS, Capped
 from app.models import InboxEvent, InboxStatus, utcnow
 from app.portals.connections import client_for
 from app.portals.store import read_tokens, set_application_token
@@ -340,3 +341,15 @@ def test_with_a_scrape_token_only_its_bearer_reads_metrics(connected_app, monkey
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == "Bearer"
     right = client.get("/metrics", headers={"Authorization": "Bearer " + "s" * 40}, environ_base=public)
     assert right.status_code == 200 and "tb_" in right.get_data(as_text=True)
+
+
+def test_a_capped_metric_keeps_its_first_label_sets_and_counts_later_ones_as_other() -> None:
+    capped = Capped(Counter("tb_test_capped_total", "A test counter.", ["event"]), cap=2)
+    first, second = capped.labels("A"), capped.labels("B")
+    assert capped.labels("A") is first and capped.labels("B") is second  # the known series, kept
+    for name in ("C", "D", "A"):
+        capped.labels(name).inc()
+    other = capped.metric.labels(OVERFLOW)
+    assert capped.labels("C") is other and capped.labels("D") is other
+    assert other._value.get() == 2 and first._value.get() == 1
+    assert set(capped._children) == {("A",), ("B",)}  # what it remembers stays within its cap

@@ -5,7 +5,7 @@ handler; part of it Flask's machinery around the view (request and app contexts,
 the response's finalisation), which an event needs none of: no session, template or cookie. So a POST
 /events whose body is url-encoded, carries a Content-Length within BODY_LIMIT_EVENTS and at most
 FORM_FIELDS_LIMIT fields, parses, and names an activity event (not ONAPP*) is verified, stored and
-answered here by the view's own functions (app.events.views.accept and answer, app.errors.error_body);
+answered here by the view's own functions (app.events.views.accept and answer_body, app.errors.error_body);
 its answer carries the same headers (X-Request-Id, the Content-Security-Policy) and is timed into the
 same histogram. Everything else, refused input included, goes to Flask with the body replayed, so
 every error is Flask's own; tests/test_lean_events.py checks both paths answer alike.
@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from app import metrics
 from app.errors import error_body, log_unexpected
-from app.events.views import LIFECYCLE, accept, answer
+from app.events.views import LIFECYCLE, accept, answer_body
 from app.events.wire import form_pairs, nest
 from app.extensions import db
 from app.logs import REQUEST_ID, next_request_id
@@ -35,6 +35,7 @@ from app.web.limits import FORM, body_limit
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 PATH = "/events"
+JSON = "application/json"
 
 
 class LeanEvents:
@@ -55,12 +56,13 @@ class LeanEvents:
         event = self.hot_event(environ)
         if event is None:
             return self.inner(environ, start_response)
-        response = self.respond(event)
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        response.headers["X-Request-Id"] = incoming if REQUEST_ID.match(incoming) else next_request_id()
-        response.headers[HEADER] = self.policy
+        request_id = incoming if REQUEST_ID.match(incoming) else next_request_id()
+        status, headers, body = self.respond(event)
         metrics.EVENTS_SECONDS.observe(time.perf_counter() - started)
-        return response(environ, start_response)
+        headers += [("X-Request-Id", request_id), (HEADER, self.policy)]
+        start_response(status, headers)
+        return [body]
 
     def hot_event(self, environ: dict[str, Any]) -> dict[str, Any] | None:
         """The parsed activity event, or None for Flask (its input stream then replays the body read)."""
@@ -85,20 +87,23 @@ class LeanEvents:
             return None
         return event
 
-    def respond(self, event: dict[str, Any]) -> Response:
-        """The view's answer, or its error as Flask's handlers word it for a JSON route."""
+    def respond(self, event: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The view's answer (status line, headers, body), or its error as Flask's handlers word it."""
         try:
-            return answer(*accept(self.app, self.engine, event, str(event["event"])))
+            body = answer_body(*accept(self.app, self.engine, event, str(event["event"])))
         except HTTPException as error:
             return self.error(error)
         except Exception:  # as app.errors.handle_unexpected: logged, a plain 500
             log_unexpected("POST", PATH)
             return self.error(InternalServerError())
+        # What views.answer's Response sends, built directly: a werkzeug Response and its WSGI call cost
+        # more than the rest of the answer.
+        return "200 OK", [("Content-Type", JSON), ("Content-Length", str(len(body)))], body
 
-    def error(self, error: HTTPException) -> Response:
+    def error(self, error: HTTPException) -> tuple[str, list[tuple[str, str]], bytes]:
         response = cast(Response, self.app.json.response(error_body(error)))  # jsonify, as app.errors
         response.status_code = error.code or 500
-        return response
+        return response.status, response.headers.to_wsgi_list(), response.get_data()
 
     @property
     def engine(self) -> Engine:

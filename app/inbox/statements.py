@@ -4,7 +4,7 @@ POST /events runs them for every group of rows, so they skip SQLAlchemy's statem
 key and parameter processing cost more than the database read on SQLite, and half of it on PostgreSQL. They
 keep table and column names from the models, quoting from the dialect, and each column's bind processor, so
 a value is sent exactly as an ORM insert sends it (JSON text or psycopg's Json, naive UTC datetimes, enum
-values). They run through `Connection.exec_driver_sql`, so errors are still SQLAlchemy's.
+values). The writer runs the insert on the driver's cursor and raises its errors as SQLAlchemy's.
 """
 
 from __future__ import annotations

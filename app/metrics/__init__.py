@@ -64,8 +64,14 @@ class Capped(Generic[Metric]):
         self.cap = cap
         self._seen: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
+        self._children: dict[tuple[str, ...], Metric] = {}  # admitted label sets only: at most `cap`
 
     def labels(self, *values: str) -> Metric:
+        # A known series without a lock or prometheus_client's own label checks: POST /events counts
+        # on every request (the GIL makes the dict read safe; a miss takes the slow path).
+        child = self._children.get(values)
+        if child is not None:
+            return child
         key = tuple(values)
         with self._lock:
             if key not in self._seen:
@@ -73,7 +79,10 @@ class Capped(Generic[Metric]):
                     key = (OVERFLOW,) * len(key)
                 else:
                     self._seen.add(key)
-        return self.metric.labels(*key)
+        child = self.metric.labels(*key)
+        if key == values:
+            self._children[key] = child
+        return child
 
 
 def _events(kind: str, text: str) -> Capped[Counter]:
