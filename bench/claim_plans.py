@@ -26,23 +26,23 @@ from app.models import InboxEvent, utcnow
 
 
 def statements(session: Session) -> dict[str, Any]:
-    """The claim's three statements as it runs them: clicks, the portal scan, one portal's turn."""
+    """The claim's three statements as it runs them: clicks, the portal walk's first step, a portal's turn."""
     now = utcnow()
     busiest = session.execute(
         text("SELECT member_id FROM inbox WHERE status = 'pending' GROUP BY member_id ORDER BY count(*) DESC")
     ).scalar()
     captured: list[Any] = []
-    scalars = session.scalars
+    execute = session.execute
 
     def capture(statement: Any, *args: Any, **kwargs: Any) -> Any:
         captured.append(statement)
-        return scalars(statement, *args, **kwargs)
+        return execute(statement, *args, **kwargs)
 
-    session.scalars = capture  # type: ignore[method-assign]
+    session.execute = capture  # type: ignore[method-assign]
     try:
         due_portals(session, now)
     finally:
-        session.scalars = scalars  # type: ignore[method-assign]
+        session.execute = execute  # type: ignore[method-assign]
     turn = _due(now).where(InboxEvent.member_id == (busiest or ""), InboxEvent.event != CLICKED)
     return {
         "clicks": _locked(_due(now).where(InboxEvent.event == CLICKED), 50),
