@@ -270,6 +270,6 @@ def _activity_count(member_id: str) -> int:
     query = (
         select(func.count())
         .select_from(Activity)
-        .where(Activity.member_id == member_id, Activity.deleted.is_(False))
+        .where(Activity.member_id == member_id, ~Activity.deleted)  # the partial index's own term
     )
     return int(db.session.scalar(query) or 0)
