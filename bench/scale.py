@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +242,11 @@ def with_db_share(action: Callable[[], None], repeats: int) -> dict[str, Any]:
     tally = DbTime()
     with watching(tally):
         figures = timed(action, repeats)
-    return {"time": figures, "db_ms": tally.seconds * 1000 / repeats, "statements": tally.statements / repeats}
+    return {
+        "time": figures,
+        "db_ms": tally.seconds * 1000 / repeats,
+        "statements": tally.statements / repeats,
+    }
 
 
 def frame_post(app: Flask, sandbox: RunningSandbox, **options: Any) -> Callable[[], None]:
@@ -350,7 +354,8 @@ def run(url: str, steps: list[tuple[int, int]], repeats: int) -> None:
 def print_plans(url: str) -> None:
     """The claim's statements' plans and whole claims on the biggest inbox (bench.claim_plans)."""
     report = explain_claim(url)
-    print(f"claim on {report['pending']} pending rows, {report['due_portals']} portals due: {report['claim_ms']} ms")
+    found = f"{report['pending']} pending rows, {report['due_portals']} portals due"
+    print(f"claim on {found}: {report['claim_ms']} ms")
     for name, plan in report["plans"].items():
         print(f"-- {name}")
         for step in plan:
@@ -358,13 +363,15 @@ def print_plans(url: str) -> None:
 
 
 def parse_steps(value: str) -> list[tuple[int, int]]:
-    """"1000:100000,…" as (portals, rows) pairs, each at least the one before."""
+    """ "1000:100000,…" as (portals, rows) pairs, each at least the one before."""
     steps = [tuple(int(n) for n in pair.split(":")) for pair in value.split(",")]
     if any(len(s) != 2 or s[0] < 1 or s[1] < 0 for s in steps):
         raise argparse.ArgumentTypeError("steps are portals:rows pairs, e.g. 1000:100000")
     pairs = [(s[0], s[1]) for s in steps]
-    if any(b[0] < a[0] or b[1] < a[1] for a, b in zip(pairs, pairs[1:], strict=False)):
-        raise argparse.ArgumentTypeError("each step must have at least the portals and rows of the one before")
+    if any(b[0] < a[0] or b[1] < a[1] for a, b in pairwise(pairs)):
+        raise argparse.ArgumentTypeError(
+            "each step must have at least the portals and rows of the one before"
+        )
     return pairs
 
 
