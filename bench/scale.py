@@ -72,7 +72,7 @@ class Dialect:
     def numbers(self) -> str:
         """Rows :start .. :stop - 1 as `n(i)`."""
         if self.postgres:
-            return "n(i) AS (SELECT generate_series(:start, :stop - 1))"
+            return "n(i) AS (SELECT generate_series(CAST(:start AS bigint), CAST(:stop AS bigint) - 1))"
         return "RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :stop)"
 
     def portal(self, index: str) -> str:
