@@ -40,7 +40,7 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tb-sc
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 
 from app import create_app
 from app.extensions import db
@@ -65,9 +65,16 @@ ROW = "dedup_key, event, member_id, payload, status, attempts, next_attempt_at, 
 
 @dataclass
 class Dialect:
-    """The few SQL spellings that differ between SQLite and PostgreSQL."""
+    """The few SQL spellings that differ between SQLite and PostgreSQL, and the build's connection."""
 
     postgres: bool
+    connection: Connection | None = None
+
+    def run(self, sql: str, **params: Any) -> None:
+        """One statement of the build, committed."""
+        assert self.connection is not None, "only within building()"
+        self.connection.execute(text(sql), params)
+        self.connection.commit()
 
     def numbers(self) -> str:
         """Rows :start .. :stop - 1 as `n(i)`."""
@@ -100,15 +107,28 @@ class Dialect:
         return f"convert_to('{PAYLOAD}', 'UTF8')" if self.postgres else f"CAST('{PAYLOAD}' AS BLOB)"
 
 
-def run_sql(sql: str, **params: Any) -> None:
-    db.session.execute(text(sql), params)
-    db.session.commit()
+@contextmanager
+def building(d: Dialect) -> Iterator[Dialect]:
+    """One connection for the build; on SQLite with a 2 GB page cache and no fsync (the build only: a lost
+    build is built again), so random index inserts stay in memory. The app's own connections keep FULL."""
+    with db.engine.connect() as connection:
+        if not d.postgres:
+            connection.exec_driver_sql("PRAGMA cache_size=-2000000")
+            connection.exec_driver_sql("PRAGMA synchronous=OFF")
+        d.connection = connection
+        try:
+            yield d
+        finally:
+            d.connection = None
+            if not d.postgres:
+                connection.exec_driver_sql("PRAGMA cache_size=-2000")
+                connection.exec_driver_sql("PRAGMA synchronous=FULL")
 
 
 def add_portals(d: Dialect, start: int, stop: int, real: str) -> None:
     """Portals start..stop-1 (never 0: the sandbox's is installed for real), their buckets and tallies."""
     at = utcnow().replace(tzinfo=None)
-    run_sql(
+    d.run(
         f"WITH {d.numbers()} INSERT INTO portals (member_id, domain, client_endpoint, scope, state, "  # noqa: S608
         "access_token_enc, refresh_token_enc, token_version, generation, created_at, updated_at) "
         f"SELECT {d.portal('i')}, {d.portal('i')} || '.example.test', "
@@ -119,7 +139,7 @@ def add_portals(d: Dialect, start: int, stop: int, real: str) -> None:
         real=real,
         at=at,
     )
-    run_sql(
+    d.run(
         "INSERT INTO rate_limits (portal_id, level, drained_at) SELECT id, 0, 0 FROM portals "
         "WHERE id NOT IN (SELECT portal_id FROM rate_limits)"
     )
@@ -135,16 +155,16 @@ def add_done(d: Dialect, start: int, stop: int, portals: int, real: str) -> None
         f"{processed}, {processed}, {processed} FROM n"
     )
     for chunk in range(start, stop, CHUNK):
-        run_sql(statement, start=chunk, stop=min(chunk + CHUNK, stop), real=real, at=at)
+        d.run(statement, start=chunk, stop=min(chunk + CHUNK, stop), real=real, at=at)
 
 
 def reset_backlog(d: Dialect, step: int, portals: int, real: str) -> None:
     """Today's backlog over this step's portals: pending rows (every 5th claimed) and parked failures."""
-    run_sql("DELETE FROM inbox WHERE status IN ('pending', 'failed')")
+    d.run("DELETE FROM inbox WHERE status IN ('pending', 'failed')")
     at = utcnow().replace(tzinfo=None)
     lease = d.ago("-300")  # a claim's lease runs five minutes ahead
     waited = d.ago("i % 120")
-    run_sql(
+    d.run(
         f"WITH {d.numbers()} INSERT INTO inbox ({ROW}) SELECT {d.key(f'q{step}-')}, "  # noqa: S608
         f"'ONCRMACTIVITYUPDATE', {d.portal(d.skewed(portals))}, {d.payload()}, 'pending', "
         f"CASE WHEN i % {CLAIMED_SHARE} = 0 THEN 1 ELSE 0 END, "
@@ -154,7 +174,7 @@ def reset_backlog(d: Dialect, step: int, portals: int, real: str) -> None:
         real=real,
         at=at,
     )
-    run_sql(
+    d.run(
         f"WITH {d.numbers()} INSERT INTO inbox ({ROW}) SELECT {d.key(f'f{step}-')}, "  # noqa: S608
         f"'ONCRMACTIVITYUPDATE', {d.portal(d.skewed(portals))}, {d.payload()}, 'failed', 5, "
         f"{d.ago('3600 + i')}, {d.ago('7200 + i')}, {d.ago('3600 + i')} FROM n",
@@ -167,7 +187,7 @@ def reset_backlog(d: Dialect, step: int, portals: int, real: str) -> None:
 
 def add_activities(d: Dialect, start: int, stop: int, portals: int, real: str) -> None:
     """One mirrored activity per 20 inbox rows, with the rows' skew."""
-    run_sql(
+    d.run(
         f"WITH {d.numbers()} INSERT INTO activities (member_id, activity_id, fields, deleted, "  # noqa: S608
         f"updated_at) SELECT {d.portal(d.skewed(portals))}, 1000000 + i, '{{}}', "
         "CASE WHEN i % 10 = 0 THEN TRUE ELSE FALSE END, :at FROM n",
@@ -178,16 +198,16 @@ def add_activities(d: Dialect, start: int, stop: int, portals: int, real: str) -
     )
 
 
-def retally() -> None:
+def retally(d: Dialect) -> None:
     """inbox_tallies as app.inbox.queue keeps it: each portal's done rows."""
-    run_sql("DELETE FROM inbox_tallies")
-    run_sql(
+    d.run("DELETE FROM inbox_tallies")
+    d.run(
         "INSERT INTO inbox_tallies (member_id, done) "
         "SELECT member_id, count(*) FROM inbox WHERE status = 'done' GROUP BY member_id"
     )
-    run_sql("ANALYZE")
-    if db.engine.dialect.name == "sqlite":  # fold the build's WAL into the file, as a quiet database would be
-        run_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    d.run("ANALYZE")
+    if not d.postgres:  # fold the build's WAL into the file, as a quiet database would be
+        d.run("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @dataclass
@@ -208,7 +228,7 @@ def grow(d: Dialect, built: Built, portals: int, rows: int, real: str) -> None:
         add_activities(d, built.rows // 20, rows // 20, portals, real)
     built.portals, built.rows, built.step = max(portals, built.portals), max(rows, built.rows), built.step + 1
     reset_backlog(d, built.step, built.portals, real)
-    retally()
+    retally(d)
 
 
 @dataclass
@@ -344,7 +364,8 @@ def run(url: str, steps: list[tuple[int, int]], repeats: int) -> None:
             print(header(), flush=True)
             for portals, rows in steps:
                 began = time.perf_counter()
-                grow(d, built, portals, rows, real)
+                with building(d):
+                    grow(d, built, portals, rows, real)
                 built_in = time.perf_counter() - began
                 print(line(portals, rows, measure(app, sandbox, repeats)) + f"  (built in {built_in:.0f} s)")
             db.session.remove()
