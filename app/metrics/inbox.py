@@ -77,18 +77,7 @@ def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
 
     Aggregated in the database: however many portals have pending rows, a scrape reads back a few rows.
     """
-    # Grouped by portal in the partial index's order, then summed: no count(DISTINCT)'s temporary B-tree.
-    grouped = (
-        select(func.count().label("n"), func.min(InboxEvent.received_at).label("oldest"))
-        .where(InboxEvent.status == PENDING)
-        .group_by(InboxEvent.member_id)
-        .subquery()
-    )
-    portals, pending, oldest = session.execute(
-        select(func.count(), func.coalesce(func.sum(grouped.c.n), 0), func.min(grouped.c.oldest))
-    ).one()
-    pending = int(pending)
-    top = _busiest_portals(session, now)
+    top, portals, pending, oldest = _busiest_portals(session, now)
     rest = _rest(session, now, top, pending)
     lag = _age(now, oldest)
     return InboxFigures(
@@ -96,17 +85,35 @@ def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
     )
 
 
-def _busiest_portals(session: AnySession, now: datetime) -> list[PortalBacklog]:
-    """The TOP_PORTALS portals with most pending rows (the oldest first among equals), busiest first."""
-    count, oldest = func.count().label("n"), func.min(InboxEvent.received_at).label("oldest")
-    query = (
-        select(InboxEvent.member_id, count, oldest)
+def _busiest_portals(
+    session: AnySession, now: datetime
+) -> tuple[list[PortalBacklog], int, int, datetime | None]:
+    """The TOP_PORTALS portals with most pending rows (the oldest first among equals), busiest first; and,
+    from the same one pass over the partial index (window totals over the groups), how many portals have
+    pending rows, how many rows in all, and the oldest one's time."""
+    grouped = (
+        select(
+            InboxEvent.member_id,
+            func.count().label("n"),
+            func.min(InboxEvent.received_at).label("oldest"),
+        )
         .where(InboxEvent.status == PENDING)
         .group_by(InboxEvent.member_id)
-        .order_by(count.desc(), oldest, InboxEvent.member_id)
+        .subquery()
+    )
+    g = grouped.c
+    query = (
+        select(
+            g.member_id, g.n, g.oldest, func.count().over(), func.sum(g.n).over(), func.min(g.oldest).over()
+        )
+        .order_by(g.n.desc(), g.oldest, g.member_id)
         .limit(TOP_PORTALS)
     )
-    return [PortalBacklog(m, int(n), _age(now, at)) for m, n, at in session.execute(query)]
+    rows = session.execute(query).all()
+    if not rows:
+        return [], 0, 0, None
+    top = [PortalBacklog(m, int(n), _age(now, at)) for m, n, at, *_ in rows]
+    return top, int(rows[0][3]), int(rows[0][4]), rows[0][5]
 
 
 def _rest(session: AnySession, now: datetime, top: list[PortalBacklog], pending: int) -> list[PortalBacklog]:
