@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -260,12 +261,23 @@ def watching(tally: DbTime) -> Iterator[DbTime]:
 
 
 def with_db_share(action: Callable[[], None], repeats: int) -> dict[str, Any]:
-    """p50/p95 of `action`, and its mean database time and statements per run."""
-    tally = DbTime()
+    """p50/p95 of `action`, its median CPU time in this thread, its mean database time and statements per run.
+
+    The CPU time is what a loaded machine does not inflate: waiting for a core (or an fsync) is not CPU. On
+    SQLite it includes the database's work (in this thread); PostgreSQL's runs in the server's processes.
+    """
+    tally, cpu = DbTime(), []
+
+    def counted() -> None:
+        began = time.thread_time()
+        action()
+        cpu.append((time.thread_time() - began) * 1000)
+
     with watching(tally):
-        figures = timed(action, repeats)
+        figures = timed(counted, repeats)
     return {
         "time": figures,
+        "cpu": statistics.median(cpu),
         "db_ms": tally.seconds * 1000 / repeats,
         "statements": tally.statements / repeats,
     }
@@ -333,19 +345,19 @@ COLUMNS = (
 
 
 def header() -> str:
-    cells = " | ".join(f"{label:>26}" for _, label in COLUMNS)
+    cells = " | ".join(f"{label:>33}" for _, label in COLUMNS)
     return f"{'portals':>7} | {'rows':>11} | {cells}"
 
 
 def line(portals: int, rows: int, figures: dict[str, Any]) -> str:
-    """p50 (p95) ms, and the database's share for the pages: `db x.x ms/n`."""
+    """p50 (p95) ms, CPU ms, and the database's share for the pages: `db x.x ms/n`."""
     cells = []
     for name, _ in COLUMNS:
         p50, p95 = figures[name]["time"]
-        cell = f"{p50:6.2f} ({p95:6.2f})"
+        cell = f"{p50:6.2f} ({p95:6.2f}) cpu {figures[name]['cpu']:5.2f}"
         if name in ("admin", "page"):
             cell += f" db {figures[name]['db_ms']:4.1f}/{figures[name]['statements']:.0f}"
-        cells.append(f"{cell:>26}")
+        cells.append(f"{cell:>33}")
     return f"{portals:>7,} | {rows:>11,} | " + " | ".join(cells)
 
 
@@ -360,7 +372,10 @@ def run(url: str, steps: list[tuple[int, int]], repeats: int) -> None:
             sandbox.configure(limits_enabled=False)
             d = Dialect(db.engine.dialect.name == "postgresql")
             real, built = sandbox.portal.member_id, Built()
-            print(f"{db.engine.dialect.name}: ms p50 (p95) of {repeats} runs; pages: database ms/statements")
+            print(
+                f"{db.engine.dialect.name}: ms p50 (p95) of {repeats} runs, cpu: this thread's CPU ms (p50); "
+                "pages: database ms/statements"
+            )
             print(header(), flush=True)
             for portals, rows in steps:
                 began = time.perf_counter()
