@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> None:
         engine.dispose()
     found = f"{report['pending']} pending rows, {report['due_portals']} portals with due rows"
     print(f"{report['database']}: {found}")
-    what = f"clicks, portal scan, buckets, {report['claimed_rows']} rows locked"
+    print_plans(report)
+
+
+def print_plans(report: dict[str, Any]) -> None:
+    """Whole claims' times and each statement's plan, as explain_claim found them."""
+    what = f"clicks, portal walk, buckets, {report['claimed_rows']} rows locked"
     print(f"whole claims ({what}): {report['claim_ms']} ms")
     for name, plan in report["plans"].items():
         print(f"-- {name}")

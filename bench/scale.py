@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tb-scale-"))
@@ -50,11 +49,13 @@ from app.inbox.retention import Policy, _delete_batch
 from app.main import service
 from app.models import Portal, utcnow
 from app.portals.setup import register_portal
+from bench import claim_plans
 from bench.claim_plans import explain_claim
 from bench.client_bench import config
 from bench.loadgen import admin_frame, install_portal
 from bench.metrics_scale import timed
 from bench.page_bench import PLACEMENT
+from bench.scratch import scratch_database
 from sandbox.testing import RunningSandbox, start_sandbox
 
 STEPS = "1000:100000,10000:100000,10000:1000000,10000:10000000"
@@ -392,12 +393,8 @@ def run(url: str, steps: list[tuple[int, int]], repeats: int) -> None:
 def print_plans(url: str) -> None:
     """The claim's statements' plans and whole claims on the biggest inbox (bench.claim_plans)."""
     report = explain_claim(url)
-    found = f"{report['pending']} pending rows, {report['due_portals']} portals due"
-    print(f"claim on {found}: {report['claim_ms']} ms")
-    for name, plan in report["plans"].items():
-        print(f"-- {name}")
-        for step in plan:
-            print(f"   {step}")
+    print(f"the claim on {report['pending']} pending rows, {report['due_portals']} portals due:")
+    claim_plans.print_plans(report)
 
 
 def parse_steps(value: str) -> list[tuple[int, int]]:
@@ -422,20 +419,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default="", help="an EMPTY PostgreSQL database (default: SQLite)")
     parser.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL cluster")
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="tb-scale-"))
-    url, cluster = args.database_url or f"sqlite:///{workdir / 'scale.sqlite3'}", None
-    if args.postgres:
-        from bench.drill_stack import Postgres
-
-        cluster = Postgres(workdir)
-        url = cluster.start()
-    try:
+    with scratch_database(args.database_url, postgres=args.postgres, prefix="tb-scale-") as url:
         run(url, args.steps, args.repeats)
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        for file in workdir.glob("scale.sqlite3*"):
-            file.unlink()
 
 
 if __name__ == "__main__":
