@@ -73,8 +73,7 @@ def test_a_limiter_made_from_a_portal_with_its_bucket_takes_a_slot_in_one_update
     from app.portals import store
 
     found = store.find(portal.member_id)
-    db.session.commit()  # the bucket came with the portal (joined), not on first use
-    limiter = limiter_for(db.engine, found, interactive=True)
+    limiter = limiter_for(db.engine, found, interactive=True)  # reads the portal's bucket (its overrides)
     assert statements_of(limiter.acquire) == ["UPDATE"]
     fresh = DatabaseRateLimiter(db.engine, portal.id, Limits(rate=2.0, burst=50))  # no row known: looks once
     assert statements_of(fresh.acquire) == ["SELECT", "UPDATE"]

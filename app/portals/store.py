@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Portal
@@ -31,9 +30,7 @@ def current_vault() -> TokenVault:
 
 def find(member_id: str) -> Portal | None:
     """Find a portal by member_id."""
-    # With its bucket row: every page open's client needs it (limiter_for), one query rather than two.
-    query = select(Portal).options(joinedload(Portal.rate_limit)).where(Portal.member_id == member_id)
-    return db.session.scalar(query)
+    return db.session.scalar(select(Portal).where(Portal.member_id == member_id))
 
 
 def store_tokens(portal: Portal, *, access_token: str, refresh_token: str, expires_at: datetime) -> None:
