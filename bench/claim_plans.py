@@ -26,23 +26,23 @@ from app.models import InboxEvent, utcnow
 
 
 def statements(session: Session) -> dict[str, Any]:
-    """The claim's three statements as it runs them: clicks, the portal scan, one portal's turn."""
+    """The claim's three statements as it runs them: clicks, the portal walk's first step, a portal's turn."""
     now = utcnow()
     busiest = session.execute(
         text("SELECT member_id FROM inbox WHERE status = 'pending' GROUP BY member_id ORDER BY count(*) DESC")
     ).scalar()
     captured: list[Any] = []
-    scalars = session.scalars
+    execute = session.execute
 
     def capture(statement: Any, *args: Any, **kwargs: Any) -> Any:
         captured.append(statement)
-        return scalars(statement, *args, **kwargs)
+        return execute(statement, *args, **kwargs)
 
-    session.scalars = capture  # type: ignore[method-assign]
+    session.execute = capture  # type: ignore[method-assign]
     try:
         due_portals(session, now)
     finally:
-        session.scalars = scalars  # type: ignore[method-assign]
+        session.execute = execute  # type: ignore[method-assign]
     turn = _due(now).where(InboxEvent.member_id == (busiest or ""), InboxEvent.event != CLICKED)
     return {
         "clicks": _locked(_due(now).where(InboxEvent.event == CLICKED), 50),
@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> None:
         engine.dispose()
     found = f"{report['pending']} pending rows, {report['due_portals']} portals with due rows"
     print(f"{report['database']}: {found}")
-    what = f"clicks, portal scan, buckets, {report['claimed_rows']} rows locked"
+    print_plans(report)
+
+
+def print_plans(report: dict[str, Any]) -> None:
+    """Whole claims' times and each statement's plan, as explain_claim found them."""
+    what = f"clicks, portal walk, buckets, {report['claimed_rows']} rows locked"
     print(f"whole claims ({what}): {report['claim_ms']} ms")
     for name, plan in report["plans"].items():
         print(f"-- {name}")

@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tb-metrics-scale-"))
@@ -41,6 +40,7 @@ from app.extensions import db
 from app.inbox.heartbeat import worker_health
 from app.main import service
 from app.models import Portal, utcnow
+from bench.scratch import scratch_database
 
 PORTALS = 1000
 PAYLOAD = '{"event":"ONCRMACTIVITYUPDATE","data":{"FIELDS":{"ID":"1"}},"ts":"1","auth":{}}'
@@ -212,21 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-old", action="store_true", help="skip the queries of before (slow at 10M)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    workdir = Path(tempfile.mkdtemp(prefix="tb-metrics-scale-"))
-    cluster = None
-    url = args.database_url or f"sqlite:///{workdir / 'scale.sqlite3'}"
-    if args.postgres:
-        from bench.drill_stack import Postgres
-
-        cluster = Postgres(workdir)
-        url = cluster.start()
-    try:
+    with scratch_database(args.database_url, postgres=args.postgres, prefix="tb-metrics-scale-") as url:
         run(url, sizes, args.repeats, not args.no_old)
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        for file in workdir.glob("scale.sqlite3*"):
-            file.unlink()
 
 
 if __name__ == "__main__":

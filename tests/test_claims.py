@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import current_app
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.inbox.claims import due_portals, plan_claim, rotation
+from app.inbox.claims import WALK, due_in_rotation, due_portals, plan_claim
 from app.inbox.queue import Claim, Inbox
 from app.inbox.worker import Worker
 from app.models import InboxEvent, InboxStatus, Portal, PortalState, RateLimitBucket, utcnow
@@ -186,7 +186,70 @@ def test_the_portal_scan_finds_only_portals_with_due_events(three) -> None:
     inbox = Inbox(db.session, turns=1)
     inbox.claim_batch(50)  # A's turn (and C's click): A's rows are leased, not due
     assert due_portals(db.session, utcnow()) == ["portal-b"]
-    assert rotation(["portal-c", "portal-a", "portal-b"], "portal-b") == ["portal-c", "portal-a", "portal-b"]
+    assert list(due_in_rotation(db.session, utcnow(), "portal-a")) == ["portal-b"]
+
+
+def pending_over(portals: int, *, prefix: str = "portal-", leased_every: int = 0) -> list[str]:
+    """One due pending event for each of `portals` portals (every `leased_every`-th leased: not due)."""
+    now = utcnow()
+    names = [f"{prefix}{n:05d}" for n in range(portals)]
+    rows = [
+        {
+            "dedup_key": f"k-{name}",
+            "event": "ONCRMACTIVITYUPDATE",
+            "member_id": name,
+            "payload": {},
+            "status": InboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now + timedelta(minutes=5) if leased_every and n % leased_every == 0 else now,
+            "received_at": now,
+        }
+        for n, name in enumerate(names)
+    ]
+    db.session.execute(insert(InboxEvent), rows)
+    db.session.commit()
+    return names
+
+
+def test_the_rotation_walks_every_due_portal_after_the_cursor_then_from_the_start(app) -> None:
+    names = pending_over(3 * WALK + 5, leased_every=7)  # several walking steps, leased portals among them
+    due = [name for n, name in enumerate(names) if n % 7]
+    cursor = due[WALK + 3]
+    expected = [n for n in due if n > cursor] + [n for n in due if n <= cursor]
+    assert list(due_in_rotation(db.session, utcnow(), cursor)) == expected
+    assert list(due_in_rotation(db.session, utcnow(), None)) == due
+    assert due_portals(db.session, utcnow()) == due
+
+
+def claim_work(portals: int) -> int:
+    """SQLite's virtual-machine steps (in hundreds) of one claim with `portals` portals due: its real work."""
+    pending_over(portals)
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # go on
+
+    raw = db.session.connection().connection.driver_connection
+    raw.set_progress_handler(count, 100)
+    try:
+        plan = plan_claim(db.session, utcnow(), limit=50, after=None)
+    finally:
+        raw.set_progress_handler(None, 100)
+    db.session.rollback()
+    assert len(plan.rows) == 8  # eight turns of one event each
+    return steps
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="counts SQLite's own work (bench.scale measures both)")
+def test_a_claims_work_does_not_grow_with_the_number_of_portals_with_pending_rows(app) -> None:
+    few = claim_work(2 * WALK)
+    db.session.execute(delete(InboxEvent))
+    db.session.commit()
+    many = claim_work(40 * WALK)
+    # Walking every portal with pending rows cost ~20 times as much for 20 times the portals.
+    assert many < few * 1.5, (few, many)
 
 
 # --- with the worker and the sandbox portal ---

@@ -280,7 +280,9 @@ def full_reads(engine, statements: list[tuple[str, Any]]) -> list[str]:
             for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters):
                 line = str(row[-1])
                 limited = "LIMIT" in statement and "ix_inbox_member_id_id" in line
-                if "TEMP B-TREE" in line or (
+                # The busiest portals: their groups sorted (as many as portals with pending rows), not rows.
+                groups = "GROUP BY" in statement and "LIMIT" in statement and "FOR ORDER BY" in line
+                if ("TEMP B-TREE" in line and not groups) or (
                     " inbox" in line and not limited and not any(p in line for p in partial)
                 ):
                     bad.append(f"{line}  <=  {statement.split(' FROM ')[0][:60]}")

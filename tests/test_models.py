@@ -156,3 +156,53 @@ def select_payload(dedup_key: str):
     from sqlalchemy import select
 
     return select(InboxEvent.payload).where(InboxEvent.dedup_key == dedup_key)
+
+
+@pytest.mark.parametrize("backend", database_urls())
+def test_0008_counts_a_portals_live_activities_from_their_partial_index(backend: str, tmp_path: Path) -> None:
+    """The admin page's activity count reads ix_activities_live_by_portal alone; a downgrade drops it."""
+    from sqlalchemy import event, text
+
+    from app.main import service
+    from app.models import Activity
+
+    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
+    if backend != "sqlite":
+        wipe(url)
+    app = create_app(make_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        for n in range(30):
+            db.session.add(Activity(member_id="m" if n < 20 else "other", activity_id=n, deleted=n % 4 == 0))
+        db.session.commit()
+        seen: list[tuple[str, object]] = []
+
+        def record(conn, cursor, statement, parameters, context, many) -> None:
+            if "FROM activities" in statement:
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            overview = service.overview_with(Portal(member_id="m"), None, "")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert overview.activities == 15  # 20 of portal m, 5 of them deleted
+        if backend == "sqlite":
+            ((statement, parameters),) = seen
+            with db.engine.connect() as connection:
+                plan = [
+                    r[-1] for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                ]
+            assert len(plan) == 1 and plan[0].startswith(
+                "SEARCH activities USING COVERING INDEX ix_activities_live_by_portal (member_id=?"
+            ), plan
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("activities")}
+        assert "ix_activities_live_by_portal" in indexes
+        db.session.remove()
+        flask_migrate.downgrade(revision="0007_retention")
+        assert "ix_activities_live_by_portal" not in {
+            i["name"] for i in inspect(db.engine).get_indexes("activities")
+        }
+        assert db.session.scalar(text("SELECT count(*) FROM activities")) == 30
+        db.session.remove()
+        db.engine.dispose()

@@ -47,3 +47,34 @@ def test_a_page_finds_slots_the_worker_left_free(portal, connected_app) -> None:
 def test_every_bucket_keeps_a_slot_for_each_kind_of_caller(burst: int, usable: int, background: int) -> None:
     limits = Limits(rate=1.0, burst=burst)
     assert (limits.usable, limits.background) == (usable, background)
+
+
+def statements_of(action) -> list[str]:
+    """The SQL statements `action` runs on the app's engine."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, many) -> None:
+        seen.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_limiter_made_from_a_portal_with_its_bucket_takes_a_slot_in_one_update(
+    portal, connected_app
+) -> None:
+    """A page open's client (limiter_for with the portal's bucket loaded) does not look for the row first."""
+    from app.portals import store
+
+    found = store.find(portal.member_id)
+    limiter = limiter_for(db.engine, found, interactive=True)  # reads the portal's bucket (its overrides)
+    assert statements_of(limiter.acquire) == ["UPDATE"]
+    fresh = DatabaseRateLimiter(db.engine, portal.id, Limits(rate=2.0, burst=50))  # no row known: looks once
+    assert statements_of(fresh.acquire) == ["SELECT", "UPDATE"]
+    assert statements_of(fresh.acquire) == ["UPDATE"]

@@ -99,10 +99,17 @@ class Rendered:
 
 
 def portal_templates(member_id: str, lang: str | None = None) -> list[ActivityTemplate]:
-    """The portal's templates by name, seeding the defaults (in `lang`) first if it never had them."""
-    seed_defaults(member_id, lang)
+    """The portal's templates by name, seeding the defaults (in `lang`) first if it never had them.
+
+    A portal with templates was seeded (add_template seeds first), so only an empty list asks for the
+    seed marker: one query per page that shows the list, not two.
+    """
     query = select(ActivityTemplate).where(ActivityTemplate.member_id == member_id)
-    return list(db.session.scalars(query.order_by(ActivityTemplate.name, ActivityTemplate.id)))
+    query = query.order_by(ActivityTemplate.name, ActivityTemplate.id)
+    listed = list(db.session.scalars(query))
+    if listed or not seed_defaults(member_id, lang):
+        return listed
+    return list(db.session.scalars(query))
 
 
 def shown_templates(member_id: str, lang: str | None) -> list[Shown]:

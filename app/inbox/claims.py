@@ -5,8 +5,9 @@ so a claim is built in three steps, all in the caller's transaction:
 
 1. due button clicks (ONCRMTIMELINEITEMACTION) of every portal, oldest first: a person waits on the item,
    which the platform keeps locked until the app answers;
-2. the portals with due events, found by a loose index scan (one index seek per portal, however long the
-   backlog) and put in round-robin order after the portal this worker served last;
+2. the portals with due events in round-robin order after the portal this worker served last, found by a
+   loose index scan (one index seek per portal, however long the backlog) walked WALK portals at a time,
+   only as far as the turns need (so a claim costs the same with 10 or 10,000 portals pending);
 3. a turn for each of the first `turns` of them whose rate-limit bucket has room now: up to `limit` of its
    oldest due events (one `batch` request's worth), the shortest turns first. A portal whose bucket is
    full is skipped, and the claim says how soon the first of them refills, so the worker waits that long
@@ -19,18 +20,20 @@ each rotates over the portals on its own. SQLite runs one worker.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, literal_column, select
 
 from app.extensions import AnySession
 from app.models import InboxEvent, InboxStatus
 from app.portals.ratelimit import ready_in
 
 CLICK = "ONCRMTIMELINEITEMACTION"
+WALK = 64  # portals with pending rows walked per step of the portal scan: a few claims' worth of turns
 TURNS = 8  # portals served per claim: enough to reach every busy portal quickly, few enough to stay short
 # Constants rendered into the SQL, not bound: SQLite uses a partial index only for literal terms.
 PENDING: BindParameter[str] = bindparam("pending", InboxStatus.PENDING.value, literal_execute=True)
@@ -57,13 +60,14 @@ def plan_claim(
 ) -> Plan:
     """Lock the rows of one claim: due clicks, then one turn for each of the next ready portals."""
     clicks = list(session.scalars(_locked(_due(now).where(InboxEvent.event == CLICKED), limit)))
-    portals = rotation(due_portals(session, now), after)
+    portals = due_in_rotation(session, now, after)
     taken = _Turns()
-    # Buckets are read a few portals at a time: with many portals due, only the first few get a turn.
-    for start in range(0, len(portals), turns):
-        if len(taken.served) == turns:
+    # Buckets are read a few portals at a time: with many portals due, only the first few get a turn, and
+    # only as many portals are walked as those turns need.
+    while len(taken.served) < turns:
+        chunk = list(islice(portals, turns))
+        if not chunk:
             break
-        chunk = portals[start : start + turns]
         waits = ready_in(session, chunk, time.time() if clock is None else clock)
         for member_id in chunk:
             if len(taken.served) == turns:
@@ -97,28 +101,46 @@ class _Turns:
         return [row for turn in sorted(self.turns, key=len) for row in turn]
 
 
-def rotation(member_ids: Sequence[str], after: str | None) -> list[str]:
-    """The portals in round-robin order: those after the last one served first, then from the start."""
-    ordered = sorted(member_ids)
-    if after is None:
-        return ordered
-    return [m for m in ordered if m > after] + [m for m in ordered if m <= after]
-
-
 def due_portals(session: AnySession, now: datetime) -> list[str]:
-    """The portals with a due pending event other than a click: one index seek per portal with pending rows.
+    """Every portal with a due pending event other than a click, by member_id."""
+    return sorted(due_in_rotation(session, now, None))
 
-    A recursive query walks `ix_inbox_pending_by_portal` from one member_id to the next (a loose index
-    scan), then asks each found portal for its earliest `next_attempt_at`, so the cost grows with the
-    number of portals with pending rows, not with the backlog.
+
+def due_in_rotation(session: AnySession, now: datetime, after: str | None) -> Iterator[str]:
+    """The portals with a due event other than a click, in round-robin order after `after`, walked lazily.
+
+    Each step walks up to WALK portals with pending rows (`_walk`): a claim that finds its turns in the
+    first few reads no more, so its cost does not grow with the number of portals that have pending rows.
+    """
+    for start, stop in ((after, None), (None, after)) if after is not None else ((None, None),):
+        while True:
+            walked = _walk(session, now, start)
+            for member_id, due in walked:
+                if stop is not None and member_id > stop:
+                    return
+                if due:
+                    yield member_id
+            if len(walked) < WALK:
+                break
+            start = walked[-1][0]
+
+
+def _walk(session: AnySession, now: datetime, start: str | None) -> list[tuple[str, bool]]:
+    """Up to WALK portals with pending rows after `start` (from the first if None), each with whether it
+    has a due event other than a click: one index seek per portal (a loose index scan of
+    `ix_inbox_pending_by_portal`), however long the backlog.
     """
     inbox = InboxEvent.__table__.c
     # Ordered by (member_id, next_attempt_at), which only the partial index of pending rows gives without a
     # sort: PostgreSQL would otherwise walk ix_inbox_member_id, stepping over every done row on the way.
-    first = _next_portal().scalar_subquery().label("member_id")
-    walk = select(first).cte("pending_portals", recursive=True)
+    first = _next_portal()
+    if start is not None:
+        first = first.where(inbox.member_id > start)
+    seed = select(first.scalar_subquery().label("member_id"), literal_column("1").label("depth"))
+    walk = seed.cte("pending_portals", recursive=True)
     following = _next_portal().where(inbox.member_id > walk.c.member_id).scalar_subquery()
-    walk = walk.union_all(select(following).where(walk.c.member_id.is_not(None)))
+    step = select(following, walk.c.depth + 1).where(walk.c.member_id.is_not(None), walk.c.depth < WALK)
+    walk = walk.union_all(step)
     # The first in index order, not min(): with the click filter, min() would read all of a portal's rows.
     earliest = (
         select(inbox.next_attempt_at)
@@ -127,8 +149,8 @@ def due_portals(session: AnySession, now: datetime) -> list[str]:
         .limit(1)
         .scalar_subquery()
     )
-    found = select(walk.c.member_id).where(walk.c.member_id.is_not(None), earliest <= now)
-    return list(session.scalars(found))
+    found = select(walk.c.member_id, earliest <= now).where(walk.c.member_id.is_not(None))
+    return sorted((member_id, bool(due)) for member_id, due in session.execute(found))
 
 
 def _next_portal() -> Select[Any]:

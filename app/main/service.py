@@ -187,14 +187,16 @@ def overview(portal: Portal, client: Client) -> Overview:
 
 def overview_with(portal: Portal, health: Health | None, error: str) -> Overview:
     """The overview around a health check already made."""
+    backlogs = metrics.portal_backlogs(db.session, utcnow(), member_id=portal.member_id)
+    backlog = backlogs[0] if backlogs else None
     return Overview(
         portal=portal,
         health=health,
         health_error=error,
         recent=_events(portal.member_id),
         failures=_events(portal.member_id, failed=True),
-        inbox_counts=_inbox_counts(portal.member_id),
-        oldest_pending_seconds=_oldest_pending(portal.member_id),
+        inbox_counts=_inbox_counts(portal.member_id, backlog.pending if backlog else 0),
+        oldest_pending_seconds=backlog.lag_seconds if backlog else 0.0,
         activities=_activity_count(portal.member_id),
         rules=enrichment.portal_rules(portal.member_id),
         workers=worker_health(db.session),
@@ -255,27 +257,21 @@ def _events(member_id: str, *, failed: bool = False) -> list[InboxEvent]:
     return list(db.session.scalars(query.limit(RECENT)))
 
 
-def _inbox_counts(member_id: str) -> dict[str, int]:
-    """Pending and failed rows from their partial indexes, processed ones from the tally: no history scan."""
-    backlogs = metrics.portal_backlogs(db.session, utcnow(), member_id=member_id)
+def _inbox_counts(member_id: str, pending: int) -> dict[str, int]:
+    """Pending rows (read with the oldest's age) and failed ones from their partial indexes, processed ones
+    from the tally: no history scan."""
     done = db.session.scalar(select(InboxTally.done).where(InboxTally.member_id == member_id))
     return {
-        InboxStatus.PENDING.value: backlogs[0].pending if backlogs else 0,
+        InboxStatus.PENDING.value: pending,
         InboxStatus.DONE.value: int(done or 0),
         InboxStatus.FAILED.value: failed_rows(db.session, member_id=member_id),
     }
-
-
-def _oldest_pending(member_id: str) -> float:
-    """Seconds this portal's oldest pending event has waited (0 when none): is it waiting on the worker?"""
-    backlogs = metrics.portal_backlogs(db.session, utcnow(), member_id=member_id)
-    return backlogs[0].lag_seconds if backlogs else 0.0
 
 
 def _activity_count(member_id: str) -> int:
     query = (
         select(func.count())
         .select_from(Activity)
-        .where(Activity.member_id == member_id, Activity.deleted.is_(False))
+        .where(Activity.member_id == member_id, ~Activity.deleted)  # the partial index's own term
     )
     return int(db.session.scalar(query) or 0)

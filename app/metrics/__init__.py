@@ -33,7 +33,6 @@ from app.metrics.inbox import (  # noqa: E402
     TOP_PORTALS,
     InboxFigures,
     PortalBacklog,
-    busiest,
     inbox_figures,
     portal_backlogs,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "TOP_PORTALS",
     "InboxFigures",
     "PortalBacklog",
-    "busiest",
     "inbox_figures",
     "portal_backlogs",
 ]

@@ -43,7 +43,9 @@ class InboxFigures:
     lag_seconds: float
     failed: int = 0  # rows parked as failed now (waiting for a fix and `events replay`)
     workers_alive: int = 0  # inbox workers whose heartbeat moved within app.inbox.heartbeat.ALIVE_FOR
-    portals: list[PortalBacklog] = field(default_factory=list)  # portals with pending rows, busiest first
+    # The TOP_PORTALS busiest portals, then the rest folded into one (OTHER_PORTALS): what the gauges show.
+    portals: list[PortalBacklog] = field(default_factory=list)
+    portals_pending: int = 0  # how many portals have pending rows
 
 
 def portal_backlogs(
@@ -70,21 +72,65 @@ def failed_rows(session: AnySession, *, member_id: str | None = None) -> int:
     return int(session.scalar(query) or 0)
 
 
-def busiest(backlogs: list[PortalBacklog], top: int = TOP_PORTALS) -> list[PortalBacklog]:
-    """The `top` busiest portals, then the others folded into one (their sum, their oldest age)."""
-    named, rest = backlogs[:top], backlogs[top:]
-    if not rest:
-        return named
-    folded = PortalBacklog(OTHER_PORTALS, sum(b.pending for b in rest), max(b.lag_seconds for b in rest))
-    return [*named, folded]
-
-
 def inbox_figures(session: AnySession, now: datetime) -> InboxFigures:
-    """Pending rows and the oldest one's age (in all and per portal), parked failures, live workers."""
-    backlogs = portal_backlogs(session, now)
-    pending = sum(b.pending for b in backlogs)
-    lag = max((b.lag_seconds for b in backlogs), default=0.0)
-    return InboxFigures(pending, lag, failed_rows(session), alive_workers(session, now), backlogs)
+    """Pending rows and the oldest one's age (in all and for the busiest portals), parked failures, workers.
+
+    Aggregated in the database: however many portals have pending rows, a scrape reads back a few rows.
+    """
+    top, portals, pending, oldest = _busiest_portals(session, now)
+    rest = _rest(session, now, top, pending)
+    lag = _age(now, oldest)
+    return InboxFigures(
+        pending, lag, failed_rows(session), alive_workers(session, now), [*top, *rest], portals
+    )
+
+
+def _busiest_portals(
+    session: AnySession, now: datetime
+) -> tuple[list[PortalBacklog], int, int, datetime | None]:
+    """The TOP_PORTALS portals with most pending rows (the oldest first among equals), busiest first; and,
+    from the same one pass over the partial index (window totals over the groups), how many portals have
+    pending rows, how many rows in all, and the oldest one's time."""
+    grouped = (
+        select(
+            InboxEvent.member_id,
+            func.count().label("n"),
+            func.min(InboxEvent.received_at).label("oldest"),
+        )
+        .where(InboxEvent.status == PENDING)
+        .group_by(InboxEvent.member_id)
+        .subquery()
+    )
+    g = grouped.c
+    query = (
+        select(
+            g.member_id, g.n, g.oldest, func.count().over(), func.sum(g.n).over(), func.min(g.oldest).over()
+        )
+        .order_by(g.n.desc(), g.oldest, g.member_id)
+        .limit(TOP_PORTALS)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return [], 0, 0, None
+    top = [PortalBacklog(m, int(n), _age(now, at)) for m, n, at, *_ in rows]
+    return top, int(rows[0][3]), int(rows[0][4]), rows[0][5]
+
+
+def _rest(session: AnySession, now: datetime, top: list[PortalBacklog], pending: int) -> list[PortalBacklog]:
+    """The portals past the busiest folded into one (their sum, their oldest age); none if there are none."""
+    rest = pending - sum(b.pending for b in top)
+    if rest <= 0:
+        return []
+    oldest = session.scalar(
+        select(func.min(InboxEvent.received_at)).where(
+            InboxEvent.status == PENDING, InboxEvent.member_id.not_in([b.member_id for b in top])
+        )
+    )
+    return [PortalBacklog(OTHER_PORTALS, rest, _age(now, oldest))]
+
+
+def _age(now: datetime, at: datetime | None) -> float:
+    return max((now - at).total_seconds(), 0.0) if at is not None else 0.0
 
 
 class InboxCollector(Collector):
@@ -103,11 +149,12 @@ class InboxCollector(Collector):
         alive = "Inbox workers whose heartbeat moved in the last minute (database)."
         yield GaugeMetricFamily("tb_workers_alive", alive, value=f.workers_alive)
         yield from _portal_families(f.portals)
+        count = "Portals with pending inbox rows (database)."
+        yield GaugeMetricFamily("tb_inbox_portals_pending", count, value=f.portals_pending)
 
 
 def _portal_families(backlogs: list[PortalBacklog]) -> Iterator[GaugeMetricFamily]:
     """Which portal is busy: the top portals' pending rows and oldest age, the rest as member_id="other"."""
-    shown = busiest(backlogs)
     suffix = f' The {TOP_PORTALS} portals with most pending rows; the rest summed as member_id="other".'
     pending = GaugeMetricFamily(
         "tb_inbox_portal_pending", "Pending inbox rows of a portal." + suffix, labels=["member_id"]
@@ -117,10 +164,8 @@ def _portal_families(backlogs: list[PortalBacklog]) -> Iterator[GaugeMetricFamil
         "Age in seconds of a portal's oldest pending event." + suffix,
         labels=["member_id"],
     )
-    for backlog in shown:
+    for backlog in backlogs:
         pending.add_metric([backlog.member_id], backlog.pending)
         lags.add_metric([backlog.member_id], backlog.lag_seconds)
     yield pending
     yield lags
-    count = "Portals with pending inbox rows (database)."
-    yield GaugeMetricFamily("tb_inbox_portals_pending", count, value=len(backlogs))

@@ -67,6 +67,7 @@ class DatabaseRateLimiter:
         max_wait: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        row_exists: bool = False,
     ) -> None:
         self.engine = engine
         self.portal_id = portal_id
@@ -75,7 +76,7 @@ class DatabaseRateLimiter:
         self.max_wait = max_wait  # None: wait as long as it takes (nobody is waiting on the call)
         self.clock = clock
         self.sleep = sleep
-        self._row_exists = False
+        self._row_exists = row_exists  # the caller read the row: acquire need not look for it
 
     def acquire(self) -> None:
         """Wait until the bucket has room for one request, then take it; PortalBusy past `max_wait`."""
@@ -180,4 +181,5 @@ def limiter_for(engine: Engine, portal: Portal, *, interactive: bool) -> Databas
         limits,
         ceiling=limits.usable if interactive else limits.background,
         max_wait=INTERACTIVE_WAIT if interactive else None,
+        row_exists=override is not None,  # rows go only with their portal (ON DELETE CASCADE)
     )
