@@ -51,9 +51,11 @@ def test_the_admin_page_has_no_raw_json_box_but_the_editor(connected_app, sandbo
     html = open_main_page(connected_app.test_client(), sandbox).get_data(as_text=True)
     editors = html.count("data-block-editor ")
     assert editors >= 2  # the new rule and the new template, plus one per template's edit form
-    # Every layout textarea is the editor's, behind the "JSON (for experts)" disclosure.
-    assert html.count('name="layout"') == editors == html.count('<details class="tb-json" data-be="json">')
-    assert "JSON (for experts)" in html and 'data-fields="' in html and "/static/block-editor.js" in html
+    # Every layout field is the editor's hidden one: no JSON box, not even behind a disclosure.
+    hidden = re.findall(r'<textarea id="[\w-]+-layout" name="layout" data-be="layout" hidden>', html)
+    assert html.count('name="layout"') == editors == len(hidden)
+    assert 'class="tb-json"' not in html
+    assert 'data-fields="' in html and "/static/block-editor.js" in html
 
 
 def test_a_link_that_is_no_address_is_refused_next_to_its_field(connected_app, sandbox, portal) -> None:
@@ -62,11 +64,11 @@ def test_a_link_that_is_no_address_is_refused_next_to_its_field(connected_app, s
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and stored() == []
     assert "<code>blocks.b1.properties.action.uri</code>: &#39;uri&#39; must be a portal path" in page
-    # The editor gets the problems to show beside the field (data-problems), and the JSON is open.
+    # The editor gets the problems to show beside the field (data-problems); no JSON box opens.
     attribute = re.search(r'data-problems="([^"]*)"', page).group(1)
     problems = json.loads(html_lib.unescape(attribute))
     assert [p["path"] for p in problems] == ["blocks.b1.properties.action.uri"]
-    assert '<details class="tb-json" data-be="json" open>' in page
+    assert 'class="tb-json"' not in page
 
 
 def test_an_empty_text_is_refused_in_a_template(connected_app, sandbox, portal) -> None:
