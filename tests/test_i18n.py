@@ -186,6 +186,7 @@ UNIT = re.compile(
 NOT_COUNTED = {
     "Colour {n}",  # a colour's number, no noun counted
     "Up to {n}, separated by commas.",  # "up to 2", no noun counted
+    "Matches: {n}. Use the up and down arrows to choose.",  # a label and its figure ("Совпадений: 5")
     "'{name}' has too many items ({items}); the most allowed is {limit}.",  # the numbers stand apart
 }
 

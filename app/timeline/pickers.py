@@ -13,12 +13,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.bitrix24.client import Client
+from app.i18n import NP_, counted
 from app.inputs import MAX_ID, as_id
 from app.timeline import texts as words
 from app.timeline.actions import Problem
 from app.timeline.service import item_title
 
 MAX_QUERY = 100  # a name or a title; longer text is no search anyone types
+TOO_LONG = NP_(
+    "The search text is too long: at most {count} character.",
+    "The search text is too long: at most {count} characters.",
+)
 SHOWN = 10  # options in the list; the portal answers pages of 50
 NAMED_IN_REFUSAL = 5  # matches named when the text fits several
 # The fields a type's item is named by (docs crm-item-list.md; a contact has no title, crm.item.fields).
@@ -46,7 +51,7 @@ def query_text(raw: Any, lang: str) -> str:
         raise Problem(words.texts(lang)["pick_not_text"])
     text = " ".join(raw.split())
     if len(text) > MAX_QUERY:
-        raise Problem(words.texts(lang)["pick_too_long"].format(n=MAX_QUERY))
+        raise Problem(counted(lang, TOO_LONG, MAX_QUERY))
     return text
 
 

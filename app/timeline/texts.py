@@ -56,7 +56,6 @@ TEXTS: dict[str, str] = {
     "pick_count": N_("Matches: {n}. Use the up and down arrows to choose."),
     "pick_failed": N_("The search did not work. Type the whole name and send the form."),
     "pick_not_text": N_("The search must be text."),
-    "pick_too_long": N_("The search text is too long: at most {n} characters."),
     "pick_bad_request": N_("The search request was not understood. Reload the page and try again."),
     "pick_bad_type": N_("Choose one of the CRM item types in the list."),
     "pick_user_missing": N_("Type a name and choose a user."),
