@@ -155,7 +155,7 @@ def test_the_deal_timeline_shows_scheduled_activities_before_the_history(sandbox
 
 
 def test_every_timeline_icon_is_drawn_by_an_ordinary_text_font(sandbox: RunningSandbox) -> None:
-    """No icon outside the Basic Multilingual Plane: an emoji needs a colour font a browser may lack (a box)."""
+    """No icon outside the Basic Multilingual Plane: an emoji needs a colour font a browser may lack."""
     icons = []
     for deal in (1, 2, 3):
         html = requests.get(f"{sandbox.portal_url}/crm/deal/details/{deal}/", timeout=10).text
