@@ -165,6 +165,16 @@ def test_every_timeline_icon_is_drawn_by_an_ordinary_text_font(sandbox: RunningS
     assert [icon for icon in icons if any(ord(c) > 0xFFFF for c in icon)] == []
 
 
+def test_an_item_card_names_its_fields_and_the_responsible_person(sandbox: RunningSandbox) -> None:
+    html = requests.get(f"{sandbox.portal_url}/crm/deal/details/1/", timeout=10).text
+    deal = sandbox.portal.owners[(2, 1)]
+    user = sandbox.portal.users[int(deal.fields["ASSIGNED_BY_ID"])]
+    assert re.search(
+        rf'<dt data-field="ASSIGNED_BY_ID">Responsible</dt>\s*<dd>{user.name} {user.last_name}</dd>', html
+    )
+    assert ">ASSIGNED_BY_ID<" not in html
+
+
 def test_the_user_switcher_remembers_the_chosen_user(sandbox: RunningSandbox) -> None:
     session = browser(sandbox, user_id=2)
     html = session.get(f"{sandbox.portal_url}/", timeout=10).text
