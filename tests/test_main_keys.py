@@ -26,6 +26,11 @@ def test_the_admin_page_has_the_keys_section(connected_app, sandbox, portal) -> 
     assert "http://127.0.0.1:5000/api/v1" in html
 
 
+def test_the_label_example_is_in_the_portal_language(connected_app, sandbox, portal) -> None:
+    html = open_main_page(connected_app.test_client(), sandbox, lang="ru").get_data(as_text=True)
+    assert 'placeholder="Служба поддержки"' in html and 'placeholder="Helpdesk"' not in html
+
+
 def test_a_new_key_is_shown_once_works_and_is_stored_as_a_digest(connected_app, sandbox, portal) -> None:
     client = connected_app.test_client()
     token = page_token(open_main_page(client, sandbox))

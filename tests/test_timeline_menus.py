@@ -59,10 +59,30 @@ def test_install_binds_every_timeline_menu_and_one_per_smart_process(
     assert health(connected_app, registered).ok
 
 
-def test_the_health_view_lists_every_bound_placement(connected_app, sandbox, registered) -> None:
-    html = open_main_page(connected_app.test_client(), sandbox).get_data(as_text=True)
-    for code in ("CRM_ACTIVITY_LIST_MENU", *FIXED, PROJECTS):
-        assert f'<code class="tb-placement">{code}</code>' in html
+NAMED = {
+    "en": ["Activity list", "Lead timeline", "Deal timeline", "Estimate timeline", "Invoice timeline"],
+    "ru": ["Список дел", "Таймлайн лида", "Таймлайн сделки", "Таймлайн предложения", "Таймлайн счёта"],
+}
+SMART_NAMED = {"en": "“Projects” timeline", "ru": "Таймлайн «Projects»"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_health_view_names_every_bound_placement_as_the_portal_does(
+    connected_app, sandbox, registered, lang: str
+) -> None:
+    html = open_main_page(connected_app.test_client(), sandbox, lang=lang).get_data(as_text=True)
+    codes = ["CRM_ACTIVITY_LIST_MENU", *FIXED, PROJECTS]
+    for code, name in zip(codes, [*NAMED[lang], SMART_NAMED[lang]], strict=True):
+        assert f'<span class="tb-placement" data-placement="{code}">{name}</span>' in html
+    assert "_MENU</" not in html  # no code is shown as the name of a place
+
+
+def test_a_smart_process_the_portal_no_longer_lists_is_named_by_its_number(connected_app) -> None:
+    from app.main.placement_names import placement_name
+
+    assert placement_name(PROJECTS, "en", {}) == "Timeline of smart process 1032"
+    assert placement_name(PROJECTS, "en", {1032: "Projects"}) == "“Projects” timeline"
+    assert placement_name("CRM_FUTURE_MENU", "en", {}) == "CRM_FUTURE_MENU"
 
 
 def test_a_smart_process_added_later_shows_missing_and_repair_binds_it(

@@ -122,6 +122,7 @@ TEXTS: dict[str, str] = {
     ),
     "no_api_keys": N_("No API keys yet."),
     "api_key_label": N_("Label"),
+    "api_key_label_example": N_("Helpdesk"),  # the label field's placeholder: the system the key is for
     "api_key_prefix": N_("Key"),
     "api_key_created_at": N_("Created"),
     "api_key_last_used": N_("Last used"),

@@ -145,6 +145,16 @@ def type_ids(result: Any) -> list[int]:
     return sorted({int(row["entityTypeId"]) for row in rows if str(row.get("entityTypeId", "")).isdigit()})
 
 
+def type_titles(result: Any) -> dict[int, str]:
+    """entityTypeId → title in a crm.type.list answer, for naming each smart process's menu."""
+    rows = _rows(result.get("types")) if isinstance(result, dict) else []
+    return {
+        int(row["entityTypeId"]): str(row.get("title") or "")
+        for row in rows
+        if str(row.get("entityTypeId", "")).isdigit() and row.get("title")
+    }
+
+
 def placement_params(placement: Any, base_url: str, code: str) -> dict[str, Any]:
     """placement.bind parameters for `code`, titles per language in LANG_ALL (notes §3.1)."""
     languages = sorted(set(placement.title) | set(placement.description))
@@ -186,6 +196,7 @@ class Health:
     bound_placements: list[str] = field(
         default_factory=list
     )  # the manifest's codes the portal lists as bound
+    smart_titles: dict[int, str] = field(default_factory=dict)  # entityTypeId → title (crm.type.list)
 
     @property
     def ok(self) -> bool:
@@ -228,6 +239,7 @@ def health_from(found: BatchResult, manifest: Manifest, *, base_url: str) -> Hea
         missing_types=[t.type_id for t in manifest.activity_types if t.type_id not in types],
         extra_events=sorted(e for e, h in events if h == handler and e not in manifest.events),
         missing_badges=[b.code for b in manifest.badges if b.code not in badges],
+        smart_titles=type_titles(found.results.get("smart_types")),
     )
 
 

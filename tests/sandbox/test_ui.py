@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -151,6 +152,27 @@ def test_the_deal_timeline_shows_scheduled_activities_before_the_history(sandbox
         if (2, 1) in activity.bindings:
             position = html.index(f'data-activity-id="{activity.id}" data-kind=')
             assert (scheduled < position < history) == (not activity.completed)
+
+
+def test_every_timeline_icon_is_drawn_by_an_ordinary_text_font(sandbox: RunningSandbox) -> None:
+    """No icon outside the Basic Multilingual Plane: an emoji needs a colour font a browser may lack."""
+    icons = []
+    for deal in (1, 2, 3):
+        html = requests.get(f"{sandbox.portal_url}/crm/deal/details/{deal}/", timeout=10).text
+        icons += re.findall(r'<div class="tl-icon" aria-hidden="true">(.*?)</div>', html, re.S)
+    meetings = [a for a in sandbox.portal.crm.activities.values() if a.provider == "CRM_MEETING"]
+    assert icons and meetings  # the seed's meetings are on these deals' timelines
+    assert [icon for icon in icons if any(ord(c) > 0xFFFF for c in icon)] == []
+
+
+def test_an_item_card_names_its_fields_and_the_responsible_person(sandbox: RunningSandbox) -> None:
+    html = requests.get(f"{sandbox.portal_url}/crm/deal/details/1/", timeout=10).text
+    deal = sandbox.portal.owners[(2, 1)]
+    user = sandbox.portal.users[int(deal.fields["ASSIGNED_BY_ID"])]
+    assert re.search(
+        rf'<dt data-field="ASSIGNED_BY_ID">Responsible</dt>\s*<dd>{user.name} {user.last_name}</dd>', html
+    )
+    assert ">ASSIGNED_BY_ID<" not in html
 
 
 def test_the_user_switcher_remembers_the_chosen_user(sandbox: RunningSandbox) -> None:
