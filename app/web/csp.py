@@ -10,6 +10,9 @@ from flask import Flask, Response, current_app, g
 from app.bitrix24.hosts import split_netloc
 
 HEADER = "Content-Security-Policy"
+# A page's address carries the frame's query (DOMAIN, APP_SID, ...); the pickers' photos load from any https
+# host, and links open the portal: none of them learns where the request came from.
+REFERRER_POLICY = "same-origin"
 # Everything from the app itself; no plugins; no <base> that could re-point relative URLs; forms post back.
 FIXED = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 
@@ -20,11 +23,15 @@ def register(app: Flask) -> None:
 
 
 def set_policy(response: Response) -> Response:
-    """Let only the portal the request proved it came from (g.frame_origin) frame the page; else nobody."""
+    """Let only the portal the request proved it came from (g.frame_origin) frame the page; else nobody.
+
+    With it, the Referrer-Policy: no request to another site carries the page's address.
+    """
     response.headers[HEADER] = policy(
         frame_origin=g.get("frame_origin"),
         js_url=current_app.config["B24_JS_URL"],
     )
+    response.headers["Referrer-Policy"] = REFERRER_POLICY
     return response
 
 

@@ -1,0 +1,137 @@
+"""The new entry points (/pick/*, /layout/check, the `tz` field) against an ordinary user and an outsider."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.extensions import db
+from app.i18n import zone
+from app.portals import page_tokens
+from sandbox.tokens import expire_tokens
+from tests.test_main import open_main_page, page_token
+from tests.test_main_editor import EMPTY_TEXT, check
+from tests.test_pickers import pick
+from tests.test_timeline_actions import opened
+from tests.test_timeline_page import portal_calls
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def reinstalled(portal) -> None:
+    """The portal installed again: a new generation, as app.portals.lifecycle.next_generation gives it."""
+    portal.generation += 1
+    db.session.commit()
+
+
+# --- a page token used where it was not issued for ---
+
+
+def test_a_pick_with_a_token_from_before_a_reinstall_is_refused(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox)
+    reinstalled(portal)
+    before = portal_calls()
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 403 and response.get_json()["error"] == "stale_install"
+    assert "options" not in response.get_json() and portal_calls() == before
+
+
+def test_the_live_check_with_a_token_from_before_a_reinstall_is_refused(
+    connected_app, sandbox, portal
+) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    reinstalled(portal)
+    response = check(client, token, EMPTY_TEXT)
+    assert response.status_code == 403 and "preview" not in response.get_json()
+
+
+def test_the_main_pages_token_searches_nothing(connected_app, sandbox, portal) -> None:
+    """An administrator's main-page token names no activity: it opens no picker on any activity."""
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    activity = next(iter(sandbox.portal.crm.activities.values()))
+    before = portal_calls()
+    response = client.post(
+        f"/activity/{activity.id}/pick/users", json={"q": ""}, headers={"X-Page-Token": token}
+    )
+    assert response.status_code == 403 and "options" not in response.get_json()
+    assert portal_calls() == before
+
+
+def test_an_ordinary_users_activity_token_cannot_run_the_live_check(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox, user_id=2)  # a CRM user, no administrator
+    assert page_tokens.read(page.token).is_admin is False
+    response = check(page.client, page.token, EMPTY_TEXT)
+    assert response.status_code == 403 and response.get_json()["error"] == "admins_only"
+
+
+def test_a_portal_that_refuses_the_users_token_gets_no_token_back(
+    connected_app, sandbox, portal, caplog
+) -> None:
+    page = opened(connected_app, sandbox)
+    access = page_tokens.read(page.token).access_token
+    expire_tokens(sandbox.state, member_id=portal.member_id)
+    caplog.set_level(logging.DEBUG)
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 401 and response.get_json()["error"] == "reopen"
+    body = response.get_data(as_text=True)
+    assert access and access not in body and page.token not in body
+    assert access not in caplog.text and page.token not in caplog.text
+
+
+# --- what the answers carry into the page ---
+
+
+def test_the_live_checks_preview_shows_markup_as_text(connected_app, sandbox, portal) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    layout = {"blocks": {"b1": {"type": "text", "properties": {"value": XSS}}}}
+    answer = check(client, token, layout).get_json()
+    assert answer["ok"] is True and XSS not in answer["preview"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in answer["preview"]  # static/block-editor.js sets innerHTML
+
+
+@pytest.mark.parametrize("uri", ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>"])
+def test_the_live_check_refuses_a_link_that_runs_script(connected_app, sandbox, portal, uri) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    link = {"type": "redirect", "uri": uri}
+    layout = {"blocks": {"b1": {"type": "link", "properties": {"text": "Open", "action": link}}}}
+    answer = check(client, token, layout).get_json()
+    assert answer["ok"] is False and answer["preview"] == ""  # no <a href> for it, not even in the preview
+    assert (
+        answer["problems"][0]["path"] == "blocks.b1.properties.action.uri"
+    )  # shown as text (createTextNode)
+
+
+def test_a_users_name_is_no_header_and_no_markup(connected_app, sandbox, portal) -> None:
+    sandbox.portal.users[2].name = f"{XSS}\r\nSet-Cookie: x=1"
+    response = pick(opened(connected_app, sandbox), "users", {"q": "smith"})
+    assert response.mimetype == "application/json" and "Set-Cookie" not in response.headers
+    assert response.get_json()["options"][0]["label"].startswith(XSS)  # text; static/picker.js: textContent
+
+
+# --- the page's headers: nothing leaks through a picture's request ---
+
+
+def test_no_page_sends_its_address_to_another_site(connected_app, sandbox, portal) -> None:
+    """Photos load from any https host: the page's address (with the frame's query) stays home."""
+    client = connected_app.test_client()
+    page = opened(connected_app, sandbox)
+    for response in (
+        open_main_page(client, sandbox),
+        pick(page, "users", {"q": "jo"}),
+        client.get("/healthz"),
+    ):
+        assert response.headers.get("Referrer-Policy") == "same-origin"
+
+
+# --- the `tz` field ---
+
+
+@pytest.mark.parametrize("tz", ["+\u0660\u0663:\u0660\u0660", "+\uff10\uff13:00", " +03:00", "+03:00\n"])
+def test_a_zone_is_only_ascii_hh_mm(tz: str) -> None:
+    """Arabic-Indic or full-width digits and spaces are no zone: the page writes back only what it sent."""
+    assert zone(tz) is None
