@@ -135,3 +135,33 @@ def test_no_page_sends_its_address_to_another_site(connected_app, sandbox, porta
 def test_a_zone_is_only_ascii_hh_mm(tz: str) -> None:
     """Arabic-Indic or full-width digits and spaces are no zone: the page writes back only what it sent."""
     assert zone(tz) is None
+
+
+# --- another site's page, in the user's browser ---
+
+
+@pytest.mark.parametrize("path", ["/layout/check", "/activity/{id}/pick/users", "/activity/{id}/pick/items"])
+def test_another_site_cannot_send_the_page_token_header(connected_app, sandbox, portal, path) -> None:
+    """No CORS grant: a cross-site script's preflight for X-Page-Token gets no Access-Control-Allow-* back."""
+    activity = next(iter(sandbox.portal.crm.activities.values()))
+    preflight = {
+        "Origin": "https://evil.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-page-token, content-type",
+    }
+    response = connected_app.test_client().options(path.format(id=activity.id), headers=preflight)
+    assert not [name for name, _ in response.headers.items() if name.lower().startswith("access-control-")]
+
+
+def test_a_cross_site_form_post_to_a_picker_searches_nothing(connected_app, sandbox, portal) -> None:
+    """A plain cross-site form (no header, text/plain) carries no page token: 401, no portal call."""
+    page = opened(connected_app, sandbox)
+    before = portal_calls()
+    response = page.client.post(
+        f"/activity/{page.activity.id}/pick/users",
+        data='{"q": "jo"}',
+        content_type="text/plain",
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 401 and "options" not in response.get_json()
+    assert portal_calls() == before
