@@ -8,6 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.i18n import zone
+from app.models import PortalState
 from app.portals import page_tokens
 from sandbox.tokens import expire_tokens
 from tests.test_main import open_main_page, page_token
@@ -45,6 +46,16 @@ def test_the_live_check_with_a_token_from_before_a_reinstall_is_refused(
     reinstalled(portal)
     response = check(client, token, EMPTY_TEXT)
     assert response.status_code == 403 and "preview" not in response.get_json()
+
+
+def test_a_pick_after_an_uninstall_is_refused(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox)
+    portal.state, portal.access_token_enc = PortalState.UNINSTALLED, None  # as the worker leaves it
+    db.session.commit()
+    before = portal_calls()
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 404 and "options" not in response.get_json()
+    assert portal_calls() == before
 
 
 def test_the_main_pages_token_searches_nothing(connected_app, sandbox, portal) -> None:
