@@ -176,3 +176,23 @@ def test_a_cross_site_form_post_to_a_picker_searches_nothing(connected_app, sand
     )
     assert response.status_code == 401 and "options" not in response.get_json()
     assert portal_calls() == before
+
+
+# --- the live check as an amplifier: its token is not spent, so each request must stay cheap ---
+
+
+def test_a_layout_of_thousands_of_blocks_is_refused_without_walking_them(
+    connected_app, sandbox, portal
+) -> None:
+    """Tiny blocks filling the body would each be read: the check stops at their count."""
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    blocks = {f"b{n}": {"type": "text", "properties": {"value": " "}} for n in range(5000)}  # each one empty
+    answer = check(client, token, {"blocks": blocks}).get_json()
+    assert answer["ok"] is False and answer["preview"] == ""
+    [problem] = answer["problems"]  # one, not 5,000 FIELD_IS_REQUIRED: no block was read
+    assert problem["code"] == "TOO_MANY_ITEMS" and problem["path"] == "blocks"
+    assert "too many items (5000); the most allowed is 20" in problem["message"]
+    assert check(client, token, {"blocks": dict(list(blocks.items())[:20])}).get_json()[
+        "problems"
+    ]  # 20: read
