@@ -104,8 +104,18 @@ def test_the_live_checks_preview_shows_markup_as_text(connected_app, sandbox, po
     assert "&lt;img src=x onerror=alert(1)&gt;" in answer["preview"]  # static/block-editor.js sets innerHTML
 
 
-@pytest.mark.parametrize("uri", ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>"])
-def test_the_live_check_refuses_a_link_that_runs_script(connected_app, sandbox, portal, uri) -> None:
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>x</script>",
+        "//evil.example/x",  # protocol-relative: another host, not a portal path
+        "/\\evil.example/x",  # browsers read /\ as //
+    ],
+)
+def test_the_live_check_refuses_a_link_that_runs_script_or_leaves_unseen(
+    connected_app, sandbox, portal, uri
+) -> None:
     client = connected_app.test_client()
     token = page_token(open_main_page(client, sandbox))
     link = {"type": "redirect", "uri": uri}
