@@ -6,7 +6,7 @@ the response's finalisation), which an event needs none of: no session, template
 /events whose body is url-encoded, carries a Content-Length within BODY_LIMIT_EVENTS and at most
 FORM_FIELDS_LIMIT fields, parses, and names an activity event (not ONAPP*) is verified, stored and
 answered here by the view's own functions (app.events.views.accept and answer, app.errors.error_body);
-its answer carries the same headers (X-Request-Id, the Content-Security-Policy) and is timed into the
+its answer carries the same headers (X-Request-Id, the Content-Security-Policy and Referrer-Policy) and is timed into the
 same histogram. Everything else, refused input included, goes to Flask with the body replayed, so
 every error is Flask's own; tests/test_lean_events.py checks both paths answer alike.
 """
@@ -29,7 +29,8 @@ from app.events.views import LIFECYCLE, accept, answer
 from app.events.wire import form_pairs, nest
 from app.extensions import db
 from app.logs import REQUEST_ID, next_request_id
-from app.web.csp import HEADER, policy
+from app.web import csp
+from app.web.csp import policy
 from app.web.limits import FORM, body_limit
 
 StartResponse = Callable[..., Any]
@@ -58,7 +59,7 @@ class LeanEvents:
         response = self.respond(event)
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         response.headers["X-Request-Id"] = incoming if REQUEST_ID.match(incoming) else next_request_id()
-        response.headers[HEADER] = self.policy
+        csp.send(response, self.policy)
         metrics.EVENTS_SECONDS.observe(time.perf_counter() - started)
         return response(environ, start_response)
 

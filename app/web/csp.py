@@ -6,6 +6,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.bitrix24.hosts import split_netloc
 
@@ -27,12 +28,14 @@ def set_policy(response: Response) -> Response:
 
     With it, the Referrer-Policy: no request to another site carries the page's address.
     """
-    response.headers[HEADER] = policy(
-        frame_origin=g.get("frame_origin"),
-        js_url=current_app.config["B24_JS_URL"],
-    )
-    response.headers["Referrer-Policy"] = REFERRER_POLICY
+    send(response, policy(frame_origin=g.get("frame_origin"), js_url=current_app.config["B24_JS_URL"]))
     return response
+
+
+def send(response: BaseResponse, content_policy: str) -> None:
+    """Put the policy and the Referrer-Policy on a response (the lean /events path sends them too)."""
+    response.headers[HEADER] = content_policy
+    response.headers["Referrer-Policy"] = REFERRER_POLICY
 
 
 def policy(*, frame_origin: str | None, js_url: str) -> str:
