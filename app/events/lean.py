@@ -7,8 +7,8 @@ the response's finalisation), which an event needs none of: no session, template
 FORM_FIELDS_LIMIT fields, parses, and names an activity event (not ONAPP*) is verified, stored and
 answered here by the view's own functions (app.events.views.accept and answer, app.errors.error_body);
 its answer carries the same headers (X-Request-Id, the Content-Security-Policy and Referrer-Policy) and
-is timed into the same histogram. Everything else, refused input included, goes to Flask with the body replayed, so
-every error is Flask's own; tests/test_lean_events.py checks both paths answer alike.
+is timed into the same histogram. Everything else, refused input included, goes to Flask with the body
+replayed, so every error is Flask's own; tests/test_lean_events.py checks both paths answer alike.
 """
 
 from __future__ import annotations
