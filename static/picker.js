@@ -147,7 +147,7 @@
       var img = document.createElement('img');
       img.className = 'tb-picker-avatar';
       img.alt = '';
-      img.src = option.avatar; // https or the portal's own address only (app.timeline.pickers.avatar_url)
+      img.src = option.avatar; // the portal's own address, or https by a DNS name (app.timeline.pickers.avatar_url)
       return img;
     }
     var initials = document.createElement('span');

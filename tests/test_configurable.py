@@ -29,6 +29,7 @@ from app.portals.connections import client_for
 from app.portals.registration import check
 from app.portals.setup import register_portal
 from sandbox.limits import add_fault
+from tests.test_timeline_page import portal_calls
 
 CONFIGURABLE = "CONFIGURABLE_REST_APP"
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,11 +167,12 @@ def test_a_portal_missing_even_those_languages_refuses_in_its_words(
     connected_app, portal, sandbox, monkeypatch
 ):
     monkeypatch.setattr(sandbox.portal, "languages", ("ru",))
-    before = set(configurables(sandbox))
+    before, deal = set(configurables(sandbox)), a_deal(sandbox)[1]
+    client = client_for(portal)
+    calls = portal_calls()
     with pytest.raises(Exception, match="WRONG_LANG"):
-        add_configurable(
-            client_for(portal), owner_type_id=2, owner_id=a_deal(sandbox)[1], item=Item("Go"), lang="ru"
-        )
+        add_configurable(client, owner_type_id=2, owner_id=deal, item=Item("Go"), lang="ru")
+    assert portal_calls() == calls + 2  # the seven languages, then English and Russian: no third try
     assert set(configurables(sandbox)) == before
 
 

@@ -310,6 +310,7 @@ def test_the_admin_tables_write_times_in_the_portals_zone_and_numbers_the_locale
         ("-05:30", "01.12.2026, 02:00"),
         ("+99:00", "01.12.2026, 07:30"),  # no such zone: UTC
         ('"><script>', "01.12.2026, 07:30"),
+        ("+\u0660\u0663:\u0660\u0660", "01.12.2026, 07:30"),  # Arabic-Indic digits (int() reads them)
         ("", "01.12.2026, 07:30"),
     ],
 )

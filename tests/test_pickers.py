@@ -50,6 +50,13 @@ def test_inactive_users_are_not_offered(connected_app, sandbox, portal) -> None:
         ("javascript:alert(1)", False),
         ("http://elsewhere.example.com/photo.png", False),  # plain http only from the portal itself
         ("//cdn.example.com/photo.png", False),
+        # An address, not a name: the viewer's browser would ask its own network (SSRF through the <img>).
+        ("https://127.0.0.1/photo.png", False),
+        ("https://192.168.0.10/photo.png", False),
+        ("https://[::1]/photo.png", False),
+        ("https://0x7f.1/photo.png", False),
+        ("https://localhost/photo.png", False),
+        ("https://cdn.example.com:8443/photo.png", True),
     ],
 )
 def test_only_https_or_the_portals_own_photos_are_shown(connected_app, sandbox, portal, photo, shown) -> None:

@@ -6,7 +6,8 @@ the response's finalisation), which an event needs none of: no session, template
 /events whose body is url-encoded, carries a Content-Length within BODY_LIMIT_EVENTS and at most
 FORM_FIELDS_LIMIT fields, parses, and names an activity event (not ONAPP*) is verified, stored and
 answered here by the view's own functions (app.events.views.accept and answer_body, app.errors.error_body);
-its answer carries the same headers (X-Request-Id, the Content-Security-Policy) and is timed into the
+its answer carries the same headers (X-Request-Id, the Content-Security-Policy and
+Referrer-Policy) and is timed into the
 same histogram. Everything else, refused input included, goes to Flask with the body replayed, so
 every error is Flask's own; tests/test_lean_events.py checks both paths answer alike.
 """
@@ -29,7 +30,8 @@ from app.events.views import LIFECYCLE, accept, answer_body
 from app.events.wire import form_pairs, nest
 from app.extensions import db
 from app.logs import REQUEST_ID, next_request_id
-from app.web.csp import HEADER, policy
+from app.web import csp
+from app.web.csp import policy
 from app.web.limits import FORM, body_limit
 
 StartResponse = Callable[..., Any]
@@ -60,7 +62,7 @@ class LeanEvents:
         request_id = incoming if REQUEST_ID.match(incoming) else next_request_id()
         status, headers, body = self.respond(event)
         metrics.EVENTS_SECONDS.observe(time.perf_counter() - started)
-        headers += [("X-Request-Id", request_id), (HEADER, self.policy)]
+        headers += [("X-Request-Id", request_id), *csp.pairs(self.policy)]
         start_response(status, headers)
         return [body]
 

@@ -18,7 +18,7 @@ def moment(value: datetime, lang: str | None) -> str:
     return f"{day}, {format_time(value, 'short', tzinfo=value.tzinfo, locale=locale)}"
 
 
-OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")  # "+03:00", as a portal's ISO 8601 times end
+OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")  # "+03:00", as a portal's ISO 8601 times end; ASCII only
 
 
 def offset_of(iso_time: str) -> str:
@@ -28,8 +28,12 @@ def offset_of(iso_time: str) -> str:
 
 
 def zone(offset: str) -> tzinfo | None:
-    """A fixed zone for "+HH:MM" (within ±14 h, as real zones are); None for anything else."""
-    found = OFFSET.fullmatch(offset.strip())
+    """A fixed zone for exactly "+HH:MM" (within ±14 h, as real zones are); None for anything else.
+
+    Exactly: a page writes the `tz` it was sent back into its forms, so only the canonical text passes
+    (no spaces, no other scripts' digits, which int() would read).
+    """
+    found = OFFSET.fullmatch(offset)
     if found is None:
         return None
     sign, hours, minutes = found.groups()

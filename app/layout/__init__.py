@@ -1,6 +1,7 @@
 """Bitrix24 timeline layouts: content blocks and configurable-activity layouts, checked before sending."""
 
 from app.layout.builder import LayoutBuilder
+from app.layout.checks import too_many
 from app.layout.configurable_reader import parse_configurable_layout, validate_configurable_layout
 from app.layout.models import (
     Action,
@@ -123,6 +124,7 @@ __all__ = [
     "problem",
     "redirect",
     "rest_event",
+    "too_many",
     "validate_configurable_layout",
     "validate_layout",
 ]

@@ -252,8 +252,7 @@ class _Reader:
 
     def count(self, items: Collection[Any], path: str, name: str, limit: int) -> None:
         if len(items) > limit:
-            words = N_("'{name}' has too many items ({items}); the most allowed is {limit}.")
-            self.report(Code.TOO_MANY_ITEMS, path, words, name=name, items=str(len(items)), limit=str(limit))
+            self.problems.append(too_many(path, name, len(items), limit))
 
     def block_map(self, data: Data, path: str, name: str, limit: int) -> None:
         """Check an object of blocks keyed by block id (the portal's ObjectCollectionField)."""
@@ -352,3 +351,9 @@ class _Reader:
                 {"guess": hint[0]} if hint else {}
             )
             self.report(Code.FIELD_IS_REDUNDANT, _join(path, name), words, strict=name in lenient, **values)
+
+
+def too_many(path: str, name: str, items: int, limit: int) -> Problem:
+    """TOO_MANY_ITEMS for a collection of `items` where `limit` may be."""
+    words = N_("'{name}' has too many items ({items}); the most allowed is {limit}.")
+    return problem(Code.TOO_MANY_ITEMS, path, words, name=name, items=str(items), limit=str(limit))

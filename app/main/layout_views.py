@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from app.activities.placeholders import check_template
 from app.inputs import JsonRefused, load_json
-from app.layout import Code, LayoutError, Problem
+from app.layout import MAX_BLOCKS, Code, LayoutError, Problem, too_many
 from app.main.admin import opened_page
 from app.main.blueprint import bp
 from app.main.service import Refused, portal_origin
@@ -44,11 +44,22 @@ def check_layout() -> ResponseReturnValue:
 def checked(layout: Any, lang: str, origin: str) -> dict[str, Any]:
     """The check's answer: the problems by path, or none and the preview."""
     if not isinstance(layout, dict):
-        problem = Problem(Code.WRONG_FIELD_VALUE, "", 'A layout must be a JSON object: {"blocks": {...}}.')
-        return {"ok": False, "problems": [problem.to_dict()], "preview": ""}
+        return failed(
+            [Problem(Code.WRONG_FIELD_VALUE, "", 'A layout must be a JSON object: {"blocks": {...}}.')]
+        )
+    blocks = layout.get("blocks")
+    if isinstance(blocks, dict | list) and len(blocks) > MAX_BLOCKS:
+        # Refused before the walk: thousands of tiny blocks in a body cost the check ten times the largest
+        # layout the editor can make, and the token is not spent, so the check could be sent over and over.
+        return failed([too_many("blocks", "blocks", len(blocks), MAX_BLOCKS)])
     try:
         check_template(layout)
     except LayoutError as error:
-        return {"ok": False, "problems": [p.to_dict() for p in error.problems], "preview": ""}
+        return failed(error.problems)
     preview = preview_html(layout.get("blocks"), language(lang), deadline="", portal_origin=origin)
     return {"ok": True, "problems": [], "preview": preview}
+
+
+def failed(problems: list[Problem]) -> dict[str, Any]:
+    """The check's answer for a layout with problems: no preview."""
+    return {"ok": False, "problems": [p.to_dict() for p in problems], "preview": ""}

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.bitrix24.client import Client
+from app.bitrix24.hosts import vouchable_url
 from app.i18n import NP_, counted
 from app.inputs import MAX_ID, as_id
 from app.timeline import texts as words
@@ -84,15 +85,18 @@ def user_option(user: Mapping[str, Any], portal_origin: str) -> Option | None:
 
 
 def avatar_url(value: Any, portal_origin: str) -> str:
-    """The photo's URL when it is https, or on the portal itself; nothing else reaches an <img>."""
+    """The photo's URL when it is on the portal itself, or https by a DNS name; nothing else reaches an <img>.
+
+    By name: the viewer's browser loads the picture, so an address (https://192.168.0.1/, [::1], 0x7f.1,
+    localhost) would point it at the viewer's own network; the portal's CDN is always a name.
+    """
     if not isinstance(value, str) or len(value) > 2048:
         return ""
     parts = urlsplit(value)
-    if parts.scheme == "https" and parts.netloc:
+    own = f"{parts.scheme}://{parts.netloc}".lower() == portal_origin.lower()
+    if own and parts.scheme in ("http", "https"):
         return value
-    if parts.scheme == "http" and f"{parts.scheme}://{parts.netloc}".lower() == portal_origin.lower():
-        return value
-    return ""
+    return value if vouchable_url(value) else ""
 
 
 def find_items(client: Client, type_id: int, query: str, lang: str) -> list[Option]:

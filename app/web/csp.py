@@ -6,10 +6,14 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.bitrix24.hosts import split_netloc
 
 HEADER = "Content-Security-Policy"
+# A page's address carries the frame's query (DOMAIN, APP_SID, ...); the pickers' photos load from any https
+# host, and links open the portal: none of them learns where the request came from.
+REFERRER_POLICY = "same-origin"
 # Everything from the app itself; no plugins; no <base> that could re-point relative URLs; forms post back.
 FIXED = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 
@@ -20,12 +24,23 @@ def register(app: Flask) -> None:
 
 
 def set_policy(response: Response) -> Response:
-    """Let only the portal the request proved it came from (g.frame_origin) frame the page; else nobody."""
-    response.headers[HEADER] = policy(
-        frame_origin=g.get("frame_origin"),
-        js_url=current_app.config["B24_JS_URL"],
-    )
+    """Let only the portal the request proved it came from (g.frame_origin) frame the page; else nobody.
+
+    With it, the Referrer-Policy: no request to another site carries the page's address.
+    """
+    send(response, policy(frame_origin=g.get("frame_origin"), js_url=current_app.config["B24_JS_URL"]))
     return response
+
+
+def send(response: BaseResponse, content_policy: str) -> None:
+    """Put the policy and the Referrer-Policy on a response."""
+    for name, value in pairs(content_policy):
+        response.headers[name] = value
+
+
+def pairs(content_policy: str) -> list[tuple[str, str]]:
+    """The policy's headers as WSGI pairs (the lean /events path sends them without a Response)."""
+    return [(HEADER, content_policy), ("Referrer-Policy", REFERRER_POLICY)]
 
 
 def policy(*, frame_origin: str | None, js_url: str) -> str:

@@ -1,0 +1,208 @@
+"""The new entry points (/pick/*, /layout/check, the `tz` field) against an ordinary user and an outsider."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.extensions import db
+from app.i18n import zone
+from app.models import PortalState
+from app.portals import page_tokens
+from sandbox.tokens import expire_tokens
+from tests.test_main import open_main_page, page_token
+from tests.test_main_editor import EMPTY_TEXT, check
+from tests.test_pickers import pick
+from tests.test_timeline_actions import opened
+from tests.test_timeline_page import portal_calls
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def reinstalled(portal) -> None:
+    """The portal installed again: a new generation, as app.portals.lifecycle.next_generation gives it."""
+    portal.generation += 1
+    db.session.commit()
+
+
+# --- a page token used where it was not issued for ---
+
+
+def test_a_pick_with_a_token_from_before_a_reinstall_is_refused(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox)
+    reinstalled(portal)
+    before = portal_calls()
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 403 and response.get_json()["error"] == "stale_install"
+    assert "options" not in response.get_json() and portal_calls() == before
+
+
+def test_the_live_check_with_a_token_from_before_a_reinstall_is_refused(
+    connected_app, sandbox, portal
+) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    reinstalled(portal)
+    response = check(client, token, EMPTY_TEXT)
+    assert response.status_code == 403 and "preview" not in response.get_json()
+
+
+def test_a_pick_after_an_uninstall_is_refused(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox)
+    portal.state, portal.access_token_enc = PortalState.UNINSTALLED, None  # as the worker leaves it
+    db.session.commit()
+    before = portal_calls()
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 404 and "options" not in response.get_json()
+    assert portal_calls() == before
+
+
+def test_the_main_pages_token_searches_nothing(connected_app, sandbox, portal) -> None:
+    """An administrator's main-page token names no activity: it opens no picker on any activity."""
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    activity = next(iter(sandbox.portal.crm.activities.values()))
+    before = portal_calls()
+    response = client.post(
+        f"/activity/{activity.id}/pick/users", json={"q": ""}, headers={"X-Page-Token": token}
+    )
+    assert response.status_code == 403 and "options" not in response.get_json()
+    assert portal_calls() == before
+
+
+def test_an_ordinary_users_activity_token_cannot_run_the_live_check(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox, user_id=2)  # a CRM user, no administrator
+    assert page_tokens.read(page.token).is_admin is False
+    response = check(page.client, page.token, EMPTY_TEXT)
+    assert response.status_code == 403 and response.get_json()["error"] == "admins_only"
+
+
+def test_a_portal_that_refuses_the_users_token_gets_no_token_back(
+    connected_app, sandbox, portal, caplog
+) -> None:
+    page = opened(connected_app, sandbox)
+    access = page_tokens.read(page.token).access_token
+    expire_tokens(sandbox.state, member_id=portal.member_id)
+    caplog.set_level(logging.DEBUG)
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 401 and response.get_json()["error"] == "reopen"
+    body = response.get_data(as_text=True)
+    assert access and access not in body and page.token not in body
+    assert access not in caplog.text and page.token not in caplog.text
+
+
+# --- what the answers carry into the page ---
+
+
+def test_the_live_checks_preview_shows_markup_as_text(connected_app, sandbox, portal) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    layout = {"blocks": {"b1": {"type": "text", "properties": {"value": XSS}}}}
+    answer = check(client, token, layout).get_json()
+    assert answer["ok"] is True and XSS not in answer["preview"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in answer["preview"]  # static/block-editor.js sets innerHTML
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>x</script>",
+        "//evil.example/x",  # protocol-relative: another host, not a portal path
+        "/\\evil.example/x",  # browsers read /\ as //
+    ],
+)
+def test_the_live_check_refuses_a_link_that_runs_script_or_leaves_unseen(
+    connected_app, sandbox, portal, uri
+) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    link = {"type": "redirect", "uri": uri}
+    layout = {"blocks": {"b1": {"type": "link", "properties": {"text": "Open", "action": link}}}}
+    answer = check(client, token, layout).get_json()
+    assert answer["ok"] is False and answer["preview"] == ""  # no <a href> for it, not even in the preview
+    assert (
+        answer["problems"][0]["path"] == "blocks.b1.properties.action.uri"
+    )  # shown as text (createTextNode)
+
+
+def test_a_users_name_is_no_header_and_no_markup(connected_app, sandbox, portal) -> None:
+    sandbox.portal.users[2].name = f"{XSS}\r\nSet-Cookie: x=1"
+    response = pick(opened(connected_app, sandbox), "users", {"q": "smith"})
+    assert response.mimetype == "application/json" and "Set-Cookie" not in response.headers
+    assert response.get_json()["options"][0]["label"].startswith(XSS)  # text; static/picker.js: textContent
+
+
+# --- the page's headers: nothing leaks through a picture's request ---
+
+
+def test_no_page_sends_its_address_to_another_site(connected_app, sandbox, portal) -> None:
+    """Photos load from any https host: the page's address (with the frame's query) stays home."""
+    client = connected_app.test_client()
+    page = opened(connected_app, sandbox)
+    for response in (
+        open_main_page(client, sandbox),
+        pick(page, "users", {"q": "jo"}),
+        client.get("/healthz"),
+    ):
+        assert response.headers.get("Referrer-Policy") == "same-origin"
+
+
+# --- the `tz` field ---
+
+
+@pytest.mark.parametrize("tz", ["+\u0660\u0663:\u0660\u0660", "+\uff10\uff13:00", " +03:00", "+03:00\n"])
+def test_a_zone_is_only_ascii_hh_mm(tz: str) -> None:
+    """Arabic-Indic or full-width digits and spaces are no zone: the page writes back only what it sent."""
+    assert zone(tz) is None
+
+
+# --- another site's page, in the user's browser ---
+
+
+@pytest.mark.parametrize("path", ["/layout/check", "/activity/{id}/pick/users", "/activity/{id}/pick/items"])
+def test_another_site_cannot_send_the_page_token_header(connected_app, sandbox, portal, path) -> None:
+    """No CORS grant: a cross-site script's preflight for X-Page-Token gets no Access-Control-Allow-* back."""
+    activity = next(iter(sandbox.portal.crm.activities.values()))
+    preflight = {
+        "Origin": "https://evil.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-page-token, content-type",
+    }
+    response = connected_app.test_client().options(path.format(id=activity.id), headers=preflight)
+    assert not [name for name, _ in response.headers.items() if name.lower().startswith("access-control-")]
+
+
+def test_a_cross_site_form_post_to_a_picker_searches_nothing(connected_app, sandbox, portal) -> None:
+    """A plain cross-site form (no header, text/plain) carries no page token: 401, no portal call."""
+    page = opened(connected_app, sandbox)
+    before = portal_calls()
+    response = page.client.post(
+        f"/activity/{page.activity.id}/pick/users",
+        data='{"q": "jo"}',
+        content_type="text/plain",
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 401 and "options" not in response.get_json()
+    assert portal_calls() == before
+
+
+# --- the live check as an amplifier: its token is not spent, so each request must stay cheap ---
+
+
+def test_a_layout_of_thousands_of_blocks_is_refused_without_walking_them(
+    connected_app, sandbox, portal
+) -> None:
+    """Tiny blocks filling the body would each be read: the check stops at their count."""
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    blocks = {f"b{n}": {"type": "text", "properties": {"value": " "}} for n in range(5000)}  # each one empty
+    answer = check(client, token, {"blocks": blocks}).get_json()
+    assert answer["ok"] is False and answer["preview"] == ""
+    [problem] = answer["problems"]  # one, not 5,000 FIELD_IS_REQUIRED: no block was read
+    assert problem["code"] == "TOO_MANY_ITEMS" and problem["path"] == "blocks"
+    assert "too many items (5000); the most allowed is 20" in problem["message"]
+    assert check(client, token, {"blocks": dict(list(blocks.items())[:20])}).get_json()[
+        "problems"
+    ]  # 20: read
