@@ -9,6 +9,7 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError, StatementError
 
@@ -20,14 +21,19 @@ from tests.conftest import database_urls, make_config, sqlite_url, wipe
 TABLES = {"portals", "inbox", "activities", "rate_limits", "oauth_states", "enrichment_rules"}
 
 
+def empty_app(backend: str, tmp_path: Path) -> Flask:
+    """The app on an empty database: a SQLite file in tmp_path, or the test PostgreSQL wiped."""
+    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
+    if backend != "sqlite":
+        wipe(url)
+    return create_app(make_config(url))
+
+
 @pytest.mark.parametrize("backend", database_urls())
 def test_migrations_create_exactly_the_models_and_downgrade_removes_them(
     backend: str, tmp_path: Path
 ) -> None:
-    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
-    if backend != "sqlite":
-        wipe(url)
-    app = create_app(make_config(url))
+    app = empty_app(backend, tmp_path)
     with app.app_context():
         flask_migrate.upgrade()
         with db.engine.connect() as connection:
@@ -122,10 +128,7 @@ def test_0007_keeps_old_payloads_readable_and_stores_new_ones_compactly(backend:
 
     from sqlalchemy import text
 
-    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
-    if backend != "sqlite":
-        wipe(url)
-    app = create_app(make_config(url))
+    app = empty_app(backend, tmp_path)
     with app.app_context():
         flask_migrate.upgrade(revision="0006_metrics13")
         with db.engine.begin() as connection:
@@ -166,10 +169,7 @@ def test_0008_counts_a_portals_live_activities_from_their_partial_index(backend:
     from app.main import service
     from app.models import Activity
 
-    url = sqlite_url(tmp_path) if backend == "sqlite" else backend
-    if backend != "sqlite":
-        wipe(url)
-    app = create_app(make_config(url))
+    app = empty_app(backend, tmp_path)
     with app.app_context():
         flask_migrate.upgrade()
         for n in range(30):
