@@ -30,6 +30,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from tests.browser import BROWSER_TESTS, Moderator, chromium
+from tests.test_timeline_browser import add_text_block
 from tests.test_timeline_browser import open_from_list_menu as open_in_the_list
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,11 +259,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
     assert demo.activity_ids() - before == {linked}
 
     # Edit the blocks of the opened activity in the structured editor.
-    frame.locator("#tb-editor-wrap > summary").click()
-    frame.locator("#tb-block-type").select_option("text")
-    frame.locator("#tb-block-add").click()
-    frame.locator("#tb-editor [data-path$='.properties.value']").last.fill("Called back, sending the offer")
-    frame.locator("#tb-preview", has_text="Called back").wait_for()
+    add_text_block(frame, "Called back, sending the offer")
     frame.locator("#tb-preview").scroll_into_view_if_needed()
     moderator.check("block editor")
     page.screenshot(path=str(shots / "05-blocks-editor.png"))

@@ -20,7 +20,7 @@ import pytest
 from sandbox.apps import find_app
 from sandbox.ui.frame import open_frame
 from tests.browser import BROWSER_TESTS, Moderator, chromium
-from tests.test_timeline_browser import first_todo, install, open_from_list_menu
+from tests.test_timeline_browser import add_text_block, first_todo, install, open_from_list_menu
 
 pytestmark = BROWSER_TESTS
 WIDTH, HEIGHT = 1280, 900
@@ -140,11 +140,7 @@ def test_the_main_and_activity_pages_as_administrator_and_user(
         page.click("#app-slider-close")
 
     open_from_list_menu(page, sandbox.portal_url, todo.id, f"?user_id=1&lang={lang}")
-    app.locator("#tb-editor-wrap > summary").click()
-    app.locator("#tb-block-type").select_option("text")
-    app.locator("#tb-block-add").click()
-    app.locator("#tb-editor [data-path$='.properties.value']").last.fill("Called back, sending the offer")
-    app.locator("#tb-preview", has_text="Called back").wait_for()
+    add_text_block(app, "Called back, sending the offer")
     app.locator("#tb-editor-wrap").scroll_into_view_if_needed()
     shoot(moderator, shots, f"editor-{lang}", whole_frame=True)
 

@@ -57,6 +57,15 @@ def open_from_list_menu(page: Any, portal_url: str, activity_id: int, query: str
     return frame
 
 
+def add_text_block(frame: Any, text: str) -> None:
+    """Open the activity page's block editor and add a text block saying `text`; wait for its preview."""
+    frame.locator("#tb-editor-wrap > summary").click()
+    frame.locator("#tb-block-type").select_option("text")
+    frame.locator("#tb-block-add").click()
+    frame.locator("#tb-editor [data-path$='.properties.value']").last.fill(text)
+    frame.locator("#tb-preview", has_text=text).wait_for()
+
+
 def first_todo(sandbox: Any) -> Any:
     """A to-do on a deal: the activity the user opens the app from."""
     todos = [
