@@ -223,6 +223,26 @@ def test_many_threads_form_groups_and_every_row_is_stored_once(portal, connected
     assert not writer._writing and not writer._queue  # the last leader let go
 
 
+def test_a_row_promoted_before_it_first_waits_leads_its_group_and_is_answered(portal, connected_app) -> None:
+    """The interleaving the events bench hit under load: the leader promotes a row whose thread has queued
+    it but not yet waited. That row must take its signal, write its group and answer, not crash the lead."""
+    writer = group_writer(portal, "real-token")
+    writer.max_batch = 1  # the second row stays queued behind the first group, to be promoted
+    member_id = portal.member_id
+
+    def row(n: int) -> dict:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        return inbox_row(event, member_id, utcnow())
+
+    first = writer._enqueue(row(1), digest("real-token"))
+    second = writer._enqueue(row(2), digest("real-token"))  # queued, and its thread has not waited yet
+    assert writer._await(first, 5) is Outcome.STORED  # writes [1], promotes the second (its signal given)
+    assert second.leads and not second.written
+    assert writer._await(second, 5) is Outcome.STORED
+    assert not writer._writing and not writer._queue
+    assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == [1, 2]
+
+
 @pytest.mark.skipif(
     not POSTGRES_URL, reason="TEST_DATABASE_URL not set: needs a server whose backend can be killed"
 )

@@ -91,13 +91,24 @@ class InboxWriter:
 
     def write(self, values: dict[str, Any], token_sha256: str, *, timeout: float = 30.0) -> Outcome:
         """Store a row once its group commits, if its sender checks out; WriteFailed if nothing committed."""
+        return self._await(self._enqueue(values, token_sha256), timeout)
+
+    def _enqueue(self, values: dict[str, Any], token_sha256: str) -> PendingRow:
+        """Queue a row; it leads if no group is being written."""
         row = PendingRow(values, token_sha256)
         with self._lock:
             self._queue.append(row)
             row.leads, self._writing = not self._writing, True
+        return row
+
+    def _await(self, row: PendingRow, timeout: float) -> Outcome:
+        """Lead or wait until the row's group is written; its outcome, or WriteFailed."""
         deadline = time.monotonic() + timeout
         while not row.written:
             if row.leads:
+                # Promoted between _enqueue and the first wait, the row has its signal still to take:
+                # taken here, or _flush's release of it would find the lock free (RuntimeError).
+                row.wake.acquire(blocking=False)
                 self._lead()
             elif not row.wake.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 self._give_up(row, timeout)
