@@ -228,6 +228,7 @@ def test_a_row_promoted_before_it_first_waits_leads_its_group_and_is_answered(po
     it but not yet waited. That row must take its signal, write its group and answer, not crash the lead."""
     writer = group_writer(portal, "real-token")
     writer.max_batch = 1  # the second row stays queued behind the first group, to be promoted
+    writer.groups_led = 1
     member_id = portal.member_id
 
     def row(n: int) -> dict:
@@ -241,6 +242,25 @@ def test_a_row_promoted_before_it_first_waits_leads_its_group_and_is_answered(po
     assert writer._await(second, 5) is Outcome.STORED
     assert not writer._writing and not writer._queue
     assert sorted(int(r.payload["data"]["FIELDS"]["ID"]) for r in inbox_rows()) == [1, 2]
+
+
+def test_a_leader_writes_the_groups_queued_behind_its_own_before_handing_the_lead_on(
+    portal, connected_app
+) -> None:
+    writer = group_writer(portal, "real-token")
+    writer.max_batch, writer.groups_led = 1, 2  # groups of one row; the leader writes two of them
+    member_id = portal.member_id
+
+    def row(n: int) -> dict:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        return inbox_row(event, member_id, utcnow())
+
+    rows = [writer._enqueue(row(n), digest("real-token")) for n in (1, 2, 3)]
+    assert writer._await(rows[0], 5) is Outcome.STORED
+    assert rows[1].written and not rows[1].leads  # written by the first leader: no hand-off
+    assert rows[2].leads and not rows[2].written  # the third group is the next leader's
+    assert writer._await(rows[2], 5) is Outcome.STORED and writer._await(rows[1], 5) is Outcome.STORED
+    assert not writer._writing and not writer._queue
 
 
 @pytest.mark.skipif(

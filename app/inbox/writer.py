@@ -39,6 +39,12 @@ from app.inbox.statements import GroupStatements
 log = logging.getLogger(__name__)
 
 
+# A leader writes the groups that queued while it wrote its own, up to this many, before it hands the lead
+# to a waiting row: a hand-off is a thread woken that must win the GIL from the followers just answered,
+# and the database idles meanwhile; each group more delays the leader's own answer by one commit.
+GROUPS_LED = 4
+
+
 class WriteFailed(Exception):
     """The transaction holding the row did not commit (or did not finish in time)."""
 
@@ -75,11 +81,20 @@ class PendingRow:
 class InboxWriter:
     """Collects rows from request threads and commits them in groups; one per process and engine."""
 
-    def __init__(self, engine: Engine, table: Table, senders: Table, *, max_batch: int = 200) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        senders: Table,
+        *,
+        max_batch: int = 200,
+        groups_led: int = GROUPS_LED,
+    ) -> None:
         self.engine = engine
         self.table = table
         self.senders = senders
         self.max_batch = max_batch
+        self.groups_led = groups_led
         self.pid = os.getpid()
         self.statements = GroupStatements(engine.dialect, table, senders)
         self._queue: list[PendingRow] = []
@@ -131,11 +146,15 @@ class InboxWriter:
         row.wake.acquire()
 
     def _lead(self) -> None:
-        """Write the queue's first group (the leader's row is its head), then pass the lead on."""
-        with self._lock:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+        """Write the queue's first group (the leader's row is its head) and the next ones, `groups_led` in
+        all at most; then pass the lead on."""
         try:
-            self._flush(batch)
+            for _ in range(self.groups_led):
+                with self._lock:
+                    batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                if not batch:
+                    break
+                self._flush(batch)
         finally:
             with self._lock:
                 if self._queue:
