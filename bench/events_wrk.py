@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +71,12 @@ class Run:
     stored: int = 0  # inbox rows the run added
     database_cpu_ms: float | None = None  # the database server's CPU ms per request, when it runs here
     commits: int | None = None  # PostgreSQL: transactions committed in the bench database during the run
+    split: tuple[int, ...] = ()  # wrk's connections held by each gunicorn worker, most first
+
+    @property
+    def even(self) -> bool:
+        """Whether the workers shared the connections within one of even (8/8 or 9/7 of 16)."""
+        return len(self.split) > 1 and self.split[0] - self.split[-1] <= 2
 
     @property
     def rate(self) -> float:
@@ -230,7 +237,14 @@ def serve_and_load(args: argparse.Namespace, target: str, env: dict[str, str]) -
     try:
         wait_for_port(port)
         before = children_cpu(server.pid)
+        seen: list[tuple[int, ...]] = []
+        probe = threading.Timer(
+            min(2.0, args.seconds / 2), lambda: seen.append(connection_split(server.pid, port))
+        )
+        probe.start()
         run = run_wrk(args, port, env)
+        probe.join()
+        run.split = seen[0] if seen else ()
         run.server_cpu_ms = (children_cpu(server.pid) - before) / max(run.requests, 1) * 1000
         return run
     finally:
@@ -284,6 +298,29 @@ def children_cpu(parent: int) -> float:
     return total / ticks
 
 
+def connection_split(master: int, port: int) -> tuple[int, ...]:
+    """How many established connections to `port` each worker of `master` holds (Linux /proc), most first.
+
+    A gthread worker keeps every keep-alive connection it accepted: with wrk's 16 connections opened at
+    once, the split between the two workers is luck (16/0 to 8/8), and a worker holding most of them is
+    one GIL serving most of the load. Printed per run, since it moves both servers' rates.
+    """
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "01" and int(fields[1].rpartition(":")[2], 16) == port:  # ESTABLISHED, our side
+            inodes.add(fields[9])
+    held = []
+    for task in Path(f"/proc/{master}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                links = [os.readlink(fd) for fd in Path(f"/proc/{child}/fd").iterdir()]
+            except (FileNotFoundError, PermissionError):
+                continue
+            held.append(sum(1 for link in links if link[8:-1] in inodes and link.startswith("socket:[")))
+    return tuple(sorted(held, reverse=True))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -316,19 +353,27 @@ def print_report(args: argparse.Namespace, reports: list[tuple[str, list[tuple[R
         print(f"== {name}")
         print(
             f"  {'run':>3} {'empty r/s':>9} {'events r/s':>10} {'ratio':>5} {'p50/p99 ms':>12}"
-            f" {'wrk CPU e/ev':>12} {'srv ms/req e/ev':>15} {'load':>5}  accepted/stored/non-200"
+            f" {'wrk CPU e/ev':>12} {'srv ms/req e/ev':>15} {'load':>5} {'split e/ev':>11}"
+            "  accepted/stored/non-200"
         )
         for number, (empty, events) in enumerate(pairs, 1):
             print(
                 f"  {number:>3} {empty.rate:9.0f} {events.rate:10.0f} {events.rate / empty.rate:5.2f}"
                 f" {events.p50:5.1f}/{events.p99:<6.1f} {empty.wrk_cpu:5.2f}/{events.wrk_cpu:<6.2f}"
                 f" {empty.server_cpu_ms:6.3f}/{events.server_cpu_ms:<8.3f} {events.load:5.2f}"
+                f" {_split(empty):>5}/{_split(events):<5}"
                 f"  {events.accepted}/{events.stored}/{events.other + empty.other}"
             )
         ratios = [e.rate / b.rate for b, e in pairs]
         print(f"  empty   req/s median (spread) {spread([b.rate for b, _ in pairs])}")
         print(f"  /events req/s median (spread) {spread([e.rate for _, e in pairs])}")
         print(f"  ratio /events vs empty: median {spread(ratios, 2)}  (target >= 0.5)")
+        even = [e.rate / b.rate for b, e in pairs if b.even and e.even]
+        if even and len(even) < len(pairs):
+            print(
+                f"  (the {len(even)} of {len(pairs)} runs whose two servers' workers shared wrk's"
+                f" connections evenly: ratio median {spread(even, 2)}; a diagnosis, not the figure)"
+            )
         cpu = [e.server_cpu_ms / b.server_cpu_ms for b, e in pairs]
         print(f"  server CPU per request /events vs empty: median {spread(cpu, 2)}")
         database = [e.database_cpu_ms for _, e in pairs if e.database_cpu_ms is not None]
@@ -345,6 +390,10 @@ def print_report(args: argparse.Namespace, reports: list[tuple[str, list[tuple[R
         print(f"  lost (accepted but not stored): {lost}; non-200 answers: {non_200} (target: 0 and 0)")
         print(f"  stored but unanswered (in flight when wrk stopped, <= {args.connections}): {unanswered}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _split(run: Run) -> str:
+    return ":".join(str(n) for n in run.split) or "?"
 
 
 if __name__ == "__main__":
