@@ -6,8 +6,8 @@ them with ONE statement that inserts only the rows whose claimed application_tok
 skips known dedup keys and returns the new ones (atomic, committed on its own: autocommit saves the BEGIN and
 COMMIT round trips). Rows it did not insert are duplicates or forgeries: one read of their portals' digests,
 compared in constant time, tells which. Only then is each follower woken with its outcome (new, duplicate or
-refused). Rows that arrived meanwhile wait; the leader hands the lead to the first of them, which writes them
-as the next group. A failed insert wakes its rows with the error, so no request is answered 200 for a row
+refused). Rows that arrived meanwhile wait; the leader writes them as the next group itself (up to
+GROUPS_LED groups in all), then hands the lead to the first row still waiting. A failed insert wakes its rows with the error, so no request is answered 200 for a row
 that is not committed.
 
 Leading from a request thread, rather than from a flusher thread, saves two thread hand-offs per group:
