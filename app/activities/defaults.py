@@ -31,14 +31,14 @@ DEFAULTS: tuple[dict[str, Any], ...] = (
     {
         "name": N_("Follow-up call"),
         "subject": N_("Follow-up call: {{SUBJECT}}"),
-        "description": N_("Call back about \u201c{{SUBJECT}}\u201d (activity #{{ID}})."),
+        "description": N_("Call back about \u201c{{SUBJECT}}\u201d."),
         "layout": {
             "blocks": {
                 "about": _titled(N_("About"), "{{SUBJECT}}"),
                 "source": {
                     "type": "link",
                     "properties": {
-                        "text": N_("Activity #{{ID}}"),
+                        "text": N_("Open \u201c{{SUBJECT}}\u201d"),
                         "action": {"type": "redirect", "uri": "/crm/activity/?open_view={{ID}}"},
                     },
                 },
