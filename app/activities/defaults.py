@@ -31,14 +31,14 @@ DEFAULTS: tuple[dict[str, Any], ...] = (
     {
         "name": N_("Follow-up call"),
         "subject": N_("Follow-up call: {{SUBJECT}}"),
-        "description": N_("Call back about \u201c{{SUBJECT}}\u201d."),
+        "description": N_("Call back about \u201c{{SUBJECT}}\u201d (activity #{{ID}})."),
         "layout": {
             "blocks": {
                 "about": _titled(N_("About"), "{{SUBJECT}}"),
                 "source": {
                     "type": "link",
                     "properties": {
-                        "text": N_("Open \u201c{{SUBJECT}}\u201d"),
+                        "text": N_("Activity #{{ID}}"),
                         "action": {"type": "redirect", "uri": "/crm/activity/?open_view={{ID}}"},
                     },
                 },
