@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import g, jsonify, request
@@ -67,8 +66,8 @@ def checked(layout: Any, lang: str, origin: str) -> dict[str, Any]:
 def layout_preview(layout_json: str, lang: str) -> Markup:
     """The live check's preview of a layout as the page opens, so it shows before anything is typed."""
     try:
-        layout = json.loads(layout_json)
-    except ValueError:  # a refused form's JSON: the editor says why, the preview stays empty
+        layout = load_json(layout_json)
+    except JsonRefused:  # a refused form's layout, as it was sent: the editor says why, no preview
         return Markup("")
     # The preview is rendered by the app's own template, which escapes every value.
     return Markup(checked(layout, lang, g.get("frame_origin", ""))["preview"])  # noqa: S704
