@@ -30,7 +30,7 @@ OWNERS: dict[int, list[str]] = {
 }
 # items whose cards have a timeline menu (notes §3.4): quotes (type 7) and the smart process's items
 CARD_OWNERS: dict[int, list[str]] = {
-    7: ["Quote: Acme Logistics support renewal", "Quote: Nordwind GmbH licences"],
+    7: ["Estimate: Acme Logistics support renewal", "Estimate: Nordwind GmbH licences"],
     1032: ["Project: Acme warehouse rollout", "Project: Blue Harbor migration"],
 }
 

@@ -338,8 +338,8 @@
     var row = el('div', { 'class': 'tb-row-form tb-field-picker' });
     row.appendChild(el('label', { 'for': id }, this.texts.field));
     var select = el('select', { id: id, 'class': 'tb-input', 'data-be': 'field', title: this.texts.field_hint });
-    this.fieldNames.forEach(function (name) {
-      select.appendChild(el('option', { value: name }, '{{' + name + '}}'));
+    this.fieldNames.forEach(function (field) { // [NAME, its name for people]: the menu names, the text gets {{NAME}}
+      select.appendChild(el('option', { value: field[0] }, field[1]));
     });
     row.appendChild(select);
     row.appendChild(this.button(this.texts.insert, 'tb-field-insert', false, function () {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.extensions import db
-from app.models import ActivityTemplate, EnrichmentRule
+from app.models import ActivityTemplate, EnrichmentRule, Portal
 from tests import test_timeline_browser
 from tests.browser import BROWSER_TESTS, Moderator
 from tests.test_timeline_browser import install
@@ -126,3 +126,43 @@ def test_a_template_made_with_the_editor_without_json(live_app: Any, sandbox: An
             "value": "At the office",
             "size": "sm",
         }
+
+
+def test_the_main_page_reads_as_an_administrator_expects_before_anything_is_typed(
+    live_app: Any, sandbox: Any, page: Any, moderator: Moderator, shots: Any
+) -> None:
+    install(page, sandbox, live_app)
+    frame = open_main_page(page, sandbox.portal_url)
+    moderator.check("main page as it opens")
+    card = frame.locator("#installation")
+    assert frame.locator("#portal-plan").inner_text().strip() == "Free"  # en_project, as app.info says
+    assert frame.locator("#app-status").inner_text().strip() == "local application"
+    member_id = frame.locator("#member-id")
+    assert member_id.inner_text() == sandbox.portal.member_id
+    assert member_id.evaluate("node => getComputedStyle(node).userSelect") == "all"  # one click selects it
+    assert "en_project" not in card.inner_text() and "(L)" not in card.inner_text()
+
+    form = frame.locator("#rule-form")
+    # The preview of the form's first blocks is there before anything is typed.
+    assert form.locator("#rule-preview [data-block-type='text']").inner_text() == "{{SUBJECT}}"
+    owners = form.locator("#rule-owner_type_id option").all_inner_texts()
+    assert "Estimate" in owners and "Requisite" not in owners and "Quote" not in owners
+    fields = form.locator("select[data-be='field'] option")
+    assert fields.first.inner_text() == "Subject" and fields.first.get_attribute("value") == "SUBJECT"
+    assert not any("{{" in label for label in fields.all_inner_texts())
+    text = form.locator("#rule-editor textarea").first
+    text.fill("Due: ")
+    form.locator("select[data-be='field']").select_option(label="Deadline")
+    form.locator(".tb-field-insert").click()
+    assert text.input_value() == "Due: {{DEADLINE}}"  # the menu names the field, the text gets its token
+    form.locator("#rule-preview", has_text="Due: {{DEADLINE}}").wait_for()
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "admin-main-page-words.png"), full_page=True)
+
+    with live_app.app.app_context():  # a plan type the app does not name: its code, quieter but legible
+        stored = db.session.query(Portal).one()
+        stored.license = "en_tf"
+        db.session.commit()
+    frame = open_main_page(page, sandbox.portal_url)
+    assert frame.locator("#portal-plan code.tb-muted").inner_text() == "en_tf"
+    moderator.check("main page with a plan it cannot name")

@@ -212,7 +212,8 @@ def test_creating_from_a_template_binds_to_the_opened_activitys_owner(
     [layout] = blocks(sandbox, new)
     assert layout["blocks"]["about"]["properties"]["block"]["properties"]["value"] == todo.field("SUBJECT")
     if allowed:
-        assert f"Activity #{new} added from \u201cFollow-up call\u201d." in html
+        subject = activity.field("SUBJECT")  # the new activity by its subject, not "Activity #<id>"
+        assert f"\u201c{subject}\u201d was added from the template \u201cFollow-up call\u201d." in html
     else:
         assert "made as a to-do because this portal doesn't accept content blocks on app activities" in html
 

@@ -287,6 +287,7 @@ def test_make_run_the_first_hour_and_a_restart(start_demo, browser, shots: Path,
         time.sleep(0.5)
         page.reload()
     item.scroll_into_view_if_needed()
+    assert "Done by Maria Ivanova on " in item.inner_text()  # by name, as her `profile` gave it to the worker
     page.screenshot(path=str(shots / "07-marked-done.png"))
 
     # The main page as administrator (counts moved: the worker mirrored the activities) and as a user.

@@ -114,7 +114,9 @@ def test_mark_done_clicked_in_the_sandbox_completes_the_activity_and_updates_the
     done = item(sandbox, activity_id)
     assert done.completed and not done.locked and done.badge_code == ""
     assert "footer" not in done.layout  # the buttons are gone
-    assert status_text(done)["en"].startswith(f"Done by user #{CLICKER} on ")
+    # By name, as the clicking user's `profile` (which vouched for the token) gives it: no user.get.
+    assert status_text(done)["en"].startswith("Done by John Smith on ")
+    assert status_text(done)["ru"].startswith("Выполнено: John Smith, ")
     assert sorted(status_text(done)) == ["en", "ru"]  # the languages it was made in
     assert done.layout["body"]["blocks"]["deadline"]["properties"]["block"]["properties"]["readonly"] is True
     assert done.layout["header"]["title"] == "Call the customer back"
@@ -151,7 +153,7 @@ def test_an_activity_made_on_the_page_shows_its_buttons_in_the_timeline_and_a_cl
     work()
 
     done = item(sandbox, activity_id)
-    assert done.completed and status_text(done)["en"].startswith("Done by user #1 on ")
+    assert done.completed and status_text(done)["en"].startswith("Done by Maria Ivanova on ")
 
 
 def test_snooze_moves_the_deadline_a_day_and_renews_the_buttons(installed, live_app, sandbox) -> None:
@@ -165,7 +167,7 @@ def test_snooze_moves_the_deadline_a_day_and_renews_the_buttons(installed, live_
     snoozed = item(sandbox, activity_id)
     assert snoozed.fields["DEADLINE"] == before + timedelta(days=1)
     assert not snoozed.completed and not snoozed.locked
-    assert status_text(snoozed)["en"].startswith(f"Snoozed by user #{CLICKER} on ")
+    assert status_text(snoozed)["en"].startswith("Snoozed by John Smith on ")
     buttons = snoozed.layout["footer"]["buttons"]
     assert {key: str(b["action"]["actionParams"]["rev"]) for key, b in buttons.items()} == {
         "done": "2",
@@ -347,3 +349,16 @@ def test_the_inbox_stores_two_clicks_of_one_second_and_drops_a_repeat(connected_
     outcomes = store_events(portal, [a_click(8), a_click(9), a_click(8)])
     assert outcomes == [Outcome.STORED, Outcome.STORED, Outcome.DUPLICATE]
     assert len(click_rows()) == 2
+
+
+def test_a_clicker_the_portal_names_no_one_is_named_by_id_in_words(installed, live_app, sandbox) -> None:
+    sandbox.portal.users[CLICKER].name = sandbox.portal.users[CLICKER].last_name = ""
+    activity_id = create(installed, sandbox, lang="en")
+    click(sandbox, activity_id, "done")
+    clicks_delivered(sandbox)
+
+    work()
+
+    text = status_text(item(sandbox, activity_id))["en"]
+    assert text.startswith("Done on ") and text.endswith(f" by the user with ID {CLICKER}")
+    assert "#" not in text

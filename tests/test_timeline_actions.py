@@ -427,7 +427,9 @@ def test_completing_without_crm_rights_is_explained(connected_app, sandbox, port
 def test_the_activity_is_deleted(connected_app, sandbox, portal) -> None:
     page = opened(connected_app, sandbox)
     response = page.post("delete")
-    assert response.status_code == 200 and f"Activity #{page.activity.id} was deleted." in text(response)
+    assert response.status_code == 200 and f"The activity with ID {page.activity.id} was deleted." in text(
+        response
+    )
     assert page.activity.id not in sandbox.portal.crm.activities
     again = page.post("complete")
     assert again.status_code == 404 and "This activity cannot be shown" in text(again)

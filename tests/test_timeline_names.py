@@ -55,7 +55,7 @@ def test_a_deleted_link_and_an_unknown_user_are_said_in_words(connected_app, san
     del sandbox.portal.users[5]
     html = open_activity(connected_app.test_client(), sandbox, activity.id).get_data(as_text=True)
     assert "Deal #3 — not found or not visible to you" in labels(html)
-    assert '<dd data-fact="responsible">User #5</dd>' in html
+    assert '<dd data-fact="responsible">User with ID 5</dd>' in html
     ru = open_activity(connected_app.test_client(), sandbox, activity.id, lang="ru").get_data(as_text=True)
     assert "не найдено или недоступно вам" in ru
 

@@ -64,8 +64,11 @@ WORDS: dict[str, str] = {
     "deadline": N_("Deadline"),
     "status": N_("Status"),
     "open": N_("Open"),
-    "done": N_("Done by user #{user} on {when}"),
-    "snoozed": N_("Snoozed by user #{user} on {when} until {until}"),
+    # By the clicking user's name (their `profile`, which the worker reads anyway); by id when it has none.
+    "done": N_("Done by {user} on {when}"),
+    "snoozed": N_("Snoozed by {user} on {when} until {until}"),
+    "done_by_id": N_("Done on {when} by the user with ID {user}"),
+    "snoozed_by_id": N_("Snoozed on {when} until {until} by the user with ID {user}"),
 }
 
 
@@ -191,10 +194,18 @@ def buttons(rev: int, languages: Languages) -> Footer:
     return Footer(buttons={DONE: button(DONE, "primary"), SNOOZE: button(SNOOZE, "secondary")})
 
 
-def done_layout(current: ConfigurableLayout, *, user_id: str, at: datetime) -> ConfigurableLayout:
+def by_whom(key: str, user_id: str, name: str) -> tuple[str, str]:
+    """The phrase for a status line and who goes in it: the user's name, else their id in other words."""
+    return (key, name) if name else (f"{key}_by_id", user_id)
+
+
+def done_layout(
+    current: ConfigurableLayout, *, user_id: str, at: datetime, user_name: str = ""
+) -> ConfigurableLayout:
     """The item after "Mark done": who did it and when, a read-only deadline, no buttons."""
     languages = languages_of(current)
-    status = status_block(translated("done", languages, user=user_id, when=when(at)), languages)
+    key, user = by_whom("done", user_id, user_name)
+    status = status_block(translated(key, languages, user=user, when=when(at)), languages)
     blocks = {**current.body.blocks, "status": status}
     if "deadline" in blocks:
         blocks["deadline"] = WithTitle(translated("deadline", languages), block=Deadline(readonly=True))
@@ -202,11 +213,12 @@ def done_layout(current: ConfigurableLayout, *, user_id: str, at: datetime) -> C
 
 
 def snoozed_layout(
-    current: ConfigurableLayout, *, user_id: str, at: datetime, until: datetime, rev: int
+    current: ConfigurableLayout, *, user_id: str, at: datetime, until: datetime, rev: int, user_name: str = ""
 ) -> ConfigurableLayout:
     """The item after "Snooze a day": who snoozed it until when, and the buttons of the next revision."""
     languages = languages_of(current)
-    words = translated("snoozed", languages, user=user_id, when=when(at), until=when(until))
+    key, user = by_whom("snoozed", user_id, user_name)
+    words = translated(key, languages, user=user, when=when(at), until=when(until))
     blocks = {**current.body.blocks, "status": status_block(words, languages)}
     return replace(current, body=replace(current.body, blocks=blocks), footer=buttons(rev, languages))
 

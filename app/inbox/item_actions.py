@@ -15,7 +15,7 @@ Other portal errors propagate, so the worker retries them with backoff.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,7 @@ class Click:
     rev: str
     user_id: str
     at: datetime
+    user_name: str = ""  # as the portal's `profile` names the token's owner, once it has vouched for it
 
 
 def read_click(payload: Mapping[str, Any], *, now: datetime) -> Click:
@@ -82,7 +83,7 @@ def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetim
     click = read_click(payload, now=now)
     if click.activity_id is None:
         return Outcome(False, "the click names no activity (data[activityId])")
-    refused = clicker_refused(client, click)
+    refused, name = clicker(client, click)
     if refused or client is None:
         return Outcome(False, f"dropped, nothing changed: {refused}")
     try:
@@ -96,7 +97,7 @@ def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetim
     except LayoutError as error:
         return Outcome(False, f"the layout of activity {click.activity_id} is not the app's: {error}")
     try:
-        return _apply(client, click.activity_id, click, item, layout)
+        return _apply(client, click.activity_id, replace(click, user_name=name), item, layout)
     except NotFound:
         return Outcome(True, f"activity {click.activity_id} was deleted meanwhile: nothing done")
     except ApplicationContextRequired as error:
@@ -111,18 +112,22 @@ def carry_out(client: Client | None, payload: Mapping[str, Any], *, now: datetim
         return Outcome(False, f"the update of activity {click.activity_id} was refused: {error}")
 
 
-def clicker_refused(client: Client | None, click: Click) -> str:
-    """Why the click's token cannot act for its auth[user_id] ("" if it can): the portal says whose it is."""
+def clicker(client: Client | None, click: Click) -> tuple[str, str]:
+    """Why the click's token cannot act for its auth[user_id] ("" if it can), and that user's name.
+
+    The portal says whose the token is (`profile`, which also names them: the status line needs no user.get).
+    """
     if client is None:
-        return "the event carried no access token of the clicking user"
+        return "the event carried no access token of the clicking user", ""
     try:
         profile = client.call("profile")
     except AuthError as error:
-        return f"the portal refused the clicking user's token ({error.code})"
+        return f"the portal refused the clicking user's token ({error.code})", ""
     owner = as_id(profile.get("ID")) if isinstance(profile, Mapping) else None
     if owner is None or str(owner) != click.user_id:
-        return f"the token is not user {click.user_id[:20]}'s (the portal says user {owner})"
-    return ""
+        return f"the token is not user {click.user_id[:20]}'s (the portal says user {owner})", ""
+    name = " ".join(str(profile.get(key) or "").strip() for key in ("NAME", "LAST_NAME")).strip()
+    return "", name[:100]
 
 
 def _apply(
@@ -138,7 +143,7 @@ def _apply(
     if current is None or click.rev != str(current):
         return Outcome(True, f"{click.action} already carried out (the item is at revision {current})")
     if click.action == configurable.DONE:
-        done = configurable.done_layout(layout, user_id=click.user_id, at=click.at)
+        done = configurable.done_layout(layout, user_id=click.user_id, at=click.at, user_name=click.user_name)
         _update(client, activity_id, done, {"completed": True, "badgeCode": ""})
         return Outcome(True, None)
     if _completed(fields):
@@ -146,7 +151,7 @@ def _apply(
         return Outcome(True, "snooze: the activity is completed, nothing done")
     until = (_deadline(fields.get("deadline")) or click.at) + SNOOZE_BY
     snoozed = configurable.snoozed_layout(
-        layout, user_id=click.user_id, at=click.at, until=until, rev=current + 1
+        layout, user_id=click.user_id, at=click.at, until=until, rev=current + 1, user_name=click.user_name
     )
     _update(client, activity_id, snoozed, {"deadline": until.isoformat(timespec="seconds")})
     return Outcome(True, None)

@@ -200,6 +200,16 @@ class _Reader:
                 allowed=allowed,
             )
 
+    def text_color(self, data: Data, path: str, name: str, values: Sequence[str]) -> None:
+        """A text block's colour: the portal's REST check (TextDto) takes its four greys only, although its
+        own items also use green and purple; the refusal says which colours there are, in words."""
+        if name in data and data[name] not in values:
+            words = N_(
+                "{value} is not a text colour Bitrix24 takes from apps: use base_50 (light grey), base_60 "
+                "(grey), base_70 (dark grey) or base_90 (almost black), or leave the colour out."
+            )
+            self.report(Code.ENUM_FIELD, _join(path, name), words, value=_show(data[name]))
+
     def pattern(self, data: Data, path: str, name: str, regex: re.Pattern[str], hint: str) -> None:
         value = data.get(name)
         if value is not None and not (isinstance(value, str) and regex.fullmatch(value)):

@@ -88,6 +88,10 @@ def enum(name: str, values: Sequence[str] | Callable[[_Reader], Sequence[str] | 
     return check
 
 
+def text_color(name: str, values: Sequence[str]) -> Check:
+    return lambda r, data, path, what: r.text_color(data, path, name, values)
+
+
 def pattern(name: str, regex: re.Pattern[str], hint: str) -> Check:
     return lambda r, data, path, what: r.pattern(data, path, name, regex, hint)
 

@@ -23,6 +23,7 @@ from app.layout.dto import (
     simple_types,
     string,
     text,
+    text_color,
     web_address,
 )
 from app.layout.models import (
@@ -151,7 +152,7 @@ TEXT = Dto(
         text("title"),
         flag("bold"),
         enum("size", SIZES),
-        enum("color", COLORS),
+        text_color("color", COLORS),
         scope(),
     ],
 )

@@ -1,8 +1,10 @@
-"""What a rule's matchers may be, read from the portal: activity types, owner types and directions by name.
+"""What a rule's matchers may be: kinds, activity types, owner types and directions, in the page's language.
 
-The main page reads them in its one batch (open_page); after a rule's POST the rules section asks again in
-one batch. The portal names types in its own language (crm.enum.*, notes §8); when it cannot answer, the
-app's own names stand in, so the selects never fall back to numbers.
+The options are the ones a rule can match on, named by the app's catalogs (the page is in the viewer's
+language; crm.enum.* answers in the portal's, notes §8). Only the portal can tell the app's own activity types
+and its smart processes: the main page reads them in its one batch (open_page); after a rule's POST the rules
+section asks again in one batch. The owner types are those that carry activities: crm.enum.ownertype also
+lists old invoices, requisites and documents, which have no timeline of their own to match.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from app.bitrix24.client import BatchResult, Client
 from app.bitrix24.errors import Bitrix24Error
 from app.i18n import N_, pgettext, translated
 from app.models import EnrichmentRule
+from app.portals.registration import type_titles
 
 CHOICE_COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
-    "owner_types": ("crm.enum.ownertype", {}),
-    "activity_types": ("crm.enum.activitytype", {}),
-    "directions": ("crm.enum.activitydirection", {}),
     "types": ("crm.activity.type.list", {}),  # the app's own types, also one of HEALTH_COMMANDS
+    "smart_types": ("crm.type.list", {}),  # the smart processes, by their titles; also one of HEALTH_COMMANDS
 }
 # PROVIDER_ID values an activity of this app, or a common portal one, carries (crm.activity.fields).
 PROVIDERS: tuple[tuple[str, str], ...] = (
@@ -55,14 +56,13 @@ def choices_from(found: BatchResult, lang: str) -> Choices:
     from app.timeline.texts import OWNER_TYPES
 
     app_types = _rows(found, "types")
+    smart = type_titles(found.results.get("smart_types"))
     return Choices(
         providers=[(value, _provider_label(value, key, app_types, lang)) for value, key in PROVIDERS],
-        types=_enum(found, "activity_types")
-        or [(key, name) for key, name in _activity_types(lang).items() if key.isdigit()],
-        owner_types=_enum(found, "owner_types")
-        or [(str(key), name) for key, name in translated(OWNER_TYPES, lang).items()],
-        directions=_enum(found, "directions")
-        or [(str(key), name) for key, name in translated(DIRECTIONS, lang).items()],
+        types=[(key, name) for key, name in _activity_types(lang).items() if key.isdigit()],
+        owner_types=[(str(key), name) for key, name in translated(OWNER_TYPES, lang).items()]
+        + [(str(key), title) for key, title in sorted(smart.items())],
+        directions=[(str(key), name) for key, name in translated(DIRECTIONS, lang).items()],
     )
 
 
@@ -94,15 +94,6 @@ def rule_words(rule: EnrichmentRule, choices: Choices | None) -> str:
 def _rows(found: BatchResult, key: str) -> list[Mapping[str, Any]]:
     rows = found.results.get(key)
     return [row for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
-
-
-def _enum(found: BatchResult, key: str) -> Options:
-    """An enum's (ID, NAME) rows, without the undefined 0 entry the portal lists first (notes §8)."""
-    return [
-        (str(row.get("ID")), str(row.get("NAME")))
-        for row in _rows(found, key)
-        if str(row.get("ID") or "0") != "0" and row.get("NAME")
-    ]
 
 
 def _activity_types(lang: str) -> dict[str, str]:

@@ -46,7 +46,10 @@ TEXTS: dict[str, str] = {
     "back": N_("Back to the overview"),
     "portal": N_("Portal"),
     "state": N_("State"),
-    "plan": N_("Plan / licence"),
+    "plan": N_("Bitrix24 plan"),
+    "app_status": N_("App status"),
+    "support_id": N_("Portal ID for support:"),
+    "support_id_hint": N_("Click to select it, then copy it into your message to support"),
     "version": N_("App version"),
     "counts": N_("Counts"),
     "activities": N_("Activities mirrored"),
@@ -141,11 +144,12 @@ TEXTS: dict[str, str] = {
     "create_template": N_("Template"),
     "create_submit": N_("Add"),
     "create_no_templates": N_("An administrator has not set up any activity templates yet."),
-    "create_done": N_("Activity #{id} added from “{name}”."),
+    "create_done": N_("“{subject}” was added from the template “{name}”."),
     "create_fallback": N_(
-        "Activity #{id} added from “{name}”. It was made as a to-do because this portal doesn't "
-        "accept content blocks on app activities."
+        "“{subject}” was added from the template “{name}”. It was made as a to-do because this portal "
+        "doesn't accept content blocks on app activities."
     ),
+    "create_no_subject": N_("An activity without a subject"),
     "create_no_template": N_("Choose one of the templates; the one chosen no longer exists."),
     "create_bad_template": N_(
         "The template “{name}” does not fit this activity ({path}: {message}). Ask an administrator "
@@ -255,6 +259,11 @@ def problem_text(problem: Problem, lang: str | None) -> str:
     values = {key: gettext(lang, value) if key in TERMS else value for key, value in problem.values}
     words = gettext(lang, problem.words)
     return words.format(**values) if values else words
+
+
+def problem_dicts(problems: list[Problem], lang: str | None) -> list[dict[str, object]]:
+    """Problems as the editors' live checks answer them, each message in the requester's language."""
+    return [{**problem.to_dict(), "message": problem_text(problem, lang)} for problem in problems]
 
 
 def refusal(kind: str, lang: str | None, **values: str) -> tuple[str, str]:

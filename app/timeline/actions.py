@@ -83,7 +83,8 @@ def act(
 
 def refused_words(refused: main_service.Refused, lang: str) -> str:
     """The sentence of a refusal (app.main.texts.REFUSALS), for answers in JSON."""
-    return main_texts.refusal(refused.kind, lang, message=refused.message)[1]
+    seconds = str(refused.retry_after or "")
+    return main_texts.refusal(refused.kind, lang, message=refused.message, seconds=seconds)[1]
 
 
 def refusal(error: Exception, lang: str) -> tuple[str, int]:

@@ -20,7 +20,7 @@ TEXTS: dict[str, str] = {
     "responsible": N_("Responsible user"),
     "responsible_hint": N_("Leave empty to be responsible yourself."),
     "submit": N_("Add activity"),
-    "created": N_("Activity #{id} with buttons was added to the timeline."),
+    "created": N_("“{title}” with buttons was added to the timeline."),
     "title.required": N_("Give the activity a title."),
     "deadline.not_a_date": N_("The deadline is not a date and time."),
     "responsible.not_an_id": N_("The responsible user ID must be a whole number above zero."),

@@ -36,7 +36,7 @@ def add_configurable(activity_id: int) -> ResponseReturnValue:
             if not fields["responsible"].strip():  # picked by name: the one user the typed text names
                 fields["responsible"] = str(chosen_user(who, "responsible", lang, required=False) or "")
             item = configurable.read_item(**fields)
-            new_id = create_beside(who, activity_id, item, lang)
+            create_beside(who, activity_id, item, lang)
         except configurable.ItemProblem as bad:
             raise Problem(ct.problem_words(bad, lang)) from None
         except LayoutError as error:
@@ -45,7 +45,7 @@ def add_configurable(activity_id: int) -> ResponseReturnValue:
         except InvalidParameter as error:
             message = error.description.removeprefix(f"{error.parameter}: ")
             raise Problem(bad_layout(error.parameter, message, lang)) from None
-        return ct.texts(lang)["created"].format(id=new_id)
+        return ct.texts(lang)["created"].format(title=item.title)
 
     return act("configurable", activity_id, action)
 

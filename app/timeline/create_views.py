@@ -30,7 +30,7 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
             raise Problem(t["create_no_template"], 404)
         template = templates.in_language(found, lang)
         try:
-            created = create_linked(who, activity_id, template)
+            created, subject = create_linked(who, activity_id, template)
         except LayoutError as error:
             first = error.problems[0]
             path = first.path or "layout"
@@ -41,13 +41,15 @@ def create_from_template(activity_id: int) -> ResponseReturnValue:
                 422,
             ) from None
         key = "create_fallback" if created.fallback else "create_done"
-        return t[key].format(id=created.activity_id, name=template.name)
+        return t[key].format(subject=subject or t["create_no_subject"], name=template.name)
 
     return act("create", activity_id, action)
 
 
-def create_linked(who: Acting, activity_id: int, template: templates.Filled) -> Created:
-    """Read the opened activity as the user, fill the template from it, create on the same owner."""
+def create_linked(who: Acting, activity_id: int, template: templates.Filled) -> tuple[Created, str]:
+    """Read the opened activity as the user, fill the template from it, create on the same owner.
+
+    Returns what was made and its subject, by which the notice names it."""
     opened = who.client.run(activities.get(activity_id))
     rendered = templates.render(template, opened.fields)
     return create_app_activity(
@@ -58,7 +60,7 @@ def create_linked(who: Acting, activity_id: int, template: templates.Filled) -> 
         description=rendered.description,
         layout=rendered.layout,
         responsible_id=who.page.user_id,
-    )
+    ), rendered.subject
 
 
 @bp.app_template_global()

@@ -81,8 +81,24 @@ WORDS: dict[str, str] = {
     "insert": N_("Insert"),
     "field_hint": N_("Puts the activity's field where the cursor is in the last text you edited."),
 }
-# The fields people use most first; the rest by name (app.activities.placeholders.FIELD_NAMES).
-FIRST_FIELDS = ("SUBJECT", "DESCRIPTION", "DEADLINE", "RESPONSIBLE_ID", "ID", "OWNER_ID")
+# "Insert a field" names the activity fields a text is most likely to show, in this order; the menu inserts
+# the {{NAME}} (any other of app.activities.placeholders.FIELD_NAMES may still be typed).
+FIELDS: dict[str, str] = {
+    "SUBJECT": N_("Subject"),
+    "DESCRIPTION": N_("Description"),
+    "DEADLINE": N_("Deadline"),
+    "START_TIME": N_("Start time"),
+    "END_TIME": N_("End time"),
+    "LOCATION": N_("Location"),
+    "CREATED": N_("Created on"),
+    "LAST_UPDATED": N_("Last changed on"),
+    "ID": N_("Activity ID"),
+    "OWNER_ID": N_("Linked item's ID"),
+    "OWNER_TYPE_ID": N_("Linked item's type ID"),
+    "RESPONSIBLE_ID": N_("Responsible person's ID"),
+    "AUTHOR_ID": N_("Author's ID"),
+    "ORIGIN_ID": N_("ID in the source system"),
+}
 
 
 @bp.app_template_global()
@@ -100,10 +116,9 @@ def block_editor_texts(lang: str) -> dict[str, Any]:
 
 
 @bp.app_template_global()
-def block_editor_fields() -> list[str]:
-    """The {{NAMES}} a rule's or template's layout may use, for the editor's "Insert a field"."""
-    rest = sorted(FIELD_NAMES - set(FIRST_FIELDS))
-    return [name for name in FIRST_FIELDS if name in FIELD_NAMES] + rest
+def block_editor_fields(lang: str) -> list[tuple[str, str]]:
+    """The (NAME, name in `lang`) pairs "Insert a field" offers in a rule's or template's editor."""
+    return [(name, words) for name, words in translated(FIELDS, lang).items() if name in FIELD_NAMES]
 
 
 @bp.app_template_filter("editor_problems")

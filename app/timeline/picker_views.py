@@ -65,15 +65,28 @@ def answer(name: str, activity_id: int, search: Search) -> ResponseReturnValue:
     if not isinstance(body, dict):
         return refuse("bad_request", words.texts(lang)["pick_bad_request"], 400)
     try:
-        options = search(who, body, lang)
+        options = counted_search(who, body, lang, search)
     except Problem as problem:
         return refuse("bad_input", problem.words, problem.status)
-    except AuthError:
-        return jsonify(error="reopen", message=refused_words(main_service.Refused("reopen", 401), lang)), 401
+    except main_service.Refused as refused:  # the token refused, or too many refused lately (429)
+        response = jsonify(error=refused.kind, message=refused_words(refused, lang))
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response, refused.status
     except Bitrix24Error as error:
         log.info("%s on activity %s refused: %s", name, activity_id, error.code or type(error).__name__)
         return portal_refusal(error, lang)
     return jsonify(options=[option.as_json() for option in options])
+
+
+def counted_search(who: Acting, body: dict[str, Any], lang: str, search: Search) -> list[pickers.Option]:
+    """Search as the user within the unverified-token budgets: a token the portal refuses counts as a page
+    open's would, so a page kept open after its token died cannot send it to the portal at every keystroke."""
+    with main_service.verifying(who.portal, request.remote_addr or ""):
+        try:
+            return search(who, body, lang)
+        except AuthError:
+            raise main_service.Refused("reopen", 401) from None
 
 
 def refuse(kind: str, message: str, status: int) -> ResponseReturnValue:

@@ -6,7 +6,7 @@ from app.bitrix24 import errors
 from app.i18n import C_, N_, gettext, locale_for, pgettext, translated
 
 TEXTS: dict[str, str] = {
-    "title": N_("Activity #{id}"),
+    "title": N_("Activity ID {id}"),
     "no_subject": N_("(no subject)"),
     "type": N_("Type"),
     "owner": N_("Linked to"),
@@ -15,7 +15,7 @@ TEXTS: dict[str, str] = {
     "status": N_("Status"),
     "responsible": N_("Responsible"),
     "you": N_("you"),
-    "user": N_("User #{id}"),
+    "user": N_("User with ID {id}"),
     "item_not_visible": N_("{item} — not found or not visible to you"),
     "description": N_("Description"),
     "no_description": N_("No description."),
@@ -81,7 +81,7 @@ TEXTS: dict[str, str] = {
     "create_section": N_("Add a linked app activity"),
     "configurable_section": N_("Add a configurable activity"),
     "deleted_title": N_("Activity deleted"),
-    "deleted": N_("Activity #{id} was deleted. You can close this window."),
+    "deleted": N_("The activity with ID {id} was deleted. You can close this window."),
     "saved_blocks": N_("The content blocks were saved."),
     "deleted_blocks": N_("The content blocks were removed."),
     "saved_deadline": N_("The deadline was changed."),
@@ -110,7 +110,7 @@ OWNER_TYPES: dict[int, str] = {
     2: N_("Deal"),
     3: N_("Contact"),
     4: N_("Company"),
-    7: N_("Quote"),
+    7: N_("Estimate"),
     31: N_("Invoice"),
 }
 SMART_PROCESS = N_("Smart process")

@@ -19,7 +19,7 @@ from app.layout import Code, LayoutError, Problem
 from app.layout.links import link_href
 from app.main import service as main_service
 from app.main.pages import refused_page
-from app.main.texts import language
+from app.main.texts import language, problem_dicts
 from app.timeline import editor, page, service
 from app.timeline import texts as words
 from app.timeline.access import Acting, acting
@@ -136,10 +136,10 @@ def check_blocks(activity_id: int) -> ResponseReturnValue:
         try:
             data = service.read_layout(request.form["layout"])
         except LayoutError as error:
-            return jsonify(ok=False, problems=[p.to_dict() for p in error.problems], preview="")
+            return jsonify(ok=False, problems=problem_dicts(error.problems, lang), preview="")
     wire, problems = service.check_layout(data)
     if wire is None:
-        return jsonify(ok=False, problems=[p.to_dict() for p in problems], preview="")
+        return jsonify(ok=False, problems=problem_dicts(problems, lang), preview="")
     deadline = str(body.get("deadline") or "") if isinstance(body, dict) else ""
     origin = main_service.portal_origin(who.portal)
     preview = editor.preview_html(wire["blocks"], language(lang), deadline=deadline, portal_origin=origin)

@@ -10,7 +10,7 @@ from sandbox.crm.store import Activity
 from sandbox.state import InstalledApp, Owner, Portal
 
 OWNER_SLUGS = {1: "lead", 2: "deal", 3: "contact", 4: "company", 7: "quote"}  # notes §8.1
-OWNER_LABELS = {1: "Lead", 2: "Deal", 3: "Contact", 4: "Company", 7: "Quote"}
+OWNER_LABELS = {1: "Lead", 2: "Deal", 3: "Contact", 4: "Company", 7: "Estimate"}
 KIND_LABELS = {
     "call": "Call",
     "email": "E-mail",

@@ -115,7 +115,7 @@ def home() -> str:
 @bp.route("/crm/<slug>/details/<int:owner_id>/")
 @locked
 def owner_card(slug: str, owner_id: int) -> str:
-    """A CRM item card with its timeline (lead, deal, contact, company, quote)."""
+    """A CRM item card with its timeline (lead, deal, contact, company, estimate)."""
     type_id = next((t for t, s in OWNER_SLUGS.items() if s == slug), 0)
     return render_card(type_id, owner_id)
 
