@@ -23,7 +23,6 @@ from app.models import (
     InboxTally,
     Portal,
     PortalState,
-    RateLimitBucket,
     TemplateSeed,
 )
 from app.portals.store import erase_tokens, expiry, set_application_token, write_tokens
@@ -254,7 +253,8 @@ def forget_portal(session: AnySession, portal: Portal) -> None:
     """Delete the portal and everything the app kept about it."""
     for kept in PORTAL_ROWS:
         session.execute(delete(kept).where(kept.member_id == portal.member_id))
-    session.execute(delete(RateLimitBucket).where(RateLimitBucket.portal_id == portal.id))
+    if portal.rate_limit is not None:  # through the ORM: store.find loads the bucket with its portal
+        session.delete(portal.rate_limit)
     session.delete(portal)
     session.flush()
 
