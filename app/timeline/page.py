@@ -9,7 +9,7 @@ from flask import current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.bitrix24.activities import Activity, Binding
-from app.i18n import moment, translated
+from app.i18n import moment
 from app.main import service as main_service
 from app.main.pages import refused_page
 from app.main.texts import language
@@ -118,7 +118,7 @@ def render(
         deadline_input=deadline_input(page.activity),
         deadline_offset=deadline_offset(page.activity),
         portal_origin=origin,
-        owner_types=translated(words.OWNER_TYPES, lang),
+        owner_types=words.owner_types(lang),
         users_url=url_for("timeline.pick_users", activity_id=page.activity.id),
         items_url=url_for("timeline.pick_items", activity_id=page.activity.id),
         bx24_js=current_app.config["B24_JS_URL"],
