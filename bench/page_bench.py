@@ -71,7 +71,6 @@ def measure(app: Any, sandbox: RunningSandbox, opens: int) -> dict[str, Any]:
     """Alternate page opens and bare batches over the portal's activities; count the portal's requests."""
     client = app.test_client()
     session = requests.Session()
-    session.trust_env = False  # as the app's transport without proxy variables: no os.environ scan per call
     activity_ids = sorted(sandbox.portal.crm.activities)
     times: dict[str, list[float]] = {"page": [], "bare": [], "page_cpu": [], "bare_cpu": []}
     portal_requests = 0

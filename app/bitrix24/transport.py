@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
-import os
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-from urllib.request import getproxies
 
 import requests
 import requests.adapters
@@ -53,18 +51,10 @@ def pooled_session() -> requests.Session:
         return _session
 
 
-# What requests reads from the environment on each call when trust_env is on (besides ~/.netrc, which
-# would add its credentials to a portal call: portals take tokens only).
-ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-
-
 def _configure(session: requests.Session) -> None:
-    """What every session sends, and the cookies none keeps; the environment looked at once."""
+    """What every session sends, and the cookies none keeps."""
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
     session.cookies.set_policy(_NoCookies())
-    # With trust_env, requests scans os.environ for proxies twice per call (~0.15 ms, a tenth of an
-    # activity page's own CPU); without proxy or CA variables at start there is nothing to find.
-    session.trust_env = bool(getproxies() or any(os.environ.get(name) for name in ENVIRONMENT))
 
 
 @dataclass
