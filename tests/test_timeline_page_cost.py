@@ -16,6 +16,7 @@ from app.activities import templates
 from app.extensions import db
 from app.i18n import gettext
 from app.main import texts as main_texts
+from app.models import TemplateSeed
 from app.timeline import configurable_texts, editor
 from app.timeline import texts as page_texts
 from sandbox.apps import find_app
@@ -35,7 +36,15 @@ WORDS = (
 )
 
 
-def open_from_menu(client: FlaskClient, sandbox: Any, where: Any, activity_id: int, lang: str) -> str:
+def open_from_menu(
+    client: FlaskClient,
+    sandbox: Any,
+    where: Any,
+    activity_id: int,
+    lang: str,
+    status: int = 200,
+    **fields: str,
+) -> str:
     """The portal's slider opening CRM_ACTIVITY_LIST_MENU for `activity_id` on portal `where`, in `lang`."""
     opened = open_frame(
         sandbox.state,
@@ -47,8 +56,8 @@ def open_from_menu(client: FlaskClient, sandbox: Any, where: Any, activity_id: i
         options={"ID": activity_id},
     )
     url = urlsplit(opened.url)
-    response = client.post(f"{url.path}?{urlencode(parse_qsl(url.query))}", data=opened.fields)
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    response = client.post(f"{url.path}?{urlencode(parse_qsl(url.query))}", data={**opened.fields, **fields})
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
     return response.get_data(as_text=True)
 
 
@@ -99,7 +108,7 @@ def test_two_portals_in_a_row_each_list_their_own_templates(connected_app, sandb
             assert f"Only {stranger.member_id[:8]}" not in html
 
 
-def test_a_page_open_reads_three_times_and_writes_the_shared_bucket_once(
+def test_a_page_open_reads_three_times_then_writes_the_shared_bucket_once(
     connected_app, sandbox, portal
 ) -> None:
     bind_list_menu(portal)
@@ -117,8 +126,21 @@ def test_a_page_open_reads_three_times_and_writes_the_shared_bucket_once(
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     kinds = [statement.split()[0] for statement in seen]
-    assert kinds == ["SELECT", "SELECT", "UPDATE", "SELECT"], seen
+    assert kinds == ["SELECT", "SELECT", "SELECT", "UPDATE"], seen
     assert "FROM portals LEFT OUTER JOIN rate_limits" in seen[0]  # the portal with its bucket, at once
-    assert "FROM verify_throttle" in seen[1]  # the unverified-token budgets
-    assert seen[2].startswith("UPDATE rate_limits")  # the shared bucket's one conditional UPDATE
-    assert "FROM activity_templates" in seen[3]  # the create form's choices
+    assert "FROM activity_templates" in seen[1]  # the create form's choices, before the write below
+    assert "FROM verify_throttle" in seen[2]  # the unverified-token budgets
+    assert seen[3].startswith("UPDATE rate_limits")  # the shared bucket's one conditional UPDATE
+
+
+def test_the_default_templates_reach_a_never_seeded_portal_only_once_its_user_is_verified(
+    connected_app, sandbox, portal
+) -> None:
+    bind_list_menu(portal)
+    activity_id = min(sandbox.portal.crm.activities)
+    client = connected_app.test_client()
+    open_from_menu(client, sandbox, sandbox.portal, activity_id, "en", status=401, AUTH_ID="x" * 32)
+    assert db.session.get(TemplateSeed, portal.member_id) is None  # a refused token wrote nothing
+    html = open_from_menu(client, sandbox, sandbox.portal, activity_id, "en")
+    assert db.session.get(TemplateSeed, portal.member_id) is not None
+    assert '<option value="' in html and ">Follow-up call</option>" in html

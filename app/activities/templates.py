@@ -106,22 +106,22 @@ LISTED = (
 )
 
 
-def portal_templates(member_id: str, lang: str | None = None) -> list[ActivityTemplate]:
+def portal_templates(member_id: str, lang: str | None = None, *, seed: bool = True) -> list[ActivityTemplate]:
     """The portal's templates by name, seeding the defaults (in `lang`) first if it never had them.
 
     A portal with templates was seeded (add_template seeds first), so only an empty list asks for the
-    seed marker: one query per page that shows the list, not two.
+    seed marker: one query per page that shows the list, not two. `seed=False` only reads.
     """
     listed = list(db.session.scalars(LISTED, {"member_id": member_id}))
-    if listed or not seed_defaults(member_id, lang):
+    if listed or not seed or not seed_defaults(member_id, lang):
         return listed
     return list(db.session.scalars(LISTED, {"member_id": member_id}))
 
 
-def shown_templates(member_id: str, lang: str | None) -> list[Shown]:
+def shown_templates(member_id: str, lang: str | None, *, seed: bool = True) -> list[Shown]:
     """The portal's templates as a user of language `lang` sees them, by the name they see."""
     return sorted(
-        (in_language(template, lang) for template in portal_templates(member_id, lang)),
+        (in_language(template, lang) for template in portal_templates(member_id, lang, seed=seed)),
         key=lambda template: (template.name.casefold(), template.id),
     )
 
