@@ -253,7 +253,9 @@ def forget_portal(session: AnySession, portal: Portal) -> None:
     """Delete the portal and everything the app kept about it."""
     for kept in PORTAL_ROWS:
         session.execute(delete(kept).where(kept.member_id == portal.member_id))
-    if portal.rate_limit is not None:  # through the ORM: store.find loads the bucket with its portal
+    # The bucket through the ORM (store.find loads it with the portal; else it is read here): a bulk DELETE
+    # would leave a loaded bucket for the portal's cascade to delete a second time.
+    if portal.rate_limit is not None:
         session.delete(portal.rate_limit)
     session.delete(portal)
     session.flush()
