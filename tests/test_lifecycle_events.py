@@ -12,7 +12,7 @@ from app.activities.templates import portal_templates
 from app.api.keys import create_key
 from app.extensions import db
 from app.inbox.enrichment import add_rule
-from app.models import Activity, InboxEvent, InboxTally, Portal, PortalState
+from app.models import Activity, InboxEvent, InboxTally, Portal, PortalState, RateLimitBucket
 from app.portals.connections import oauth_client
 from app.portals.store import read_tokens
 from app.portals.uninstalls import Verdict, confirm_uninstalls
@@ -73,6 +73,7 @@ def test_uninstall_with_clean_deletes_every_row(installed, live_app, sandbox) ->
     assert rows_of(member_id) == before  # nothing destroyed before the platform confirms
     assert confirm() == {member_id: Verdict.DISOWNED}
     assert stored() == [] and rows_of(member_id) == 0
+    assert db.session.scalars(db.select(RateLimitBucket.portal_id)).all() == []  # the bucket went with it
 
 
 def rows_of(member_id: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +14,20 @@ def build_query(params: Mapping[str, Any]) -> str:
     http_build_query writes true as "1", which the portal's DTO BoolCaster (crm/lib/Dto/Caster/BoolCaster.php)
     reads as false: only the strings TRUE and Y are true there, and Y/N is also what legacy char fields take.
     """
-    return "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in _flatten(params, ""))
+    return "&".join(f"{_quoted(key)}={_quoted(value)}" for key, value in _flatten(params, ""))
+
+
+SHORT = 64  # keys, ids and `$result[…]` references: the same few recur in every batch
+
+
+@lru_cache(maxsize=2048)
+def _quote_short(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _quoted(text: str) -> str:
+    """Percent-encode a key or value; short ones from a bounded cache (quoting was most of the encoding)."""
+    return _quote_short(text) if len(text) <= SHORT else quote(text, safe="")
 
 
 def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, str]]:

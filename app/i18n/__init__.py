@@ -1,6 +1,17 @@
 """The app's languages: the locale from the portal's LANG, and the gettext catalogs (locales/)."""
 
-from app.i18n.catalogs import C_, LOCALES_DIR, N_, NP_, Refusal, counted, gettext, pgettext, translated
+from app.i18n.catalogs import (
+    C_,
+    LOCALES_DIR,
+    N_,
+    NP_,
+    Refusal,
+    counted,
+    gettext,
+    per_locale,
+    pgettext,
+    translated,
+)
 from app.i18n.formats import moment, number, offset_of, stamp, zone
 from app.i18n.languages import LOCALES, locale_for, portal_language
 
@@ -17,6 +28,7 @@ __all__ = [
     "moment",
     "number",
     "offset_of",
+    "per_locale",
     "pgettext",
     "portal_language",
     "stamp",

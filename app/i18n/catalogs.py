@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Callable, Mapping
+from functools import cache, wraps
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,6 +14,7 @@ from app.i18n.languages import locale_for
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 K = TypeVar("K")
+V = TypeVar("V")
 
 
 def N_(message: str) -> str:
@@ -79,3 +80,18 @@ def translated(words: Mapping[K, str], lang: str | None) -> dict[K, str]:
     """A table of English msgids with each one translated."""
     catalog = _catalog(locale_for(lang))
     return {key: catalog.gettext(message) for key, message in words.items()}
+
+
+def per_locale(build: Callable[[str], dict[K, V]]) -> Callable[[str | None], dict[K, V]]:
+    """A text table `build` makes for a shipped locale, made once per locale; each caller gets a copy.
+
+    Keyed by the locale a LANG asks for (de, de-DE and de_DE share one table), never by the LANG itself;
+    the copy is shallow, so nested tables are shared and only read.
+    """
+    built = cache(build)
+
+    @wraps(build)
+    def table(lang: str | None) -> dict[K, V]:
+        return dict(built(locale_for(lang)))
+
+    return table

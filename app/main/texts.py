@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.i18n import C_, N_, NP_, counted, gettext, locale_for, pgettext, translated
+from app.i18n import C_, N_, NP_, counted, gettext, locale_for, per_locale, pgettext, translated
 from app.layout import TERMS, Problem
 
 # Also the administrators' templates and API keys and the activity page's "create" action.
@@ -239,12 +239,13 @@ def language(lang: str | None) -> str:
     return locale_for(lang).replace("_", "-")
 
 
-def texts(lang: str | None) -> dict[str, str]:
+@per_locale
+def texts(locale: str) -> dict[str, str]:
     """The page's strings in the portal's language."""
     statuses = {
-        key: pgettext(lang, CONTEXTS[key.split("_", 1)[0]], words) for key, words in STATUS_WORDS.items()
+        key: pgettext(locale, CONTEXTS[key.split("_", 1)[0]], words) for key, words in STATUS_WORDS.items()
     }
-    return {**translated(TEXTS, lang), **statuses}
+    return {**translated(TEXTS, locale), **statuses}
 
 
 def count(lang: str | None, key: str, value: int) -> str:

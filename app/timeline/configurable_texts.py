@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.activities.configurable import MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, ItemProblem
-from app.i18n import N_, NP_, counted, gettext, translated
+from app.i18n import N_, NP_, counted, gettext, per_locale, translated
 
 TEXTS: dict[str, str] = {
     "heading": N_("Add an activity with buttons"),
@@ -53,9 +53,10 @@ LIMITED: dict[str, tuple[tuple[str, str], int]] = {
 }
 
 
-def texts(lang: str | None) -> dict[str, str]:
+@per_locale
+def texts(locale: str) -> dict[str, str]:
     """The form's words in the page's language."""
-    words = translated(TEXTS, lang)
+    words = translated(TEXTS, locale)
     return {**words, "tags_hint": words["tags_hint"].format(n=MAX_TAGS)}
 
 

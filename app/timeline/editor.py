@@ -12,7 +12,7 @@ from typing import Any
 from flask import get_template_attribute
 
 from app.activities.placeholders import FIELD_NAMES
-from app.i18n import N_, translated
+from app.i18n import N_, per_locale, translated
 from app.layout import Problem
 from app.timeline.blueprint import bp
 
@@ -104,14 +104,19 @@ FIELDS: dict[str, str] = {
 @bp.app_template_global()
 def block_editor_texts(lang: str) -> dict[str, Any]:
     """Everything the editor says, in the page's language (read by block-editor.js from a JSON script)."""
+    return {**editor_words(lang), "lang": lang}  # the page's own LANG: not part of the per-locale table
+
+
+@per_locale
+def editor_words(locale: str) -> dict[str, Any]:
+    """The editor's words and the names of block types, properties, sizes, colours and actions."""
     return {
-        **translated(WORDS, lang),
-        "lang": lang,
-        "types": translated(TYPES, lang),
-        "props": translated(PROPERTIES, lang),
-        "sizes": translated(SIZES, lang),
-        "colors": translated(COLORS, lang),
-        "actions": translated(ACTIONS, lang),
+        **translated(WORDS, locale),
+        "types": translated(TYPES, locale),
+        "props": translated(PROPERTIES, locale),
+        "sizes": translated(SIZES, locale),
+        "colors": translated(COLORS, locale),
+        "actions": translated(ACTIONS, locale),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.bitrix24 import errors
-from app.i18n import C_, N_, gettext, locale_for, pgettext, translated
+from app.i18n import C_, N_, gettext, locale_for, per_locale, pgettext, translated
 
 TEXTS: dict[str, str] = {
     "title": N_("Activity ID {id}"),
@@ -216,9 +216,16 @@ KINDS: tuple[tuple[type[errors.Bitrix24Error], str], ...] = (
 GENERIC = N_("Bitrix24 refused the request. Please try again; if it keeps failing, tell your administrator.")
 
 
-def texts(lang: str | None) -> dict[str, str]:
+@per_locale
+def texts(locale: str) -> dict[str, str]:
     """The activity page's strings in the portal's language."""
-    return translated(TEXTS, lang)
+    return translated(TEXTS, locale)
+
+
+@per_locale
+def owner_types(locale: str) -> dict[int, str]:
+    """The CRM types a link may point to, by type id, in the portal's language."""
+    return translated(OWNER_TYPES, locale)
 
 
 def error_words(error: errors.Bitrix24Error, lang: str | None) -> str:
