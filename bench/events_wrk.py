@@ -236,6 +236,7 @@ def serve_and_load(args: argparse.Namespace, target: str, env: dict[str, str]) -
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port)
+        wait_for_workers(server.pid, args.workers)
         before = children_cpu(server.pid)
         seen: list[tuple[int, ...]] = []
         probe = threading.Timer(
@@ -336,6 +337,31 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not listen on {port}")
+
+
+def wait_for_workers(master: int, workers: int, timeout: float = 30.0) -> None:
+    """Until every gunicorn worker waits in its accept loop (Linux: its main thread in epoll_wait).
+
+    The master listens before its workers exist: a load that starts at the open port finds one worker
+    ready, which accepts all 16 keep-alive connections and serves the run alone.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = [
+            c
+            for task in Path(f"/proc/{master}/task").iterdir()
+            for c in (task / "children").read_text().split()
+        ]
+        waiting = 0
+        for child in children:
+            try:
+                waiting += "epoll" in Path(f"/proc/{child}/wchan").read_text()
+            except FileNotFoundError:
+                continue
+        if len(children) == workers and waiting == workers:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"gunicorn's {workers} workers did not start")
 
 
 def spread(values: list[float], digits: int = 0) -> str:
