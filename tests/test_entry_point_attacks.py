@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
 from app.extensions import db
 from app.i18n import zone
+from app.layout import MAX_PROBLEMS
 from app.models import PortalState
 from app.portals import page_tokens
 from sandbox.tokens import expire_tokens
@@ -206,3 +208,63 @@ def test_a_layout_of_thousands_of_blocks_is_refused_without_walking_them(
     assert check(client, token, {"blocks": dict(list(blocks.items())[:20])}).get_json()[
         "problems"
     ]  # 20: read
+
+
+def row_of(children: dict) -> dict:
+    """A layout of one lineOfBlocks holding `children`: a count the top-level pre-check does not see."""
+    return {"blocks": {"row": {"type": "lineOfBlocks", "properties": {"blocks": children}}}}
+
+
+GREEN = {"type": "text", "properties": {"value": "x", "color": "green"}}  # one problem each
+FLOODS = {
+    "a row of thousands of blocks": row_of({f"b{n}": GREEN for n in range(5000)}),
+    "thousands of bad block keys": row_of({f"!{n}": 0 for n in range(20000)}),
+    "a text in thousands of languages": {
+        "blocks": {"b": {"type": "text", "properties": {"value": {f"l{n}": 0 for n in range(20000)}}}}
+    },
+    "thousands of unknown properties": {
+        "blocks": {"b": {"type": "text", "properties": {"value": "x", **{f"v{n}": 0 for n in range(20000)}}}}
+    },
+    "thousands of blocks on the activity's own check": {"blocks": {f"b{n}": GREEN for n in range(5000)}},
+}
+
+
+def checked_as_ordinary_user(connected_app, sandbox, layout):
+    """The activity editor's live check, as a CRM user who is no administrator (user 2)."""
+    page = opened(connected_app, sandbox, user_id=2)
+    url = f"/activity/{page.activity.id}/blocks/check"
+    body = json.dumps({"layout": layout, "lang": "ru"})
+    headers = {"Content-Type": "application/json", "X-Page-Token": page.token}
+    return page.client.post(url, data=body, headers=headers)
+
+
+@pytest.mark.parametrize("flood", list(FLOODS))
+def test_a_layout_of_thousands_of_problems_is_answered_with_a_bounded_few(
+    connected_app, sandbox, portal, flood
+) -> None:
+    """Each problem is read, worded in the requester's language and sent back: a 1 MB body made a 50 MB
+    answer and a second and a half of CPU, again and again (an unspent token). The walk stops instead."""
+    response = checked_as_ordinary_user(connected_app, sandbox, FLOODS[flood])
+    answer = response.get_json()
+    assert response.status_code == 200 and answer["ok"] is False and answer["preview"] == ""
+    assert 1 <= len(answer["problems"]) <= MAX_PROBLEMS, len(answer["problems"])
+    assert len(response.get_data()) < 64 * 1024
+
+
+def test_a_collection_over_its_limit_is_refused_whole_without_reading_its_items(
+    connected_app, sandbox, portal
+) -> None:
+    response = checked_as_ordinary_user(connected_app, sandbox, FLOODS["a row of thousands of blocks"])
+    [problem] = response.get_json()["problems"]  # not the children's colours: none was read
+    assert problem["code"] == "TOO_MANY_ITEMS" and problem["path"] == "blocks.row.properties.blocks"
+
+
+def test_the_administrators_check_answers_thousands_of_unknown_placeholders_with_a_few(
+    connected_app, sandbox, portal
+) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    value = "".join(f"{{{{NO_{n}}}}}" for n in range(20000))
+    answer = check(client, token, {"blocks": {"b": {"type": "text", "properties": {"value": value}}}})
+    assert answer.status_code == 200 and 1 <= len(answer.get_json()["problems"]) <= MAX_PROBLEMS
+    assert len(answer.get_data()) < 64 * 1024
