@@ -10,12 +10,13 @@ import pytest
 from app.extensions import db
 from app.i18n import zone
 from app.layout import MAX_PROBLEMS
-from app.models import PortalState
-from app.portals import page_tokens
+from app.models import PortalState, VerifyThrottle
+from app.portals import page_tokens, throttle
 from sandbox.tokens import expire_tokens
 from tests.test_main import open_main_page, page_token
 from tests.test_main_editor import EMPTY_TEXT, check
 from tests.test_pickers import pick
+from tests.test_throttle import fake_open
 from tests.test_timeline_actions import opened
 from tests.test_timeline_page import portal_calls
 
@@ -134,6 +135,33 @@ def test_a_users_name_is_no_header_and_no_markup(connected_app, sandbox, portal)
     response = pick(opened(connected_app, sandbox), "users", {"q": "smith"})
     assert response.mimetype == "application/json" and "Set-Cookie" not in response.headers
     assert response.get_json()["options"][0]["label"].startswith(XSS)  # text; static/picker.js: textContent
+
+
+# --- the unverified-token throttle, poisoned from elsewhere ---
+
+
+def test_a_flood_of_fake_opens_from_elsewhere_leaves_an_open_pages_pickers_working(
+    connected_app, sandbox, portal
+) -> None:
+    """Anyone can fill the portal's budget with made-up AUTH_IDs from a few addresses; a page opened
+    before, its token vouched for, searches on, as its other actions do. Its own address's budget holds."""
+    page = opened(connected_app, sandbox)
+    client = connected_app.test_client()
+    flood = [fake_open(client, sandbox, address=f"10.0.0.{n}") for n in range(throttle.PER_PORTAL + 5)]
+    assert [answer.status_code for answer in flood].count(429) == 5  # the portal's budget is spent
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 200 and response.get_json()["options"], response.get_json()
+
+
+def test_a_dead_pages_refused_picks_still_fill_the_portals_budget(connected_app, sandbox, portal) -> None:
+    """Exempt from the portal's budget in advance, a refused pick is still counted in it."""
+    page = opened(connected_app, sandbox)
+    expire_tokens(sandbox.state, member_id=portal.member_id)
+    for _ in range(throttle.PER_ADDRESS):
+        assert pick(page, "users", {"q": "jo"}).status_code == 401
+    levels = dict(db.session.query(VerifyThrottle.key, VerifyThrottle.level).all())
+    assert levels[f"portal:{portal.member_id}"] > throttle.PER_ADDRESS - 1  # five units, a little drained
+    assert pick(page, "users", {"q": "jo"}).status_code == 429  # the address's budget refuses it unsent
 
 
 # --- the page's headers: nothing leaks through a picture's request ---
