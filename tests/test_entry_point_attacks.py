@@ -15,9 +15,11 @@ from app.portals import page_tokens, throttle
 from sandbox.tokens import expire_tokens
 from tests.test_main import open_main_page, page_token
 from tests.test_main_editor import EMPTY_TEXT, check
+from tests.test_main_rules import admin_token
+from tests.test_main_templates import form as template_form
 from tests.test_pickers import pick
 from tests.test_throttle import fake_open
-from tests.test_timeline_actions import opened
+from tests.test_timeline_actions import blocks_on, opened
 from tests.test_timeline_page import portal_calls
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -135,6 +137,47 @@ def test_a_users_name_is_no_header_and_no_markup(connected_app, sandbox, portal)
     response = pick(opened(connected_app, sandbox), "users", {"q": "smith"})
     assert response.mimetype == "application/json" and "Set-Cookie" not in response.headers
     assert response.get_json()["options"][0]["label"].startswith(XSS)  # text; static/picker.js: textContent
+
+
+# --- half a UTF-16 surrogate pair: JSON may escape one, no page can encode it ---
+
+# PHP's json_decode refuses half a pair (JSON_ERROR_UTF16); a whole one escaped is an emoji
+LONE = '{"blocks": {"b": {"type": "text", "properties": {"value": "x \\ud800 y"}}}}'
+PAIR = '{"blocks": {"b": {"type": "text", "properties": {"value": "x \\ud83d\\ude00 y"}}}}'
+
+
+def test_a_template_with_half_a_surrogate_pair_is_refused_in_words_and_the_page_still_opens(
+    connected_app, sandbox, portal
+) -> None:
+    """The refused form's first preview rendered the text, which no UTF-8 page can carry: a 500. Stored, it
+    made every later admin page a 500."""
+    client = connected_app.test_client()
+    for name in ("Meeting notes", "Fresh one"):  # refused for its name too; else it would be stored
+        response = client.post("/templates", data=template_form(admin_token(portal), layout=LONE, name=name))
+        assert response.status_code == 400 and "surrogate" in response.get_data(as_text=True)
+    assert open_main_page(client, sandbox).status_code == 200
+
+
+def test_the_activitys_blocks_with_half_a_surrogate_pair_are_refused_before_the_portal_is_asked(
+    connected_app, sandbox, portal
+) -> None:
+    page = opened(connected_app, sandbox, user_id=2)
+    before = portal_calls()
+    response = page.post("blocks", layout=LONE)
+    assert response.status_code == 400 and "surrogate" in response.get_data(as_text=True)
+    assert blocks_on(sandbox, page.activity) == {} and portal_calls() - before == 1  # the page's refresh only
+    url = f"/activity/{page.activity.id}/blocks/check"
+    body = '{"lang": "en", "layout": ' + LONE + "}"
+    headers = {"Content-Type": "application/json", "X-Page-Token": page.token}
+    checked = page.client.post(url, data=body, headers=headers)
+    assert checked.status_code == 400 and "surrogate" in checked.get_json()["problems"][0]["message"]
+
+
+def test_a_whole_surrogate_pair_is_a_character_like_any_other(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox, user_id=2)
+    assert page.post("blocks", layout=PAIR).status_code == 200
+    [stored] = blocks_on(sandbox, page.activity).values()
+    assert stored["blocks"]["b"]["properties"]["value"] == "x \U0001f600 y"
 
 
 # --- the unverified-token throttle, poisoned from elsewhere ---
