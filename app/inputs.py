@@ -22,6 +22,10 @@ MAX_ID = 2**31 - 1  # Bitrix24 ids are MySQL INT columns; ours are INTEGER (Post
 # is past MySQL's DATETIME) and overflows date arithmetic (a snooze of a day).
 FIRST_YEAR, LAST_YEAR = 1970, 2199
 T = TypeVar("T")
+# An escaped surrogate, half a pair or whole (json.loads joins a pair), or a surrogate in a str already
+# (valid UTF-8 bytes hold none). Searched first: the value is checked only when the text has one.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 _ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also admits '²', which int() refuses
 
 
@@ -49,7 +53,27 @@ def load_json(raw: str | bytes, *, max_depth: int | None = None) -> Any:
         raise JsonRefused(f"is not JSON ({error})") from None
     if too_deep(value, depth):
         raise _too_deep(depth)
+    if _may_hold_a_surrogate(raw):
+        _whole_characters(value)
     return value
+
+
+def _may_hold_a_surrogate(raw: str | bytes) -> bool:
+    """Whether the text escapes a surrogate, or holds one; most escape none (a search at memchr speed)."""
+    if isinstance(raw, bytes):
+        return b"\\u" in raw and _ESCAPED_SURROGATE.search(raw) is not None
+    return _SURROGATE.search(raw) is not None
+
+
+def _whole_characters(value: Any) -> None:
+    """Refuse half a UTF-16 surrogate pair (an escape such as \\ud800 alone): no page, log line or database
+    column can encode it, and the portal's json_decode refuses it too (JSON_ERROR_UTF16)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonRefused(
+            "is not JSON: it holds half a UTF-16 surrogate pair (such as \\ud800 alone)"
+        ) from None
 
 
 def too_deep(value: Any, limit: int) -> bool:

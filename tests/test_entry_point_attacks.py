@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
 from app.extensions import db
 from app.i18n import zone
-from app.models import PortalState
-from app.portals import page_tokens
+from app.layout import MAX_PROBLEMS
+from app.models import PortalState, VerifyThrottle
+from app.portals import page_tokens, throttle
 from sandbox.tokens import expire_tokens
 from tests.test_main import open_main_page, page_token
 from tests.test_main_editor import EMPTY_TEXT, check
+from tests.test_main_rules import admin_token
+from tests.test_main_templates import form as template_form
 from tests.test_pickers import pick
-from tests.test_timeline_actions import opened
+from tests.test_throttle import fake_open
+from tests.test_timeline_actions import blocks_on, opened
 from tests.test_timeline_page import portal_calls
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -134,6 +139,74 @@ def test_a_users_name_is_no_header_and_no_markup(connected_app, sandbox, portal)
     assert response.get_json()["options"][0]["label"].startswith(XSS)  # text; static/picker.js: textContent
 
 
+# --- half a UTF-16 surrogate pair: JSON may escape one, no page can encode it ---
+
+# PHP's json_decode refuses half a pair (JSON_ERROR_UTF16); a whole one escaped is an emoji
+LONE = '{"blocks": {"b": {"type": "text", "properties": {"value": "x \\ud800 y"}}}}'
+PAIR = '{"blocks": {"b": {"type": "text", "properties": {"value": "x \\ud83d\\ude00 y"}}}}'
+
+
+def test_a_template_with_half_a_surrogate_pair_is_refused_in_words_and_the_page_still_opens(
+    connected_app, sandbox, portal
+) -> None:
+    """The refused form's first preview rendered the text, which no UTF-8 page can carry: a 500. Stored, it
+    made every later admin page a 500."""
+    client = connected_app.test_client()
+    for name in ("Meeting notes", "Fresh one"):  # refused for its name too; else it would be stored
+        response = client.post("/templates", data=template_form(admin_token(portal), layout=LONE, name=name))
+        assert response.status_code == 400 and "surrogate" in response.get_data(as_text=True)
+    assert open_main_page(client, sandbox).status_code == 200
+
+
+def test_the_activitys_blocks_with_half_a_surrogate_pair_are_refused_before_the_portal_is_asked(
+    connected_app, sandbox, portal
+) -> None:
+    page = opened(connected_app, sandbox, user_id=2)
+    before = portal_calls()
+    response = page.post("blocks", layout=LONE)
+    assert response.status_code == 400 and "surrogate" in response.get_data(as_text=True)
+    assert blocks_on(sandbox, page.activity) == {} and portal_calls() - before == 1  # the page's refresh only
+    url = f"/activity/{page.activity.id}/blocks/check"
+    body = '{"lang": "en", "layout": ' + LONE + "}"
+    headers = {"Content-Type": "application/json", "X-Page-Token": page.token}
+    checked = page.client.post(url, data=body, headers=headers)
+    assert checked.status_code == 400 and "surrogate" in checked.get_json()["problems"][0]["message"]
+
+
+def test_a_whole_surrogate_pair_is_a_character_like_any_other(connected_app, sandbox, portal) -> None:
+    page = opened(connected_app, sandbox, user_id=2)
+    assert page.post("blocks", layout=PAIR).status_code == 200
+    [stored] = blocks_on(sandbox, page.activity).values()
+    assert stored["blocks"]["b"]["properties"]["value"] == "x \U0001f600 y"
+
+
+# --- the unverified-token throttle, poisoned from elsewhere ---
+
+
+def test_a_flood_of_fake_opens_from_elsewhere_leaves_an_open_pages_pickers_working(
+    connected_app, sandbox, portal
+) -> None:
+    """Anyone can fill the portal's budget with made-up AUTH_IDs from a few addresses; a page opened
+    before, its token vouched for, searches on, as its other actions do. Its own address's budget holds."""
+    page = opened(connected_app, sandbox)
+    client = connected_app.test_client()
+    flood = [fake_open(client, sandbox, address=f"10.0.0.{n}") for n in range(throttle.PER_PORTAL + 5)]
+    assert [answer.status_code for answer in flood].count(429) == 5  # the portal's budget is spent
+    response = pick(page, "users", {"q": "jo"})
+    assert response.status_code == 200 and response.get_json()["options"], response.get_json()
+
+
+def test_a_dead_pages_refused_picks_still_fill_the_portals_budget(connected_app, sandbox, portal) -> None:
+    """Exempt from the portal's budget in advance, a refused pick is still counted in it."""
+    page = opened(connected_app, sandbox)
+    expire_tokens(sandbox.state, member_id=portal.member_id)
+    for _ in range(throttle.PER_ADDRESS):
+        assert pick(page, "users", {"q": "jo"}).status_code == 401
+    levels = dict(db.session.query(VerifyThrottle.key, VerifyThrottle.level).all())
+    assert levels[f"portal:{portal.member_id}"] > throttle.PER_ADDRESS - 1  # five units, a little drained
+    assert pick(page, "users", {"q": "jo"}).status_code == 429  # the address's budget refuses it unsent
+
+
 # --- the page's headers: nothing leaks through a picture's request ---
 
 
@@ -206,3 +279,63 @@ def test_a_layout_of_thousands_of_blocks_is_refused_without_walking_them(
     assert check(client, token, {"blocks": dict(list(blocks.items())[:20])}).get_json()[
         "problems"
     ]  # 20: read
+
+
+def row_of(children: dict) -> dict:
+    """A layout of one lineOfBlocks holding `children`: a count the top-level pre-check does not see."""
+    return {"blocks": {"row": {"type": "lineOfBlocks", "properties": {"blocks": children}}}}
+
+
+GREEN = {"type": "text", "properties": {"value": "x", "color": "green"}}  # one problem each
+FLOODS = {
+    "a row of thousands of blocks": row_of({f"b{n}": GREEN for n in range(5000)}),
+    "thousands of bad block keys": row_of({f"!{n}": 0 for n in range(20000)}),
+    "a text in thousands of languages": {
+        "blocks": {"b": {"type": "text", "properties": {"value": {f"l{n}": 0 for n in range(20000)}}}}
+    },
+    "thousands of unknown properties": {
+        "blocks": {"b": {"type": "text", "properties": {"value": "x", **{f"v{n}": 0 for n in range(20000)}}}}
+    },
+    "thousands of blocks on the activity's own check": {"blocks": {f"b{n}": GREEN for n in range(5000)}},
+}
+
+
+def checked_as_ordinary_user(connected_app, sandbox, layout):
+    """The activity editor's live check, as a CRM user who is no administrator (user 2)."""
+    page = opened(connected_app, sandbox, user_id=2)
+    url = f"/activity/{page.activity.id}/blocks/check"
+    body = json.dumps({"layout": layout, "lang": "ru"})
+    headers = {"Content-Type": "application/json", "X-Page-Token": page.token}
+    return page.client.post(url, data=body, headers=headers)
+
+
+@pytest.mark.parametrize("flood", list(FLOODS))
+def test_a_layout_of_thousands_of_problems_is_answered_with_a_bounded_few(
+    connected_app, sandbox, portal, flood
+) -> None:
+    """Each problem is read, worded in the requester's language and sent back: a 1 MB body made a 50 MB
+    answer and a second and a half of CPU, again and again (an unspent token). The walk stops instead."""
+    response = checked_as_ordinary_user(connected_app, sandbox, FLOODS[flood])
+    answer = response.get_json()
+    assert response.status_code == 200 and answer["ok"] is False and answer["preview"] == ""
+    assert 1 <= len(answer["problems"]) <= MAX_PROBLEMS, len(answer["problems"])
+    assert len(response.get_data()) < 64 * 1024
+
+
+def test_a_collection_over_its_limit_is_refused_whole_without_reading_its_items(
+    connected_app, sandbox, portal
+) -> None:
+    response = checked_as_ordinary_user(connected_app, sandbox, FLOODS["a row of thousands of blocks"])
+    [problem] = response.get_json()["problems"]  # not the children's colours: none was read
+    assert problem["code"] == "TOO_MANY_ITEMS" and problem["path"] == "blocks.row.properties.blocks"
+
+
+def test_the_administrators_check_answers_thousands_of_unknown_placeholders_with_a_few(
+    connected_app, sandbox, portal
+) -> None:
+    client = connected_app.test_client()
+    token = page_token(open_main_page(client, sandbox))
+    value = "".join(f"{{{{NO_{n}}}}}" for n in range(20000))
+    answer = check(client, token, {"blocks": {"b": {"type": "text", "properties": {"value": value}}}})
+    assert answer.status_code == 200 and 1 <= len(answer.get_json()["problems"]) <= MAX_PROBLEMS
+    assert len(answer.get_data()) < 64 * 1024

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 from app.bitrix24 import activities
 from app.i18n import N_
 from app.inputs import JsonRefused, load_json
-from app.layout import Code, LayoutError, Problem, fill, parse_layout, placeholders, problem
+from app.layout import MAX_PROBLEMS, Code, LayoutError, Problem, fill, parse_layout, placeholders, problem
 
 FIELD_NAMES = activities.WRITABLE | {"ID", "CREATED", "LAST_UPDATED", "START_TIME", "END_TIME", "DEADLINE"}
 # Fits any text, id and uri position ("/1" is a portal path, and https://x/{{ID}} stays a URL); a placeholder
@@ -57,11 +58,12 @@ def unknown_placeholder(path: str, name: str) -> Problem:
 
 def check_template(layout: Mapping[str, Any]) -> None:
     """Refuse unknown placeholder names and templates that are invalid once filled with sample values."""
-    unknown = [
+    found = (
         unknown_placeholder(path, name)
         for path, name in _placeholder_paths(layout)
         if name not in FIELD_NAMES
-    ]
+    )
+    unknown = list(islice(found, MAX_PROBLEMS))  # a refusal lists a few: thousands would flood the answer
     if unknown:
         raise LayoutError(unknown)
     parse_layout(fill(layout, dict.fromkeys(placeholders(layout), SAMPLE_VALUE)))

@@ -7,8 +7,8 @@ skips known dedup keys and returns the new ones (atomic, committed on its own: a
 COMMIT round trips). Rows it did not insert are duplicates or forgeries: one read of their portals' digests,
 compared in constant time, tells which. Only then is each follower woken with its outcome (new, duplicate or
 refused). Rows that arrived meanwhile wait; the leader writes them as the next group itself (up to
-GROUPS_LED groups in all), then hands the lead to the first row still waiting. A failed insert wakes its rows with the error, so no request is answered 200 for a row
-that is not committed.
+GROUPS_LED groups in all), then hands the lead to the first row still waiting. A failed insert wakes its
+rows with the error, so no request is answered 200 for a row that is not committed.
 
 Leading from a request thread, rather than from a flusher thread, saves two thread hand-offs per group:
 under the GIL each hand-off is a wake-up and a wait for the interpreter, which the old events bench showed

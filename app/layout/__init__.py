@@ -1,7 +1,7 @@
 """Bitrix24 timeline layouts: content blocks and configurable-activity layouts, checked before sending."""
 
 from app.layout.builder import LayoutBuilder
-from app.layout.checks import too_many
+from app.layout.checks import MAX_PROBLEMS, too_many
 from app.layout.configurable_reader import parse_configurable_layout, validate_configurable_layout
 from app.layout.models import (
     Action,
@@ -73,6 +73,7 @@ __all__ = [
     "MAX_BLOCKS",
     "MAX_BUTTONS",
     "MAX_MENU_ITEMS",
+    "MAX_PROBLEMS",
     "MAX_TAGS",
     "SCOPES",
     "SIMPLE_BLOCK_TYPES",

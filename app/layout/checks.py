@@ -25,6 +25,9 @@ T = TypeVar("T")
 Data: TypeAlias = Mapping[str, Any]  # one JSON object of untrusted input
 
 _KEY = re.compile(r"[a-zA-Z0-9_-]+")
+# A refusal lists this many problems at most: nobody reads more, and each is worded and sent back, so a
+# body of a thousand bad items would cost a thousand times what the largest layout the editor makes does.
+MAX_PROBLEMS = 50
 
 
 def _join(path: str, name: object) -> str:
@@ -70,6 +73,10 @@ def _copy(value: Any) -> Any:
     return dict(value) if isinstance(value, dict) else value
 
 
+class _Enough(Exception):
+    """The layout is refused already and more of it would cost more than it tells: the walk stops."""
+
+
 class _Reader:
     """Walks untrusted layout JSON, collecting problems in the order the portal's validators run."""
 
@@ -82,6 +89,7 @@ class _Reader:
         blank_text: bool = False,
     ) -> None:
         self.problems: list[Problem] = []
+        self.unread: set[str] = set()  # the paths of collections over their limit: their items are not read
         self.blank_text = blank_text  # an empty text passes (what a filled-in template's empty field gives)
         self.languages = None if languages is None else frozenset(languages)
         self.icons = None if icons is None else tuple(icons)
@@ -90,6 +98,8 @@ class _Reader:
     def report(self, code: Code, path: str, words: str, *, strict: bool = False, **values: str) -> None:
         """Note a problem: `words` is an N_ msgid, `values` fill its placeholders."""
         self.problems.append(problem(code, path, words, strict=strict, **values))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _Enough
 
     def mark(self) -> int:
         return len(self.problems)
@@ -106,6 +116,14 @@ class _Reader:
             names[key]: _copy(value) for key, value in data.items() if key in names and value is not None
         }
         return cls(**(values | nested))
+
+    def read(self, walk: Callable[[_Reader, Any], T | None], data: Any) -> T:
+        """Walk `data` and return the model built; LayoutError with the problems found before it stopped."""
+        try:
+            value = walk(self, data)
+        except _Enough:
+            value = None
+        return self.result(value)
 
     def result(self, value: T | None) -> T:
         """Return the built model, or raise every problem, the portal's own first."""
@@ -263,6 +281,7 @@ class _Reader:
     def count(self, items: Collection[Any], path: str, name: str, limit: int) -> None:
         if len(items) > limit:
             self.problems.append(too_many(path, name, len(items), limit))
+            self.unread.add(path)  # refused whole: reading thousands of its items would tell nothing more
 
     def block_map(self, data: Data, path: str, name: str, limit: int) -> None:
         """Check an object of blocks keyed by block id (the portal's ObjectCollectionField)."""

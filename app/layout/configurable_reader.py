@@ -58,7 +58,7 @@ def parse_configurable_layout(
     ``icons`` and ``logos``: the codes from crm.timeline.icon.list / logo.list; without them any code passes.
     """
     reader = _Reader(languages, icons=icons, logos=logos)
-    return reader.result(_read_configurable(reader, data))
+    return reader.read(_read_configurable, data)
 
 
 def validate_configurable_layout(

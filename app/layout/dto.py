@@ -40,7 +40,8 @@ class Dto(Generic[T]):
         allowed = self.allowed if self.allowed is not None else _wire_names(self.cls)
         r.no_extra(data, path, allowed, self.what, lenient=self.lenient)
         parts = {
-            name: read(r, data.get(wire), _join(path, wire)) for name, (wire, read) in self.parts.items()
+            name: None if _join(path, wire) in r.unread else read(r, data.get(wire), _join(path, wire))
+            for name, (wire, read) in self.parts.items()
         }
         return r.build(mark, self.cls, data, **parts)
 

@@ -65,7 +65,7 @@ def parse_layout(data: Any, *, languages: Collection[str] | None = None, blank_t
     ``blank_text``: let an empty text through, as the portal does (a template filled from an empty field).
     """
     reader = _Reader(languages, blank_text=blank_text)
-    return reader.result(_read_layout(reader, data))
+    return reader.read(_read_layout, data)
 
 
 def validate_layout(layout: Layout, *, languages: Collection[str] | None = None) -> None:
@@ -86,7 +86,7 @@ def _read_layout(r: _Reader, data: Any) -> Layout | None:
     r.nonempty(fields_, "", "blocks", N_("A layout"))
     r.block_map(fields_, "", "blocks", MAX_BLOCKS)
     r.no_extra(fields_, "", ("blocks",), N_("A layout"))
-    blocks = _read_blocks(r, fields_.get("blocks"), "blocks", nested=False)
+    blocks = {} if "blocks" in r.unread else _read_blocks(r, fields_.get("blocks"), "blocks", nested=False)
     return r.build(mark, Layout, fields_, blocks=blocks)
 
 

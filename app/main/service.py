@@ -58,14 +58,18 @@ def unavailable(error: Bitrix24Error) -> Refused:
 
 
 @contextmanager
-def verifying(portal: Portal, address: str) -> Iterator[None]:
+def verifying(portal: Portal, address: str, *, vouched: bool = False) -> Iterator[None]:
     """Send a frame's token only within the unverified-token budgets; a refused token keeps its unit.
 
     Refused("throttled", 429) when this portal or this address has had too many refused tokens lately.
+    `vouched`: the token was accepted when its page opened (a picker's search). Only this address's budget
+    may refuse it then, and a refusal still counts in the portal's: made-up tokens sent from elsewhere fill
+    the portal's budget, and must not stop the pages already open there.
     """
+    budgets = throttle.budgets(portal.member_id, address)
+    checked = tuple(budget for budget in budgets if not vouched or budget.scope == "address")
     try:
-        budgets = throttle.budgets(portal.member_id, address)
-        reservation = throttle.reserve(db.engine, budgets, session=db.session)
+        reservation = throttle.reserve(db.engine, checked, session=db.session)
     except throttle.Throttled as throttled:
         metrics.count_throttled(throttled.scope)  # a counter, not a log line: a flood must not flood the log
         raise Refused("throttled", 429, retry_after=throttled.retry_after) from None
@@ -74,6 +78,7 @@ def verifying(portal: Portal, address: str) -> Iterator[None]:
     except Refused as refused:
         if refused.kind == "reopen":  # only a token the portal refused counts against the budgets
             reservation.keep()
+            throttle.count(db.engine, [budget for budget in budgets if budget not in checked])
         else:
             reservation.release()
         raise

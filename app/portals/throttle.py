@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, bindparam, case, delete, select, update
@@ -19,6 +19,8 @@ TABLE: Table = VerifyThrottle.__table__  # type: ignore[assignment]
 # While a bucket is empty a token is sent after one read and counted only if refused (a person's open costs
 # no write); once refusals are in the bucket, every token takes its unit before it is sent and gives it back
 # if accepted, so requests in flight cannot overshoot the budget beyond those already in flight at the start.
+# A picker's token, vouched for when its page opened, is refused in advance by its address's budget only
+# (`count` adds its refusal to the portal's): a flood of made-up tokens stops new opens, not open pages.
 WINDOW = 60.0
 PER_PORTAL = 20
 PER_ADDRESS = 5
@@ -112,6 +114,12 @@ def reserve(
             if wait > 0:
                 raise Throttled(budget.scope, max(1, math.ceil(wait)))
     return Reservation(engine, wanted, clock, taken=True)
+
+
+def count(engine: Engine, refused: Sequence[Budget], *, clock: Callable[[], float] = time.time) -> None:
+    """Count a refused token in budgets that were not asked before it was sent."""
+    if refused:
+        Reservation(engine, tuple(refused), clock, taken=False).keep()
 
 
 # Every page open reads the budgets: the statement is built once (building it per call cost ~0.1 ms).

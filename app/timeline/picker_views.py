@@ -81,8 +81,9 @@ def answer(name: str, activity_id: int, search: Search) -> ResponseReturnValue:
 
 def counted_search(who: Acting, body: dict[str, Any], lang: str, search: Search) -> list[pickers.Option]:
     """Search as the user within the unverified-token budgets: a token the portal refuses counts as a page
-    open's would, so a page kept open after its token died cannot send it to the portal at every keystroke."""
-    with main_service.verifying(who.portal, request.remote_addr or ""):
+    open's would, so a page kept open after its token died cannot send it to the portal at every keystroke.
+    Only the address's budget refuses a search in advance: its token was vouched for when the page opened."""
+    with main_service.verifying(who.portal, request.remote_addr or "", vouched=True):
         try:
             return search(who, body, lang)
         except AuthError:
