@@ -345,6 +345,28 @@ def inbox_trigger(postgres_body: str, sqlite_body: str | None) -> Iterator[None]
                 connection.exec_driver_sql("DROP FUNCTION inbox_test_trigger()")
 
 
+def test_a_leader_whose_group_failed_hands_the_lead_on_instead_of_writing_more(portal, connected_app) -> None:
+    """A failing database answers the leader's own 503 after its group, not after three more failing ones."""
+    writer = group_writer(portal, "real-token")
+    writer.max_batch = 1
+    member_id = portal.member_id
+
+    def row(n: int) -> dict:
+        event = {"event": "ONCRMACTIVITYADD", "ts": str(n), "data": {"FIELDS": {"ID": str(n)}}}
+        return inbox_row(event, member_id, utcnow())
+
+    refused = "RAISE EXCEPTION 'refused by the test'", "SELECT RAISE(ABORT, 'refused by the test')"
+    with inbox_trigger(*refused):
+        first, second = (writer._enqueue(row(n), digest("real-token")) for n in (1, 2))
+        with pytest.raises(WriteFailed):
+            writer._await(first, 5)
+        assert second.leads and not second.written  # handed on, not written by the failed leader
+        with pytest.raises(WriteFailed):
+            writer._await(second, 5)
+    assert inbox_rows() == []
+    assert writer.write(row(3), digest("real-token")) is Outcome.STORED
+
+
 def test_a_group_that_fails_answers_every_waiter_and_acknowledges_none(portal, connected_app) -> None:
     """A leader's group and the followers queued behind it all fail with the statement; none is stored."""
     writer = group_writer(portal, "real-token")

@@ -152,9 +152,8 @@ class InboxWriter:
             for _ in range(self.groups_led):
                 with self._lock:
                     batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-                if not batch:
-                    break
-                self._flush(batch)
+                if not batch or not self._flush(batch):
+                    break  # nothing queued, or a failing database: answer this thread's own 503 now
         finally:
             with self._lock:
                 if self._queue:
@@ -163,10 +162,13 @@ class InboxWriter:
                 else:
                     self._writing = False
 
-    def _flush(self, batch: list[PendingRow]) -> None:
+    def _flush(self, batch: list[PendingRow]) -> bool:
+        """Commit the group and wake its rows with their outcomes; whether it committed."""
+        committed = True
         try:
             self._commit_once_more_if_disconnected(batch)
         except Exception as error:  # every row of the group fails with it: none was committed
+            committed = False
             log.error(
                 "inbox: a group of %d events was not committed (%s); answered 503, and the portal "
                 "does not resend events, so they are lost unless reconciled",
@@ -178,6 +180,7 @@ class InboxWriter:
         for row in batch:
             row.written, row.leads = True, False
             row.wake.release()
+        return committed
 
     def _commit_once_more_if_disconnected(self, batch: list[PendingRow]) -> None:
         """Write the group; if the kept connection had died (a database restart), once more on a new one.
