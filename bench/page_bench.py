@@ -22,9 +22,12 @@ import argparse
 import math
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
+from flask import Flask
 
 from app import create_app
 from app.bitrix24.phpquery import build_query
@@ -42,20 +45,27 @@ PLACEMENT = "CRM_ACTIVITY_LIST_MENU"
 
 def main() -> None:
     args = parse_args()
+    with installed_app(args.database_url) as (app, sandbox):
+        report = measure(app, sandbox, args.opens)
+    print_report(report, args.opens)
+
+
+@contextmanager
+def installed_app(database_url: str) -> Iterator[tuple[Flask, RunningSandbox]]:
+    """The app on a fresh database with the sandbox's portal installed, in its app context; dropped after."""
     sandbox = start_sandbox(portals=1)
     try:
-        app = create_app(config(args.database_url, sandbox))
+        app = create_app(config(database_url, sandbox))
         with app.app_context():
             db.create_all()
             register_portal(install_portal(sandbox))  # binds the placement, as the installer does
             db.session.commit()
             sandbox.configure(limits_enabled=False)
-            report = measure(app, sandbox, args.opens)
+            yield app, sandbox
             db.session.remove()  # the opens ran in this app context: end its transaction before dropping
             db.drop_all()
     finally:
         sandbox.stop()
-    print_report(report, args.opens)
 
 
 def parse_args() -> argparse.Namespace:

@@ -20,13 +20,9 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from app import create_app
-from app.extensions import db
-from app.portals.setup import register_portal
-from bench.client_bench import config
-from bench.loadgen import admin_frame, install_portal
-from bench.page_bench import PLACEMENT
-from sandbox.testing import RunningSandbox, start_sandbox
+from bench.loadgen import admin_frame
+from bench.page_bench import PLACEMENT, installed_app
+from sandbox.testing import RunningSandbox
 
 # (module, attribute path, label, depth): in the order an open reaches them.
 SECTIONS = (
@@ -50,19 +46,8 @@ SECTIONS = (
 
 def main() -> None:
     args = parse_args()
-    sandbox = start_sandbox(portals=1)
-    try:
-        app = create_app(config(args.database_url, sandbox))
-        with app.app_context():
-            db.create_all()
-            register_portal(install_portal(sandbox))
-            db.session.commit()
-            sandbox.configure(limits_enabled=False)
-            spent, opens = measure(app, sandbox, args.opens)
-            db.session.remove()
-            db.drop_all()
-    finally:
-        sandbox.stop()
+    with installed_app(args.database_url) as (app, sandbox):
+        spent, opens = measure(app, sandbox, args.opens)
     print_report(spent, opens, args.opens)
 
 

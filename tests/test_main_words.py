@@ -141,18 +141,21 @@ def test_the_live_check_answers_in_the_requesters_language(connected_app, sandbo
         assert english not in message and re.search("[а-я]", message), message
 
 
-@pytest.mark.parametrize("color", ["green", "purple", "pink"])
-def test_a_colour_the_platform_refuses_is_refused_in_words_naming_the_greys(
-    connected_app, sandbox, portal, color
-) -> None:
+def check_text_colour(connected_app, sandbox, color: str) -> dict:
+    """The administrator's live check of one text block in `color`, answered in English."""
     client = connected_app.test_client()
     token = page_token(open_main_page(client, sandbox))
     layout = {"blocks": {"b1": {"type": "text", "properties": {"value": "x", "color": color}}}}
     body = json.dumps({"layout": layout, "lang": "en"})
-    answer = client.post(
-        "/layout/check", data=body, headers={"Content-Type": "application/json", "X-Page-Token": token}
-    ).get_json()
-    [problem] = answer["problems"]
+    headers = {"Content-Type": "application/json", "X-Page-Token": token}
+    return client.post("/layout/check", data=body, headers=headers).get_json()
+
+
+@pytest.mark.parametrize("color", ["green", "purple", "pink"])
+def test_a_colour_the_platform_refuses_is_refused_in_words_naming_the_greys(
+    connected_app, sandbox, portal, color
+) -> None:
+    [problem] = check_text_colour(connected_app, sandbox, color)["problems"]
     assert problem["path"] == "blocks.b1.properties.color" and problem["code"] == "ENUM_FIELD"
     assert problem["message"].startswith(f'"{color}" is not a text colour Bitrix24 takes from apps')
     assert "base_50 (light grey)" in problem["message"] and "leave the colour out" in problem["message"]
@@ -160,13 +163,7 @@ def test_a_colour_the_platform_refuses_is_refused_in_words_naming_the_greys(
 
 @pytest.mark.parametrize("color", ["base_50", "base_60", "base_70", "base_90"])
 def test_every_colour_the_platform_takes_is_taken(connected_app, sandbox, portal, color) -> None:
-    client = connected_app.test_client()
-    token = page_token(open_main_page(client, sandbox))
-    layout = {"blocks": {"b1": {"type": "text", "properties": {"value": "x", "color": color}}}}
-    body = json.dumps({"layout": layout, "lang": "en"})
-    answer = client.post(
-        "/layout/check", data=body, headers={"Content-Type": "application/json", "X-Page-Token": token}
-    ).get_json()
+    answer = check_text_colour(connected_app, sandbox, color)
     assert answer["ok"] is True and answer["problems"] == []
 
 
