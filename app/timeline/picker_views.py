@@ -69,10 +69,7 @@ def answer(name: str, activity_id: int, search: Search) -> ResponseReturnValue:
     except Problem as problem:
         return refuse("bad_input", problem.words, problem.status)
     except main_service.Refused as refused:  # the token refused, or too many refused lately (429)
-        response = jsonify(error=refused.kind, message=refused_words(refused, lang))
-        if refused.retry_after:
-            response.headers["Retry-After"] = str(refused.retry_after)
-        return response, refused.status
+        return refuse(refused.kind, refused_words(refused, lang), refused.status, refused.retry_after)
     except Bitrix24Error as error:
         log.info("%s on activity %s refused: %s", name, activity_id, error.code or type(error).__name__)
         return portal_refusal(error, lang)
@@ -90,17 +87,17 @@ def counted_search(who: Acting, body: dict[str, Any], lang: str, search: Search)
             raise main_service.Refused("reopen", 401) from None
 
 
-def refuse(kind: str, message: str, status: int) -> ResponseReturnValue:
-    return jsonify(error=kind, message=message), status
+def refuse(kind: str, message: str, status: int, retry_after: int | None = None) -> ResponseReturnValue:
+    """The picker's refusal as JSON in words, with Retry-After when it says when to try again."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return jsonify(error=kind, message=message), status, headers
 
 
 def portal_refusal(error: Bitrix24Error, lang: str) -> ResponseReturnValue:
     """The portal's refusal in words; busy is 503 with Retry-After, as the pages answer it."""
     if isinstance(error, PortalBusy):
-        seconds = str(error.retry_after or 1)
-        response = jsonify(error="busy", message=refusal("busy", lang, seconds=seconds)[1])
-        response.headers["Retry-After"] = seconds
-        return response, 503
+        seconds = error.retry_after or 1
+        return refuse("busy", refusal("busy", lang, seconds=str(seconds))[1], 503, seconds)
     return refuse("portal", words.error_words(error, lang), error_status(error))
 
 
